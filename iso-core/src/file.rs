@@ -1,0 +1,123 @@
+//! Owning handles on an image: a read-only memory map, or bytes in memory.
+//!
+//! This is the only module of the crate with `unsafe` code (one call, [`memmap2::Mmap::map`]).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::{Image, Limits, Result};
+
+/// An ISO image held open: either memory-mapped read-only from a file, or owned in memory.
+///
+/// Parse it with [`IsoFile::image`]; the returned [`Image`] borrows from this value, and so does
+/// every file content it hands out.
+///
+/// # The memory-map caveat
+///
+/// A mapping reflects the file as it is *now*: if another process truncates the file while it
+/// is mapped, touching a page past the new end raises `SIGBUS` and kills the process; if it
+/// rewrites the file, bytes change underneath (a digest checked a moment ago may no longer
+/// hold). [`IsoFile::open`] guards what it can: it records the file's length when mapping and
+/// [`Image`] bounds every read by that length, it opens the file read-only, and the mapping is
+/// private. It cannot stop another writer. For images in locations that other users or processes
+/// can write (a shared upload directory, say), use [`IsoFile::read`], which copies the file into
+/// memory once and is immune to later changes, or copy the image somewhere private first.
+pub struct IsoFile {
+    backing: Backing,
+    path: Option<PathBuf>,
+}
+
+enum Backing {
+    Mapped(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl IsoFile {
+    /// Maps the file at `path` read-only. Empty files (which cannot be mapped) are held as an
+    /// empty buffer, and fail later as too small. See the type's docs for the mmap caveat.
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| with_path(e, path))?;
+        let meta = file.metadata().map_err(|e| with_path(e, path))?;
+        if meta.is_dir() {
+            return Err(with_path(
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
+                path,
+            ));
+        }
+        if meta.len() == 0 {
+            return Ok(IsoFile {
+                backing: Backing::Owned(Vec::new()),
+                path: Some(path.to_owned()),
+            });
+        }
+        // SAFETY: the map is read-only and private. Its length is fixed here from the file's
+        // current length, and every access goes through bounds-checked slices of it. What this
+        // cannot rule out is another process truncating the file while it is mapped (SIGBUS);
+        // the type's documentation states that caveat and offers `IsoFile::read` instead.
+        let map = unsafe { memmap2::Mmap::map(&file) };
+        match map {
+            Ok(map) => {
+                #[cfg(unix)]
+                let _ = map.advise(memmap2::Advice::WillNeed);
+                Ok(IsoFile {
+                    backing: Backing::Mapped(map),
+                    path: Some(path.to_owned()),
+                })
+            }
+            // Not mappable (a pipe, some special file systems): fall back to reading.
+            Err(_) => IsoFile::read(path),
+        }
+    }
+
+    /// Reads the whole file at `path` into memory. Use this for images in locations that
+    /// others can write to: the bytes cannot change underneath.
+    pub fn read(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| with_path(e, path))?;
+        Ok(IsoFile {
+            backing: Backing::Owned(bytes),
+            path: Some(path.to_owned()),
+        })
+    }
+
+    /// Holds `bytes` as the image.
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        IsoFile {
+            backing: Backing::Owned(bytes),
+            path: None,
+        }
+    }
+
+    /// The whole image.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.backing {
+            Backing::Mapped(m) => m,
+            Backing::Owned(v) => v,
+        }
+    }
+
+    /// True when the image is memory-mapped.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.backing, Backing::Mapped(_))
+    }
+
+    /// The path the image was opened from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Parses the volume descriptors with the default [`Limits`].
+    pub fn image(&self) -> Result<Image<'_>> {
+        Image::parse(self.bytes())
+    }
+
+    /// Parses the volume descriptors with the given [`Limits`].
+    pub fn image_with_limits(&self, limits: Limits) -> Result<Image<'_>> {
+        Image::parse_with_limits(self.bytes(), limits)
+    }
+}
+
+fn with_path(e: std::io::Error, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}

@@ -1,0 +1,233 @@
+//! File contents: borrowed slices of the image, and readers over them.
+
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
+
+use smallvec::SmallVec;
+
+use super::tree::{DirEntry, EntryKind};
+use super::volume::{Image, Namespace};
+use super::zisofs::{self, ZisofsReader};
+use crate::{Error, ErrorKind, Result};
+
+/// The stored bytes of a file: one slice of the image per extent (one for most files).
+#[derive(Clone, Debug, Default)]
+pub struct Contents<'data> {
+    parts: SmallVec<[&'data [u8]; 1]>,
+    len: u64,
+}
+
+impl<'data> Contents<'data> {
+    /// Total length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The slices, in file order.
+    pub fn parts(&self) -> &[&'data [u8]] {
+        &self.parts
+    }
+
+    /// The whole content as one borrowed slice, when it is stored in one extent.
+    pub fn as_slice(&self) -> Option<&'data [u8]> {
+        match self.parts.as_slice() {
+            [] => Some(&[]),
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    /// The content copied into one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+        for p in &self.parts {
+            v.extend_from_slice(p);
+        }
+        v
+    }
+
+    /// A `Read + Seek + BufRead` stream over the parts.
+    pub fn reader(&self) -> ContentsReader<'data> {
+        ContentsReader {
+            parts: self.parts.clone(),
+            len: self.len,
+            pos: 0,
+        }
+    }
+
+    /// Writes every part to `w`, returning the bytes written.
+    pub fn write_to(&self, w: &mut impl io::Write) -> io::Result<u64> {
+        for p in &self.parts {
+            w.write_all(p)?;
+        }
+        Ok(self.len)
+    }
+}
+
+/// A `Read + Seek + BufRead` stream over [`Contents`]; `fill_buf` hands out slices of the
+/// image, so `io::copy` through it copies once.
+#[derive(Clone, Debug)]
+pub struct ContentsReader<'data> {
+    parts: SmallVec<[&'data [u8]; 1]>,
+    len: u64,
+    pos: u64,
+}
+
+impl<'data> ContentsReader<'data> {
+    /// The unread bytes of the current part.
+    fn current(&self) -> &'data [u8] {
+        let mut base = 0u64;
+        for p in &self.parts {
+            let end = base + p.len() as u64;
+            if self.pos < end {
+                return &p[(self.pos - base) as usize..];
+            }
+            base = end;
+        }
+        &[]
+    }
+}
+
+impl Read for ContentsReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let cur = self.current();
+        let n = cur.len().min(buf.len());
+        buf[..n].copy_from_slice(&cur[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl BufRead for ContentsReader<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        Ok(self.current())
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt as u64).min(self.len);
+    }
+}
+
+impl Seek for ContentsReader<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.pos = seek_to(pos, self.pos, self.len)?;
+        Ok(self.pos)
+    }
+}
+
+pub(crate) fn seek_to(pos: SeekFrom, cur: u64, len: u64) -> io::Result<u64> {
+    let target = match pos {
+        SeekFrom::Start(n) => Some(n),
+        SeekFrom::End(d) => len.checked_add_signed(d),
+        SeekFrom::Current(d) => cur.checked_add_signed(d),
+    };
+    target.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before byte 0"))
+}
+
+/// A `Read + Seek` stream over a file's content, decompressing zisofs files on the fly.
+pub enum FileReader<'data> {
+    /// Stored bytes, read in place.
+    Stored(ContentsReader<'data>),
+    /// zisofs-compressed bytes, inflated block by block.
+    Zisofs(ZisofsReader<'data>),
+}
+
+impl Read for FileReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            FileReader::Stored(r) => r.read(buf),
+            FileReader::Zisofs(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for FileReader<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            FileReader::Stored(r) => r.seek(pos),
+            FileReader::Zisofs(r) => r.seek(pos),
+        }
+    }
+}
+
+impl<'data> Image<'data> {
+    /// The stored bytes of regular file `entry`, as slices of the image.
+    ///
+    /// Fails with [`ErrorKind::OutOfBounds`] when an extent lies past the end of the image
+    /// (never short or stale bytes), [`ErrorKind::Interleaved`] for interleaved files, and
+    /// [`ErrorKind::Unsupported`] for zisofs-compressed or sparse files, whose stored bytes are
+    /// not their content: read those with [`Image::reader`].
+    pub fn contents(&self, entry: &DirEntry<'data>) -> Result<Contents<'data>> {
+        let c = self.stored(entry)?;
+        if entry.zisofs.is_some() || self.looks_compressed(entry, &c) {
+            return Err(Error::at(
+                ErrorKind::Unsupported(
+                    "zero-copy access to zisofs-compressed content (use a reader)",
+                ),
+                entry.record_offset(),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// A `Read + Seek` stream over the content of regular file `entry`: the stored bytes, or
+    /// the inflated bytes of a zisofs file.
+    pub fn reader(&self, entry: &DirEntry<'data>) -> Result<FileReader<'data>> {
+        let c = self.stored(entry)?;
+        if let Some(zf) = entry.zisofs() {
+            return ZisofsReader::new(&c, Some(zf))
+                .map(FileReader::Zisofs)
+                .map_err(|e| e.with_offset(entry.record_offset()));
+        }
+        if self.looks_compressed(entry, &c) {
+            return ZisofsReader::new(&c, None)
+                .map(FileReader::Zisofs)
+                .map_err(|e| e.with_offset(entry.record_offset()));
+        }
+        Ok(FileReader::Stored(c.reader()))
+    }
+
+    /// A file of the Joliet or ISO 9660:1999 tree of an image with Rock Ridge, whose stored
+    /// bytes start with the zisofs magic: those trees carry no `ZF`, so the magic is all that
+    /// tells a compressed file.
+    fn looks_compressed(&self, entry: &DirEntry<'data>, c: &Contents<'data>) -> bool {
+        self.rock_ridge.is_some()
+            && matches!(entry.namespace(), Namespace::Joliet | Namespace::Enhanced)
+            && c.parts()
+                .first()
+                .is_some_and(|p| p.starts_with(&zisofs::MAGIC))
+    }
+
+    fn stored(&self, entry: &DirEntry<'data>) -> Result<Contents<'data>> {
+        if entry.kind() != EntryKind::File {
+            return Err(Error::at(ErrorKind::NotAFile, entry.record_offset()));
+        }
+        if let Some((unit_size, gap)) = entry.interleave {
+            return Err(Error::at(
+                ErrorKind::Interleaved { unit_size, gap },
+                entry.record_offset(),
+            ));
+        }
+        if entry.sparse {
+            return Err(Error::at(
+                ErrorKind::Unsupported("Rock Ridge sparse file (SF)"),
+                entry.record_offset(),
+            ));
+        }
+        let ctx = self.ctx(entry.namespace());
+        let mut parts = SmallVec::new();
+        let mut len = 0u64;
+        for e in entry.extents() {
+            let s = ctx.extent_bytes(e, "file extent")?;
+            len += s.len() as u64;
+            if !s.is_empty() {
+                parts.push(s);
+            }
+        }
+        Ok(Contents { parts, len })
+    }
+}

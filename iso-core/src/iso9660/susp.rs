@@ -1,0 +1,448 @@
+//! System Use Sharing Protocol (SUSP 1.12) and Rock Ridge (RRIP 1.09, 1.10, 1.12) entries.
+//!
+//! The parser reads the System Use area of one directory record and follows its continuation
+//! areas (`CE`) within the [`Limits`] budgets, detecting loops. Unknown entries are skipped; an
+//! entry whose length is impossible ends the area (what follows it cannot be located).
+
+use std::borrow::Cow;
+
+use smallvec::SmallVec;
+
+use super::bytes::both_u32_at;
+use super::date::Timestamp;
+use crate::{Error, ErrorKind, Limits, Result};
+
+/// POSIX attributes from a Rock Ridge `PX` entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Px {
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// File serial number (RRIP 1.12 44-byte form only).
+    pub ino: Option<u32>,
+}
+
+/// Rock Ridge `TF` times.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Times {
+    pub creation: Option<Timestamp>,
+    pub modify: Option<Timestamp>,
+    pub access: Option<Timestamp>,
+    pub attributes: Option<Timestamp>,
+}
+
+/// A zisofs `ZF` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZisofsInfo {
+    /// Algorithm, `pz` for zisofs v1.
+    pub algorithm: [u8; 2],
+    /// Header size in 4-byte units.
+    pub header_size_div4: u8,
+    /// log2 of the block size (15, 16 or 17 are valid).
+    pub log2_block_size: u8,
+    /// Size of the uncompressed content.
+    pub uncompressed_size: u32,
+}
+
+/// What the System Use area of one record says.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Susp<'data> {
+    /// Any Rock Ridge entry was seen.
+    pub rock_ridge: bool,
+    /// `SP`: the bytes to skip at the start of every System Use area.
+    pub sp_skip: Option<u8>,
+    /// `ER` extension identifiers.
+    pub extensions: Vec<String>,
+    pub name: Option<Cow<'data, [u8]>>,
+    pub px: Option<Px>,
+    pub pn: Option<(u32, u32)>,
+    pub symlink: Option<Vec<u8>>,
+    pub times: Times,
+    pub cl: Option<u32>,
+    pub pl: Option<u32>,
+    pub re: bool,
+    pub zf: Option<ZisofsInfo>,
+    pub sparse: bool,
+    /// An entry with an impossible length cut an area short.
+    pub truncated: bool,
+}
+
+/// Where to find the bytes of continuation areas.
+#[derive(Clone, Copy)]
+pub(crate) struct SuspCtx<'data> {
+    pub data: &'data [u8],
+    pub block_size: u32,
+    pub limits: Limits,
+}
+
+const NM_CONTINUE: u8 = 0x01;
+const NM_CURRENT: u8 = 0x02;
+const NM_PARENT: u8 = 0x04;
+
+const SL_CONTINUE: u8 = 0x01;
+const SL_CURRENT: u8 = 0x02;
+const SL_PARENT: u8 = 0x04;
+const SL_ROOT: u8 = 0x08;
+
+/// State while joining the components of `SL` entries.
+#[derive(Default)]
+struct LinkBuilder {
+    out: Vec<u8>,
+    /// The last component continues into the next one (no separator).
+    joined: bool,
+    started: bool,
+}
+
+impl LinkBuilder {
+    fn push(&mut self, flags: u8, text: &[u8]) {
+        if self.started && !self.joined && self.out != b"/" {
+            self.out.push(b'/');
+        }
+        if flags & SL_ROOT != 0 {
+            if self.out.is_empty() {
+                self.out.push(b'/');
+            }
+        } else if flags & SL_PARENT != 0 {
+            self.out.extend_from_slice(b"..");
+        } else if flags & SL_CURRENT != 0 {
+            self.out.push(b'.');
+        } else {
+            self.out.extend_from_slice(text);
+        }
+        self.started = true;
+        self.joined = flags & SL_CONTINUE != 0;
+    }
+}
+
+/// Parses the System Use area `su` of the record at `su_offset`, skipping `skip` bytes (from
+/// `SP`), and its continuation areas.
+pub(crate) fn parse<'data>(
+    ctx: &SuspCtx<'data>,
+    su: &'data [u8],
+    su_offset: u64,
+    skip: usize,
+) -> Result<Susp<'data>> {
+    let limits = &ctx.limits;
+    let mut out = Susp::default();
+    let mut area: &'data [u8] = su.get(skip..).unwrap_or(&[]);
+    let mut area_offset = su_offset + skip as u64;
+    let mut visited: SmallVec<[(u32, u32); 4]> = SmallVec::new();
+    let mut total = area.len() as u64;
+    let mut link: Option<LinkBuilder> = None;
+    let mut ce_count = 0u32;
+    loop {
+        let mut next_ce = None;
+        let mut p = 0usize;
+        while p + 4 <= area.len() {
+            let sig = [area[p], area[p + 1]];
+            let len = area[p + 2] as usize;
+            if len < 4 || p + len > area.len() {
+                // A zero byte here is padding after the last entry; anything else is damage.
+                if area[p] != 0 {
+                    out.truncated = true;
+                }
+                break;
+            }
+            let d = &area[p + 4..p + len];
+            let at = area_offset + p as u64;
+            match &sig {
+                b"ST" => break,
+                b"CE" => {
+                    if let (Some(b), Some(o), Some(l)) =
+                        (both_u32_at(d, 0), both_u32_at(d, 8), both_u32_at(d, 16))
+                    {
+                        next_ce = Some((b.value, o.value, l.value, at));
+                    }
+                }
+                b"SP" => {
+                    if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF {
+                        out.sp_skip = Some(d[2]);
+                    }
+                }
+                b"ER" => {
+                    if d.len() >= 4 {
+                        let id_len = d[0] as usize;
+                        if let Some(id) = d.get(4..4 + id_len) {
+                            if out.extensions.len() < 16 {
+                                out.extensions
+                                    .push(String::from_utf8_lossy(id).into_owned());
+                            }
+                        }
+                    }
+                }
+                b"RR" => out.rock_ridge = true,
+                b"PX" => {
+                    out.rock_ridge = true;
+                    if let (Some(m), Some(n), Some(u), Some(g)) = (
+                        both_u32_at(d, 0),
+                        both_u32_at(d, 8),
+                        both_u32_at(d, 16),
+                        both_u32_at(d, 24),
+                    ) {
+                        out.px = Some(Px {
+                            mode: m.value,
+                            nlink: n.value,
+                            uid: u.value,
+                            gid: g.value,
+                            ino: both_u32_at(d, 32).map(|v| v.value),
+                        });
+                    }
+                }
+                b"PN" => {
+                    out.rock_ridge = true;
+                    if let (Some(h), Some(l)) = (both_u32_at(d, 0), both_u32_at(d, 8)) {
+                        out.pn = Some((h.value, l.value));
+                    }
+                }
+                b"SL" => {
+                    out.rock_ridge = true;
+                    let lb = link.get_or_insert_with(LinkBuilder::default);
+                    let mut c = d.get(1..).unwrap_or(&[]);
+                    while c.len() >= 2 {
+                        let (cflags, clen) = (c[0], c[1] as usize);
+                        let Some(text) = c.get(2..2 + clen) else {
+                            out.truncated = true;
+                            break;
+                        };
+                        lb.push(cflags, text);
+                        if lb.out.len() > limits.max_link_bytes {
+                            return Err(limit(
+                                "max_link_bytes",
+                                lb.out.len() as u64,
+                                limits.max_link_bytes as u64,
+                                at,
+                            ));
+                        }
+                        c = &c[2 + clen..];
+                    }
+                }
+                b"NM" => {
+                    out.rock_ridge = true;
+                    if let Some((&nflags, text)) = d.split_first() {
+                        if nflags & (NM_CURRENT | NM_PARENT) == 0 {
+                            let _ = NM_CONTINUE;
+                            match &mut out.name {
+                                None => out.name = Some(Cow::Borrowed(text)),
+                                Some(name) => name.to_mut().extend_from_slice(text),
+                            }
+                            let n = out.name.as_ref().map_or(0, |n| n.len());
+                            if n > limits.max_name_bytes {
+                                return Err(limit(
+                                    "max_name_bytes",
+                                    n as u64,
+                                    limits.max_name_bytes as u64,
+                                    at,
+                                ));
+                            }
+                        }
+                    }
+                }
+                b"CL" => {
+                    out.rock_ridge = true;
+                    out.cl = both_u32_at(d, 0).map(|v| v.value);
+                }
+                b"PL" => {
+                    out.rock_ridge = true;
+                    out.pl = both_u32_at(d, 0).map(|v| v.value);
+                }
+                b"RE" => {
+                    out.rock_ridge = true;
+                    out.re = true;
+                }
+                b"TF" => {
+                    out.rock_ridge = true;
+                    out.times = parse_tf(d);
+                }
+                b"SF" => {
+                    out.rock_ridge = true;
+                    out.sparse = true;
+                }
+                b"ZF" => {
+                    // A ZF too short for its fields is ignored (libarchive PR #2960).
+                    if d.len() >= 12 {
+                        if let Some(size) = both_u32_at(d, 4) {
+                            out.zf = Some(ZisofsInfo {
+                                algorithm: [d[0], d[1]],
+                                header_size_div4: d[2],
+                                log2_block_size: d[3],
+                                uncompressed_size: size.value,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+            p += len;
+        }
+        let Some((lba, off, len, at)) = next_ce else {
+            break;
+        };
+        ce_count += 1;
+        if ce_count > limits.max_ce_count {
+            return Err(limit(
+                "max_ce_count",
+                ce_count.into(),
+                limits.max_ce_count.into(),
+                at,
+            ));
+        }
+        if visited.contains(&(lba, off)) {
+            return Err(Error::at(
+                ErrorKind::ContinuationLoop { lba, offset: off },
+                at,
+            ));
+        }
+        visited.push((lba, off));
+        total += u64::from(len);
+        if total > limits.max_susp_bytes {
+            return Err(limit("max_susp_bytes", total, limits.max_susp_bytes, at));
+        }
+        let start = u64::from(lba) * u64::from(ctx.block_size) + u64::from(off);
+        let end = start + u64::from(len);
+        area = super::slice(ctx.data, start, end, "SUSP continuation area")
+            .map_err(|e| e.with_offset(at))?;
+        area_offset = start;
+    }
+    if let Some(lb) = link {
+        out.symlink = Some(lb.out);
+    }
+    Ok(out)
+}
+
+fn limit(name: &'static str, value: u64, max: u64, at: u64) -> Error {
+    Error::at(
+        ErrorKind::LimitExceeded {
+            limit: name,
+            value,
+            max,
+        },
+        at,
+    )
+}
+
+fn parse_tf(d: &[u8]) -> Times {
+    let mut t = Times::default();
+    let Some((&flags, mut rest)) = d.split_first() else {
+        return t;
+    };
+    let long = flags & 0x80 != 0;
+    let size = if long { 17 } else { 7 };
+    let mut take = |bit: u8| -> Option<Option<Timestamp>> {
+        if flags & bit == 0 {
+            return None;
+        }
+        let b = rest.get(..size)?;
+        rest = &rest[size..];
+        Some(if long {
+            Timestamp::from_digits(b)
+        } else {
+            Timestamp::from_dir_record(b)
+        })
+    };
+    t.creation = take(0x01).flatten();
+    t.modify = take(0x02).flatten();
+    t.access = take(0x04).flatten();
+    t.attributes = take(0x08).flatten();
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(v: u32) -> Vec<u8> {
+        let mut b = v.to_le_bytes().to_vec();
+        b.extend(v.to_be_bytes());
+        b
+    }
+
+    fn entry(sig: &[u8; 2], data: &[u8]) -> Vec<u8> {
+        let mut e = vec![sig[0], sig[1], (data.len() + 4) as u8, 1];
+        e.extend_from_slice(data);
+        e
+    }
+
+    fn ctx(data: &[u8]) -> SuspCtx<'_> {
+        SuspCtx {
+            data,
+            block_size: 2048,
+            limits: Limits::DEFAULT,
+        }
+    }
+
+    #[test]
+    fn names_links_and_attributes() {
+        let mut su = entry(b"NM", b"\x01hello-");
+        su.extend(entry(b"NM", b"\x00world"));
+        let mut px = Vec::new();
+        for v in [0o100644, 2, 1000, 100] {
+            px.extend(both(v));
+        }
+        su.extend(entry(b"PX", &px));
+        // "../a/b" split with a continued component "a" + "/b"
+        su.extend(entry(b"SL", b"\x01\x04\x00\x00\x01a"));
+        su.extend(entry(b"SL", b"\x00\x00\x01b"));
+        su.extend(entry(b"ZZ", b"unknown"));
+        let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
+        assert_eq!(s.name.as_deref(), Some(&b"hello-world"[..]));
+        assert_eq!(s.px.unwrap().mode, 0o100644);
+        assert_eq!(s.px.unwrap().ino, None);
+        assert_eq!(s.symlink.as_deref(), Some(&b"../a/b"[..]));
+        assert!(s.rock_ridge);
+    }
+
+    #[test]
+    fn absolute_links() {
+        let su = entry(b"SL", b"\x00\x08\x00\x00\x03tmp\x00\x04foo");
+        let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
+        assert_eq!(s.symlink.as_deref(), Some(&b"/tmp/foo"[..]));
+    }
+
+    #[test]
+    fn continuation_loop_is_detected() {
+        let mut image = vec![0u8; 4 * 2048];
+        let mut ce = both(2);
+        ce.extend(both(0));
+        ce.extend(both(28));
+        let e = entry(b"CE", &ce);
+        image[2 * 2048..2 * 2048 + 28].copy_from_slice(&e);
+        let err = parse(&ctx(&image), &e, 0, 0).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::ContinuationLoop { lba: 2, offset: 0 }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn continuation_past_end_is_out_of_bounds() {
+        let mut ce = both(1000);
+        ce.extend(both(0));
+        ce.extend(both(100));
+        let e = entry(b"CE", &ce);
+        let image = vec![0u8; 2048];
+        let err = parse(&ctx(&image), &e, 0, 0).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::OutOfBounds { .. }), "{err}");
+    }
+
+    #[test]
+    fn bad_lengths_stop_the_area() {
+        let mut su = entry(b"NM", b"\x00ok");
+        su.extend([b'P', b'X', 200, 1]);
+        let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
+        assert!(s.truncated);
+        assert_eq!(s.name.as_deref(), Some(&b"ok"[..]));
+        let s = parse(&ctx(&[]), &[b'N', b'M', 2, 1, 0, 0], 0, 0).unwrap();
+        assert!(s.truncated && s.name.is_none());
+    }
+
+    #[test]
+    fn short_zf_is_ignored() {
+        let su = entry(b"ZF", b"pz\x04");
+        let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
+        assert!(s.zf.is_none());
+    }
+}

@@ -1,0 +1,820 @@
+//! Directory entries, directory iteration, walks and path lookup in one namespace.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use serde::Serialize;
+use smallvec::SmallVec;
+
+use super::date::Timestamp;
+use super::dirent::{flags, DirRecord, DirRecords};
+use super::names;
+use super::susp::{self, Susp, ZisofsInfo};
+use super::volume::{Image, Namespace};
+use crate::{Error, ErrorKind, Result};
+
+/// A run of consecutive logical blocks holding (part of) a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Extent {
+    /// First logical block.
+    pub lba: u32,
+    /// Length in bytes.
+    pub len: u32,
+    /// Extended attribute record length in blocks: the data starts this many blocks after
+    /// `lba`.
+    pub xattr_blocks: u8,
+}
+
+/// What an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link (Rock Ridge `SL`).
+    Symlink,
+    /// A block device (Rock Ridge `PX` + `PN`).
+    BlockDevice,
+    /// A character device.
+    CharDevice,
+    /// A named pipe.
+    Fifo,
+    /// A socket.
+    Socket,
+}
+
+impl EntryKind {
+    /// One letter, as `ls -l` and the corpus listings spell it: `f d l b c p s`.
+    pub fn letter(self) -> char {
+        match self {
+            EntryKind::File => 'f',
+            EntryKind::Directory => 'd',
+            EntryKind::Symlink => 'l',
+            EntryKind::BlockDevice => 'b',
+            EntryKind::CharDevice => 'c',
+            EntryKind::Fifo => 'p',
+            EntryKind::Socket => 's',
+        }
+    }
+}
+
+/// The identity of a file's data: entries with the same `FileId` share their extent and are
+/// hard links of each other (Solution images hard-link blobs across tags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FileId {
+    /// First logical block of the data.
+    pub lba: u32,
+    /// Size of the file.
+    pub size: u64,
+}
+
+/// Rock Ridge attributes of an entry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RockRidgeAttrs {
+    /// POSIX mode, type bits included (`PX`).
+    pub mode: Option<u32>,
+    /// Link count (`PX`).
+    pub nlink: Option<u32>,
+    /// Owner (`PX`).
+    pub uid: Option<u32>,
+    /// Group (`PX`).
+    pub gid: Option<u32>,
+    /// File serial number (`PX`, RRIP 1.12).
+    pub ino: Option<u32>,
+    /// Modification time (`TF`).
+    pub modified: Option<Timestamp>,
+    /// Access time (`TF`).
+    pub accessed: Option<Timestamp>,
+    /// Attribute change time (`TF`).
+    pub changed: Option<Timestamp>,
+    /// Creation time (`TF`).
+    pub created: Option<Timestamp>,
+}
+
+/// One entry of a directory, in one namespace. Borrows names and data from the image.
+#[derive(Clone, Debug)]
+pub struct DirEntry<'data> {
+    pub(crate) ns: Namespace,
+    name: Cow<'data, str>,
+    identifier: &'data [u8],
+    kind: EntryKind,
+    size: u64,
+    pub(crate) extents: SmallVec<[Extent; 1]>,
+    record_offset: u64,
+    flags: u8,
+    pub(crate) interleave: Option<(u8, u8)>,
+    recorded: [u8; 7],
+    rr: Option<RockRidgeAttrs>,
+    symlink: Option<String>,
+    device: Option<(u32, u32)>,
+    pub(crate) zisofs: Option<ZisofsInfo>,
+    pub(crate) sparse: bool,
+    relocated: bool,
+    endian_mismatch: bool,
+}
+
+impl<'data> DirEntry<'data> {
+    /// The name in this entry's namespace.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The ISO 9660 identifier as recorded (e.g. `MANIFEST.YAML;1`; UCS-2 bytes for Joliet).
+    pub fn identifier(&self) -> &'data [u8] {
+        self.identifier
+    }
+
+    /// The namespace this entry was read in.
+    pub fn namespace(&self) -> Namespace {
+        self.ns
+    }
+
+    /// What it is.
+    pub fn kind(&self) -> EntryKind {
+        self.kind
+    }
+
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        self.kind == EntryKind::Directory
+    }
+
+    /// True for a regular file.
+    pub fn is_file(&self) -> bool {
+        self.kind == EntryKind::File
+    }
+
+    /// True for a symbolic link.
+    pub fn is_symlink(&self) -> bool {
+        self.kind == EntryKind::Symlink
+    }
+
+    /// Size of the content in bytes: the sum of all extents, or the uncompressed size of a
+    /// zisofs file. 0 for symlinks and devices.
+    pub fn size(&self) -> u64 {
+        match self.kind {
+            EntryKind::File | EntryKind::Directory => self.size,
+            _ => 0,
+        }
+    }
+
+    /// The extents holding the data (several for a multi-extent file).
+    pub fn extents(&self) -> &[Extent] {
+        &self.extents
+    }
+
+    /// Byte offset in the image of this entry's (first) directory record.
+    pub fn record_offset(&self) -> u64 {
+        self.record_offset
+    }
+
+    /// The existence bit is set: the entry is meant to be hidden from listings.
+    pub fn is_hidden(&self) -> bool {
+        self.flags & flags::HIDDEN != 0
+    }
+
+    /// An associated file (e.g. a resource fork); walks skip these.
+    pub fn is_associated(&self) -> bool {
+        self.flags & flags::ASSOCIATED != 0
+    }
+
+    /// Reached through a Rock Ridge `CL` relocation.
+    pub fn is_relocated(&self) -> bool {
+        self.relocated
+    }
+
+    /// The date in the directory record.
+    pub fn recorded_time(&self) -> Option<Timestamp> {
+        Timestamp::from_dir_record(&self.recorded)
+    }
+
+    /// Modification time: Rock Ridge `TF` when present, else the directory record's date.
+    pub fn modified(&self) -> Option<Timestamp> {
+        self.rr
+            .and_then(|r| r.modified)
+            .or_else(|| self.recorded_time())
+    }
+
+    /// Rock Ridge attributes, in the Rock Ridge namespace.
+    pub fn rock_ridge(&self) -> Option<&RockRidgeAttrs> {
+        self.rr.as_ref()
+    }
+
+    /// The POSIX mode: Rock Ridge `PX` when present, else 0o040555 for directories and
+    /// 0o100444 for files (what the Linux kernel shows).
+    pub fn mode(&self) -> u32 {
+        if let Some(m) = self.rr.and_then(|r| r.mode) {
+            return m;
+        }
+        match self.kind {
+            EntryKind::Directory => 0o040555,
+            _ => 0o100444,
+        }
+    }
+
+    /// The link count recorded in Rock Ridge `PX`.
+    pub fn nlink(&self) -> Option<u32> {
+        self.rr.and_then(|r| r.nlink)
+    }
+
+    /// The symbolic link target, as recorded.
+    pub fn symlink_target(&self) -> Option<&str> {
+        self.symlink.as_deref()
+    }
+
+    /// `(major, minor)` of a device (Rock Ridge `PN`, high and low words).
+    pub fn device(&self) -> Option<(u32, u32)> {
+        self.device
+    }
+
+    /// The zisofs `ZF` entry, for a compressed file.
+    pub fn zisofs(&self) -> Option<&ZisofsInfo> {
+        self.zisofs.as_ref()
+    }
+
+    /// Identity of a regular file's data, shared by its hard links; `None` for empty files
+    /// (which share no data) and non-files.
+    pub fn file_id(&self) -> Option<FileId> {
+        let first = self.extents.first()?;
+        (self.kind == EntryKind::File && self.size > 0).then_some(FileId {
+            lba: first.lba,
+            size: self.size,
+        })
+    }
+
+    /// A both-endian field of the record disagreed (the little-endian value was used).
+    pub fn has_endian_mismatch(&self) -> bool {
+        self.endian_mismatch
+    }
+}
+
+/// Everything `ReadDir` needs of the image, cheap to copy.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'data> {
+    pub data: &'data [u8],
+    pub block_size: u32,
+    pub limits: crate::Limits,
+    pub ns: Namespace,
+    /// `SP` skip when the primary tree has Rock Ridge.
+    pub rr_skip: Option<usize>,
+}
+
+impl<'data> Ctx<'data> {
+    fn susp(&self) -> susp::SuspCtx<'data> {
+        susp::SuspCtx {
+            data: self.data,
+            block_size: self.block_size,
+            limits: self.limits,
+        }
+    }
+
+    pub fn extent_bytes(&self, e: &Extent, what: &'static str) -> Result<&'data [u8]> {
+        let start = (u64::from(e.lba) + u64::from(e.xattr_blocks)) * u64::from(self.block_size);
+        super::slice(self.data, start, start + u64::from(e.len), what)
+    }
+
+    fn read_dir(&self, dir: &DirEntry<'data>) -> Result<ReadDir<'data>> {
+        if !dir.is_dir() {
+            return Err(Error::at(ErrorKind::NotADirectory, dir.record_offset));
+        }
+        let e = dir.extents.first().copied().unwrap_or(Extent {
+            lba: 0,
+            len: 0,
+            xattr_blocks: 0,
+        });
+        let bytes = self.extent_bytes(&e, "directory extent")?;
+        if bytes.is_empty() {
+            return Err(Error::at(
+                ErrorKind::BadRecord {
+                    reason: "directory has length 0 (not even `.` and `..`)",
+                },
+                dir.record_offset,
+            ));
+        }
+        let base = (u64::from(e.lba) + u64::from(e.xattr_blocks)) * u64::from(self.block_size);
+        Ok(ReadDir {
+            records: DirRecords::new(bytes, base),
+            ctx: *self,
+            pending: None,
+            done: false,
+        })
+    }
+
+    fn parse_susp(&self, rec: &DirRecord<'data>) -> Result<Option<Susp<'data>>> {
+        let Some(skip) = self.rr_skip else {
+            return Ok(None);
+        };
+        if !matches!(self.ns, Namespace::RockRidge | Namespace::Primary) {
+            return Ok(None);
+        }
+        let at = rec.offset + u64::from(rec.system_use_at);
+        susp::parse(&self.susp(), rec.system_use, at, skip).map(Some)
+    }
+}
+
+struct Pending<'data> {
+    first: DirRecord<'data>,
+    extents: SmallVec<[Extent; 1]>,
+}
+
+/// The entries of one directory (without `.` and `..`), in recorded order. Multi-extent files
+/// come out as one entry. In the Rock Ridge namespace, relocated directories (`RE`) are
+/// skipped and their placeholders (`CL`) come out as directories. After an error it yields
+/// nothing more.
+pub struct ReadDir<'data> {
+    records: DirRecords<'data>,
+    ctx: Ctx<'data>,
+    pending: Option<Pending<'data>>,
+    done: bool,
+}
+
+impl<'data> ReadDir<'data> {
+    fn parse_next(&mut self) -> Result<Option<DirEntry<'data>>> {
+        loop {
+            let Some(rec) = self.records.next().transpose()? else {
+                if let Some(p) = self.pending.take() {
+                    return Err(Error::at(
+                        ErrorKind::UnterminatedMultiExtent,
+                        p.first.offset,
+                    ));
+                }
+                return Ok(None);
+            };
+            if rec.is_dot() && self.pending.is_none() {
+                continue;
+            }
+            let ext = Extent {
+                lba: rec.extent,
+                len: rec.size,
+                xattr_blocks: rec.xattr_len,
+            };
+            if let Some(p) = &mut self.pending {
+                if p.first.identifier != rec.identifier {
+                    return Err(Error::at(
+                        ErrorKind::BadRecord {
+                            reason: "parts of a multi-extent file have different names",
+                        },
+                        rec.offset,
+                    ));
+                }
+                p.extents.push(ext);
+                let max = self.ctx.limits.max_extents_per_file;
+                if p.extents.len() as u64 > u64::from(max) {
+                    return Err(Error::at(
+                        ErrorKind::LimitExceeded {
+                            limit: "max_extents_per_file",
+                            value: p.extents.len() as u64,
+                            max: max.into(),
+                        },
+                        rec.offset,
+                    ));
+                }
+            } else {
+                self.pending = Some(Pending {
+                    first: rec,
+                    extents: smallvec::smallvec![ext],
+                });
+            }
+            if rec.flags & flags::MULTI_EXTENT != 0 {
+                continue;
+            }
+            let Some(p) = self.pending.take() else {
+                continue;
+            };
+            if let Some(entry) = self.entry(p.first, p.extents)? {
+                return Ok(Some(entry));
+            }
+        }
+    }
+
+    fn entry(
+        &self,
+        rec: DirRecord<'data>,
+        extents: SmallVec<[Extent; 1]>,
+    ) -> Result<Option<DirEntry<'data>>> {
+        let ctx = &self.ctx;
+        let susp = ctx.parse_susp(&rec)?;
+        let rr_ns = ctx.ns == Namespace::RockRidge;
+        let mut size: u64 = extents.iter().map(|e| u64::from(e.len)).sum();
+        let mut extents = extents;
+        let mut kind = if rec.is_dir() {
+            EntryKind::Directory
+        } else {
+            EntryKind::File
+        };
+        let mut name: Cow<'data, str> = match ctx.ns {
+            Namespace::Joliet => Cow::Owned(names::joliet_name(rec.identifier)),
+            Namespace::Enhanced => names::bytes_to_str(rec.identifier),
+            Namespace::Primary | Namespace::RockRidge => {
+                names::bytes_to_str(names::strip_version(rec.identifier))
+            }
+        };
+        if name.len() > ctx.limits.max_name_bytes {
+            return Err(Error::at(
+                ErrorKind::LimitExceeded {
+                    limit: "max_name_bytes",
+                    value: name.len() as u64,
+                    max: ctx.limits.max_name_bytes as u64,
+                },
+                rec.offset,
+            ));
+        }
+        let mut rr = None;
+        let mut symlink = None;
+        let mut device = None;
+        let mut zisofs = None;
+        let mut sparse = false;
+        let mut relocated = false;
+        if let Some(s) = susp {
+            zisofs = s.zf;
+            sparse = s.sparse;
+            if rr_ns {
+                if s.re {
+                    return Ok(None);
+                }
+                if let Some(nm) = s.name.filter(|n| !n.is_empty()) {
+                    name = match nm {
+                        Cow::Borrowed(b) => String::from_utf8_lossy(b),
+                        Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
+                    };
+                }
+                let mut attrs = RockRidgeAttrs {
+                    modified: s.times.modify,
+                    accessed: s.times.access,
+                    changed: s.times.attributes,
+                    created: s.times.creation,
+                    ..Default::default()
+                };
+                if let Some(px) = s.px {
+                    attrs.mode = Some(px.mode);
+                    attrs.nlink = Some(px.nlink);
+                    attrs.uid = Some(px.uid);
+                    attrs.gid = Some(px.gid);
+                    attrs.ino = px.ino;
+                    kind = match px.mode & 0o170000 {
+                        0o040000 => EntryKind::Directory,
+                        0o120000 => EntryKind::Symlink,
+                        0o060000 => EntryKind::BlockDevice,
+                        0o020000 => EntryKind::CharDevice,
+                        0o010000 => EntryKind::Fifo,
+                        0o140000 => EntryKind::Socket,
+                        _ => kind,
+                    };
+                    // The directory flag of the record is authoritative for walking.
+                    if rec.is_dir() {
+                        kind = EntryKind::Directory;
+                    } else if kind == EntryKind::Directory && s.cl.is_none() {
+                        kind = EntryKind::File;
+                    }
+                }
+                if let Some(target) = s.symlink {
+                    if !rec.is_dir() {
+                        kind = EntryKind::Symlink;
+                    }
+                    symlink = Some(String::from_utf8_lossy(&target).into_owned());
+                }
+                if matches!(kind, EntryKind::BlockDevice | EntryKind::CharDevice) {
+                    device = s.pn;
+                }
+                if let Some(target) = s.cl {
+                    // A placeholder for a directory relocated to `target`: take its size from
+                    // the relocated directory's `.` record.
+                    let dot = relocated_dot(ctx, target, rec.offset)?;
+                    extents = smallvec::smallvec![Extent {
+                        lba: target,
+                        len: dot.size,
+                        xattr_blocks: dot.xattr_len,
+                    }];
+                    size = u64::from(dot.size);
+                    kind = EntryKind::Directory;
+                    relocated = true;
+                    if attrs.mode.is_none() || attrs.modified.is_none() {
+                        if let Ok(Some(ds)) = ctx.parse_susp(&dot) {
+                            if let Some(px) = ds.px.filter(|_| attrs.mode.is_none()) {
+                                attrs.mode = Some(px.mode);
+                                attrs.nlink = Some(px.nlink);
+                                attrs.uid = Some(px.uid);
+                                attrs.gid = Some(px.gid);
+                            }
+                            attrs.modified = attrs.modified.or(ds.times.modify);
+                        }
+                    }
+                }
+                if s.rock_ridge || s.px.is_some() {
+                    rr = Some(attrs);
+                }
+            }
+        }
+        let interleave = (rec.unit_size != 0 || rec.gap != 0).then_some((rec.unit_size, rec.gap));
+        if let Some(zf) = &zisofs {
+            if kind == EntryKind::File && super::zisofs::valid_zf(zf) {
+                size = u64::from(zf.uncompressed_size);
+            }
+        }
+        Ok(Some(DirEntry {
+            ns: ctx.ns,
+            name,
+            identifier: rec.identifier,
+            kind,
+            size,
+            extents,
+            record_offset: rec.offset,
+            flags: rec.flags,
+            interleave,
+            recorded: rec.recorded,
+            rr,
+            symlink,
+            device,
+            zisofs,
+            sparse,
+            relocated,
+            endian_mismatch: rec.endian_mismatch,
+        }))
+    }
+}
+
+fn relocated_dot<'data>(ctx: &Ctx<'data>, lba: u32, at: u64) -> Result<DirRecord<'data>> {
+    let start = u64::from(lba) * u64::from(ctx.block_size);
+    let sector = super::slice(ctx.data, start, start + 2048, "relocated directory (CL)")
+        .or_else(|_| super::slice(ctx.data, start, start + 34, "relocated directory (CL)"))
+        .map_err(|e| e.with_offset(at))?;
+    let dot = DirRecords::new(sector, start)
+        .next()
+        .transpose()?
+        .filter(|r| r.identifier == [0])
+        .ok_or_else(|| {
+            Error::at(
+                ErrorKind::BadRecord {
+                    reason: "Rock Ridge CL points at a block that does not start with `.`",
+                },
+                at,
+            )
+        })?;
+    Ok(dot)
+}
+
+impl<'data> Iterator for ReadDir<'data> {
+    type Item = Result<DirEntry<'data>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.parse_next().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
+}
+
+/// An entry found by a walk, with its path relative to the root (no leading `/`).
+#[derive(Clone, Debug)]
+pub struct WalkEntry<'data> {
+    /// Path from the root, components joined by `/`.
+    pub path: String,
+    /// Depth: 1 for the root's children.
+    pub depth: u32,
+    /// The entry.
+    pub entry: DirEntry<'data>,
+}
+
+struct Frame<'data> {
+    iter: ReadDir<'data>,
+    /// The directory's path with a trailing `/` (empty for the root).
+    prefix: String,
+    depth: u32,
+}
+
+/// A depth-first walk of one namespace, parents before children, in recorded order.
+///
+/// Each directory extent is opened at most once (a second visit is
+/// [`ErrorKind::DirectoryLoop`]), and depth, entry count, directory count and path length are
+/// bounded by [`Limits`](crate::Limits). After an error it yields nothing more; errors carry
+/// the path where they happened.
+pub struct Walk<'data> {
+    ctx: Ctx<'data>,
+    stack: Vec<Frame<'data>>,
+    visited: HashSet<u32>,
+    entries: u64,
+    done: bool,
+}
+
+impl<'data> Walk<'data> {
+    fn step(&mut self) -> Result<Option<WalkEntry<'data>>> {
+        let limits = self.ctx.limits;
+        loop {
+            let Some(frame) = self.stack.last_mut() else {
+                return Ok(None);
+            };
+            let entry = match frame.iter.next() {
+                None => {
+                    self.stack.pop();
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let p = frame.prefix.trim_end_matches('/').to_string();
+                    return Err(e.with_path(p));
+                }
+                Some(Ok(entry)) => entry,
+            };
+            if entry.is_associated() {
+                continue;
+            }
+            let depth = frame.depth + 1;
+            let mut path = String::with_capacity(frame.prefix.len() + entry.name().len());
+            path.push_str(&frame.prefix);
+            path.push_str(entry.name());
+            self.entries += 1;
+            let at = entry.record_offset();
+            let check = |limit: &'static str, value: u64, max: u64| {
+                if value > max {
+                    Err(Error::at(
+                        ErrorKind::LimitExceeded { limit, value, max },
+                        at,
+                    ))
+                } else {
+                    Ok(())
+                }
+            };
+            check("max_entries", self.entries, limits.max_entries)
+                .and_then(|_| {
+                    check(
+                        "max_path_bytes",
+                        path.len() as u64,
+                        limits.max_path_bytes as u64,
+                    )
+                })
+                .map_err(|e| e.with_path(path.clone()))?;
+            if entry.is_dir() {
+                let lba = entry.extents.first().map_or(0, |e| e.lba);
+                check("max_depth", depth.into(), limits.max_depth.into())
+                    .map_err(|e| e.with_path(path.clone()))?;
+                if !self.visited.insert(lba) {
+                    return Err(Error::at(ErrorKind::DirectoryLoop { lba }, at).with_path(path));
+                }
+                check(
+                    "max_directories",
+                    self.visited.len() as u64,
+                    limits.max_directories,
+                )
+                .map_err(|e| e.with_path(path.clone()))?;
+                let iter = self
+                    .ctx
+                    .read_dir(&entry)
+                    .map_err(|e| e.with_path(path.clone()))?;
+                let mut prefix = String::with_capacity(path.len() + 1);
+                prefix.push_str(&path);
+                prefix.push('/');
+                self.stack.push(Frame {
+                    iter,
+                    prefix,
+                    depth,
+                });
+            }
+            return Ok(Some(WalkEntry { path, depth, entry }));
+        }
+    }
+}
+
+impl<'data> Iterator for Walk<'data> {
+    type Item = Result<WalkEntry<'data>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.step().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+            self.stack.clear();
+        }
+        item
+    }
+}
+
+impl<'data> Image<'data> {
+    pub(crate) fn ctx(&self, ns: Namespace) -> Ctx<'data> {
+        Ctx {
+            data: self.data,
+            block_size: self.block_size,
+            limits: self.limits,
+            ns,
+            rr_skip: self.rock_ridge.as_ref().map(|r| usize::from(r.skip)),
+        }
+    }
+
+    /// The root directory of a namespace, as an entry with an empty name.
+    pub fn root(&self, ns: Namespace) -> Result<DirEntry<'data>> {
+        let r = self.root_ref(ns)?;
+        Ok(DirEntry {
+            ns,
+            name: Cow::Borrowed(""),
+            identifier: &[],
+            kind: EntryKind::Directory,
+            size: u64::from(r.size),
+            extents: smallvec::smallvec![Extent {
+                lba: r.extent,
+                len: r.size,
+                xattr_blocks: r.xattr_len,
+            }],
+            record_offset: r.record_offset,
+            flags: flags::DIRECTORY,
+            interleave: None,
+            recorded: r.recorded,
+            rr: None,
+            symlink: None,
+            device: None,
+            zisofs: None,
+            sparse: false,
+            relocated: false,
+            endian_mismatch: false,
+        })
+    }
+
+    /// The entries of directory `dir` (from [`Image::root`], a walk or a lookup), in `dir`'s
+    /// namespace.
+    pub fn read_dir(&self, dir: &DirEntry<'data>) -> Result<ReadDir<'data>> {
+        self.ctx(dir.ns).read_dir(dir)
+    }
+
+    /// Walks the whole tree of `ns`, depth first.
+    pub fn walk(&self, ns: Namespace) -> Result<Walk<'data>> {
+        let root = self.root(ns)?;
+        self.walk_from(&root, "")
+    }
+
+    /// Walks the tree below directory `dir`, whose path is `path`; yielded paths start with
+    /// `path/` (or nothing, for an empty `path`).
+    pub fn walk_from(&self, dir: &DirEntry<'data>, path: &str) -> Result<Walk<'data>> {
+        let ctx = self.ctx(dir.ns);
+        let iter = ctx.read_dir(dir).map_err(|e| e.with_path(path))?;
+        let mut visited = HashSet::new();
+        visited.insert(dir.extents.first().map_or(0, |e| e.lba));
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", path.trim_end_matches('/'))
+        };
+        let depth = path.split('/').filter(|c| !c.is_empty()).count() as u32;
+        Ok(Walk {
+            ctx,
+            stack: vec![Frame {
+                iter,
+                prefix,
+                depth,
+            }],
+            visited,
+            entries: 0,
+            done: false,
+        })
+    }
+
+    /// Finds the entry at `path` (components separated by `/`; empty, `.` and leading `/`
+    /// components ignored) in namespace `ns`. In the primary namespace a component also
+    /// matches the recorded identifier (`MANIFEST.YAML;1`).
+    pub fn lookup(&self, ns: Namespace, path: &str) -> Result<DirEntry<'data>> {
+        let mut cur = self.root(ns)?;
+        let mut walked = String::new();
+        for (depth, comp) in path
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .enumerate()
+        {
+            if depth as u64 >= u64::from(self.limits.max_depth) {
+                return Err(Error::new(ErrorKind::LimitExceeded {
+                    limit: "max_depth",
+                    value: depth as u64 + 1,
+                    max: self.limits.max_depth.into(),
+                })
+                .with_path(path));
+            }
+            if !cur.is_dir() {
+                return Err(
+                    Error::at(ErrorKind::NotADirectory, cur.record_offset).with_path(walked)
+                );
+            }
+            let mut found = None;
+            for e in self
+                .read_dir(&cur)
+                .map_err(|e| e.with_path(walked.clone()))?
+            {
+                let e = e.map_err(|e| e.with_path(walked.clone()))?;
+                if e.name() == comp
+                    || (ns == Namespace::Primary && e.identifier() == comp.as_bytes())
+                {
+                    found = Some(e);
+                    break;
+                }
+            }
+            if !walked.is_empty() {
+                walked.push('/');
+            }
+            walked.push_str(comp);
+            cur = found.ok_or_else(|| Error::new(ErrorKind::NotFound).with_path(walked.clone()))?;
+        }
+        Ok(cur)
+    }
+}

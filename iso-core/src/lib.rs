@@ -1,0 +1,43 @@
+//! # iso-core
+//!
+//! A safe, zero-copy reader for ISO 9660 images (with Rock Ridge, Joliet and El Torito), and
+//! (in later versions) the model of a MetalK8s *Solution* archive stored in such an image.
+//!
+//! The reader works over a borrowed byte slice: a memory map of the image file
+//! ([`IsoFile::open`]), an owned buffer ([`IsoFile::read`], [`IsoFile::from_vec`]) or any
+//! `&[u8]` ([`Image::parse`]). File contents are handed out as slices of that one buffer; nothing
+//! is copied until the caller asks for it.
+//!
+//! ```no_run
+//! use iso_core::{IsoFile, Namespace};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let file = IsoFile::open("solution.iso")?;
+//! let image = file.image()?;
+//! for item in image.walk(image.default_namespace())? {
+//!     let item = item?;
+//!     println!("{} {} bytes", item.path, item.entry.size());
+//! }
+//! let manifest = image.lookup(Namespace::RockRidge, "manifest.yaml")?;
+//! let bytes = image.contents(&manifest)?; // borrowed from the mapping
+//! # let _ = bytes; Ok(()) }
+//! ```
+//!
+//! Every length and offset read from the image is checked before use; work is bounded by
+//! [`Limits`]; errors are typed ([`Error`], [`ErrorKind`]) and carry the byte offset and the path
+//! inside the image where they happened. No input makes the reader panic, loop forever or
+//! allocate without bound.
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+mod error;
+mod file;
+pub mod iso9660;
+mod limits;
+
+pub use error::{Error, ErrorKind, Result};
+pub use file::IsoFile;
+pub use iso9660::{
+    BootCatalog, BootEntry, Contents, ContentsReader, DirEntry, Emulation, EntryKind, Extent,
+    FileId, Image, Namespace, ReadDir, Timestamp, VolumeInfo, Walk, WalkEntry, Warning,
+};
+pub use limits::Limits;
