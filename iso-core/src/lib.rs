@@ -30,6 +30,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod error;
+pub mod extract;
 mod file;
 pub mod iso9660;
 mod limits;

@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn absolute_links() {
-        let su = entry(b"SL", b"\x00\x08\x00\x00\x03tmp\x00\x04foo");
+        let su = entry(b"SL", b"\x00\x08\x00\x00\x03tmp\x00\x03foo");
         let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
         assert_eq!(s.symlink.as_deref(), Some(&b"/tmp/foo"[..]));
     }

@@ -1,0 +1,460 @@
+//! Extracting a tree of an image to a directory, safely.
+//!
+//! Nothing is written outside the destination: every path is rebuilt from its components
+//! ([`enclosed`] refuses `..`, `/`, NUL and empty names rather than clamping them), directories
+//! are created one component at a time and must be real directories (never symlinks),
+//! files are opened with `O_NOFOLLOW`, symbolic links are created last (so no later entry can
+//! be written through one) and only when their target stays inside the destination, hard
+//! links only join two paths that are themselves inside. Device nodes, FIFOs and sockets are
+//! skipped. Refused and skipped entries are reported, not fatal.
+//!
+//! As with every extractor (tar, unzip), this is best effort against a destination that
+//! another process modifies at the same time: extract into a new, private directory.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::iso9660::{EntryKind, FileId, Image, Namespace, WalkEntry};
+
+/// What to extract and how.
+#[derive(Clone, Debug)]
+pub struct ExtractOptions {
+    /// The namespace to extract.
+    pub namespace: Namespace,
+    /// Paths (files or directories, relative to the root) to extract; empty means everything.
+    pub paths: Vec<String>,
+    /// Apply recorded permission bits (`rwx` for user, group, other; set-id and sticky bits are
+    /// never applied).
+    pub modes: bool,
+    /// Apply recorded modification times.
+    pub times: bool,
+}
+
+impl ExtractOptions {
+    /// Everything in `namespace`, with modes and times.
+    pub fn new(namespace: Namespace) -> Self {
+        ExtractOptions {
+            namespace,
+            paths: Vec::new(),
+            modes: true,
+            times: true,
+        }
+    }
+}
+
+/// Why extraction stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The image could not be read.
+    #[error(transparent)]
+    Image(#[from] crate::Error),
+    /// A file system operation on the destination failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The destination path.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+/// An entry that was not extracted, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Skipped {
+    /// Path inside the image.
+    pub path: String,
+    /// Why: an unsafe name, a link escaping the destination, a device node...
+    pub reason: String,
+    /// True when it was refused as unsafe (as opposed to skipped by policy, like devices).
+    pub refused: bool,
+}
+
+/// What was extracted.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ExtractReport {
+    /// Directories created.
+    pub directories: u64,
+    /// Regular files written.
+    pub files: u64,
+    /// Hard links made (files whose data was already written under another name).
+    pub hard_links: u64,
+    /// Symbolic links made.
+    pub symlinks: u64,
+    /// Bytes of file content written.
+    pub bytes: u64,
+    /// Entries not extracted.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Progress of an extraction, for a progress bar.
+#[derive(Clone, Copy, Debug)]
+pub struct ExtractProgress {
+    /// Content bytes written so far.
+    pub bytes: u64,
+    /// Content bytes to write in all.
+    pub total_bytes: u64,
+    /// Entries handled so far.
+    pub entries: u64,
+    /// Entries in all.
+    pub total_entries: u64,
+}
+
+/// A relative path that is safe to join onto an extraction root, or `None`. It refuses; it
+/// never clamps: `..`, an empty path, or a name containing `/`, `\` or NUL give `None`.
+pub fn enclosed<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for name in names {
+        match name {
+            "" | "." | ".." => return None,
+            n if n.contains(['/', '\\', '\0']) => return None,
+            n => out.push(n),
+        }
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// True when symbolic link `target`, placed at `link` (relative to the destination), resolves
+/// inside the destination. Absolute targets never do. `..` components are allowed only at the
+/// start of the target: after a normal component, which may itself be a symbolic link, a `..`
+/// would climb from wherever that link points, which a lexical check cannot know.
+pub fn link_stays_inside(link: &Path, target: &str) -> bool {
+    if target.is_empty() || target.starts_with('/') || target.contains('\0') {
+        return false;
+    }
+    let mut depth: i64 = link.components().count() as i64 - 1;
+    let mut descended = false;
+    for c in Path::new(target).components() {
+        match c {
+            Component::Normal(_) => {
+                depth += 1;
+                descended = true;
+            }
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 || descended {
+                    return false;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return false,
+        }
+    }
+    true
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ExtractError + '_ {
+    move |source| ExtractError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Extracts `opts.paths` (or everything) of `image` into `dest`, which is created if needed.
+/// `progress` is called after each entry.
+pub fn extract(
+    image: &Image<'_>,
+    dest: &Path,
+    opts: &ExtractOptions,
+    progress: &mut dyn FnMut(ExtractProgress),
+) -> Result<ExtractReport, ExtractError> {
+    let entries = collect(image, opts)?;
+    fs::create_dir_all(dest).map_err(io_err(dest))?;
+    let mut st = State {
+        image,
+        dest: dest.to_owned(),
+        made_dirs: HashSet::new(),
+        report: ExtractReport::default(),
+        links: HashMap::new(),
+    };
+    let total_bytes = entries
+        .iter()
+        .filter(|e| e.entry.is_file())
+        .map(|e| e.entry.size())
+        .sum();
+    let mut prog = ExtractProgress {
+        bytes: 0,
+        total_bytes,
+        entries: 0,
+        total_entries: entries.len() as u64,
+    };
+    let mut symlinks = Vec::new();
+    let mut dirs = Vec::new();
+    for item in &entries {
+        prog.entries += 1;
+        let Some(rel) = enclosed(item.path.split('/')) else {
+            st.skip(
+                item,
+                "unsafe name (empty, `.`, `..`, or containing `/`, `\\` or NUL)",
+                true,
+            );
+            continue;
+        };
+        let e = &item.entry;
+        match e.kind() {
+            EntryKind::Directory => {
+                st.ensure_dir(&rel)?;
+                dirs.push((rel, item));
+            }
+            EntryKind::File => {
+                if let Some(parent) = rel.parent() {
+                    st.ensure_dir(parent)?;
+                }
+                let n = st.write_file(&rel, item, opts)?;
+                prog.bytes += n;
+            }
+            EntryKind::Symlink => symlinks.push((rel, item)),
+            k => st.skip(item, &format!("{k:?} not extracted"), false),
+        }
+        progress(prog);
+    }
+    for (rel, item) in symlinks {
+        let target = item.entry.symlink_target().unwrap_or("");
+        if !link_stays_inside(&rel, target) {
+            st.skip(
+                item,
+                &format!("symbolic link target {target:?} leaves the destination"),
+                true,
+            );
+            continue;
+        }
+        if let Some(parent) = rel.parent() {
+            st.ensure_dir(parent)?;
+        }
+        let path = st.dest.join(&rel);
+        remove_existing(&path)?;
+        std::os::unix::fs::symlink(target, &path).map_err(io_err(&path))?;
+        st.report.symlinks += 1;
+    }
+    // Directory modes and times last, deepest first, so that read-only directories do not
+    // stop their own extraction and writing children does not touch their times.
+    for (rel, item) in dirs.iter().rev() {
+        let path = st.dest.join(rel);
+        apply_meta(&path, item, opts, true)?;
+    }
+    Ok(st.report)
+}
+
+fn collect<'d>(
+    image: &Image<'d>,
+    opts: &ExtractOptions,
+) -> Result<Vec<WalkEntry<'d>>, ExtractError> {
+    let ns = opts.namespace;
+    let mut out = Vec::new();
+    if opts.paths.is_empty() {
+        for item in image.walk(ns)? {
+            out.push(item?);
+        }
+        return Ok(out);
+    }
+    for p in &opts.paths {
+        let p = p.trim_matches('/');
+        let entry = image.lookup(ns, p)?;
+        let is_dir = entry.is_dir();
+        if !p.is_empty() {
+            out.push(WalkEntry {
+                path: p.to_string(),
+                depth: p.split('/').count() as u32,
+                entry: entry.clone(),
+            });
+        }
+        if is_dir {
+            for item in image.walk_from(&entry, p)? {
+                out.push(item?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn remove_existing(path: &Path) -> Result<(), ExtractError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Err(ExtractError::Io {
+            path: path.to_owned(),
+            source: io::Error::new(io::ErrorKind::AlreadyExists, "a directory is in the way"),
+        }),
+        Ok(_) => fs::remove_file(path).map_err(io_err(path)),
+        Err(_) => Ok(()),
+    }
+}
+
+struct State<'a, 'd> {
+    image: &'a Image<'d>,
+    dest: PathBuf,
+    made_dirs: HashSet<PathBuf>,
+    report: ExtractReport,
+    links: HashMap<FileId, PathBuf>,
+}
+
+impl State<'_, '_> {
+    fn skip(&mut self, item: &WalkEntry<'_>, reason: &str, refused: bool) {
+        self.report.skipped.push(Skipped {
+            path: item.path.clone(),
+            reason: reason.to_string(),
+            refused,
+        });
+    }
+
+    /// Creates `rel` and its parents under the destination, one component at a time, refusing
+    /// anything that is not a real directory.
+    fn ensure_dir(&mut self, rel: &Path) -> Result<(), ExtractError> {
+        if rel.as_os_str().is_empty() || self.made_dirs.contains(rel) {
+            return Ok(());
+        }
+        if let Some(parent) = rel.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let path = self.dest.join(rel);
+        match fs::create_dir(&path) {
+            Ok(()) => self.report.directories += 1,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let m = fs::symlink_metadata(&path).map_err(io_err(&path))?;
+                if !m.is_dir() {
+                    return Err(ExtractError::Io {
+                        path,
+                        source: io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            "exists and is not a directory (symbolic links are not followed)",
+                        ),
+                    });
+                }
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+        self.made_dirs.insert(rel.to_owned());
+        Ok(())
+    }
+
+    fn write_file(
+        &mut self,
+        rel: &Path,
+        item: &WalkEntry<'_>,
+        opts: &ExtractOptions,
+    ) -> Result<u64, ExtractError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.dest.join(rel);
+        let e = &item.entry;
+        if let Some(id) = e.file_id() {
+            if let Some(first) = self.links.get(&id) {
+                remove_existing(&path)?;
+                fs::hard_link(self.dest.join(first), &path).map_err(io_err(&path))?;
+                self.report.hard_links += 1;
+                return Ok(0);
+            }
+            self.links.insert(id, rel.to_owned());
+        }
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc_nofollow())
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let written = match self.image.contents(e) {
+            Ok(c) => {
+                for part in c.parts() {
+                    f.write_all(part).map_err(io_err(&path))?;
+                }
+                c.len()
+            }
+            Err(err) if matches!(err.kind(), crate::ErrorKind::Unsupported(_)) => {
+                let mut r = self
+                    .image
+                    .reader(e)
+                    .map_err(|err| err.with_path(item.path.clone()))?;
+                io::copy(&mut r, &mut f).map_err(io_err(&path))?
+            }
+            Err(err) => return Err(err.with_path(item.path.clone()).into()),
+        };
+        apply_meta_file(&f, &path, item, opts)?;
+        self.report.files += 1;
+        self.report.bytes += written;
+        Ok(written)
+    }
+}
+
+const fn libc_nofollow() -> i32 {
+    // O_NOFOLLOW on Linux (all architectures but alpha/sparc/parisc use 0o400000).
+    0o400000
+}
+
+fn mtime(item: &WalkEntry<'_>) -> Option<SystemTime> {
+    let s = item.entry.modified()?.unix_seconds();
+    if s >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(s as u64))
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(s.unsigned_abs()))
+    }
+}
+
+fn apply_meta_file(
+    f: &File,
+    path: &Path,
+    item: &WalkEntry<'_>,
+    opts: &ExtractOptions,
+) -> Result<(), ExtractError> {
+    use std::os::unix::fs::PermissionsExt;
+    if opts.modes {
+        let mode = item.entry.mode() & 0o777;
+        f.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io_err(path))?;
+    }
+    if opts.times {
+        if let Some(t) = mtime(item) {
+            f.set_modified(t).map_err(io_err(path))?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_meta(
+    path: &Path,
+    item: &WalkEntry<'_>,
+    opts: &ExtractOptions,
+    _dir: bool,
+) -> Result<(), ExtractError> {
+    use std::os::unix::fs::PermissionsExt;
+    if opts.times {
+        if let Some(t) = mtime(item) {
+            let f = File::open(path).map_err(io_err(path))?;
+            f.set_modified(t).map_err(io_err(path))?;
+        }
+    }
+    if opts.modes {
+        let mode = item.entry.mode() & 0o777;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enclosed_refuses_escapes() {
+        assert_eq!(enclosed(["a", "b"]), Some(PathBuf::from("a/b")));
+        assert_eq!(enclosed(["a", ".."]), None);
+        assert_eq!(enclosed([".."]), None);
+        assert_eq!(enclosed(["a/b"]), None);
+        assert_eq!(enclosed(["a\0"]), None);
+        assert_eq!(enclosed([""]), None);
+        assert_eq!(enclosed(["."]), None);
+    }
+
+    #[test]
+    fn links() {
+        assert!(link_stays_inside(Path::new("a/l"), "b"));
+        assert!(link_stays_inside(Path::new("a/l"), "../b"));
+        assert!(!link_stays_inside(Path::new("a/l"), "../../b"));
+        assert!(!link_stays_inside(Path::new("l"), "../b"));
+        assert!(!link_stays_inside(Path::new("l"), "/etc/passwd"));
+        assert!(link_stays_inside(Path::new("a/b/l"), "./../../y"));
+        // `..` after a component that may be a link is refused
+        assert!(!link_stays_inside(Path::new("a/b/l"), "x/../y"));
+        assert!(!link_stays_inside(Path::new("a/l"), "x/../../../y"));
+    }
+}

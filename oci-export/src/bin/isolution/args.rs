@@ -1,0 +1,106 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use iso_core::Namespace;
+
+/// Read MetalK8s Solution ISOs (ISO 9660 with Rock Ridge, Joliet, El Torito) as files:
+/// no mount, no root, every byte checked.
+#[derive(Parser, Debug)]
+#[command(name = "isolution", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Volume descriptors, extensions present, sizes and warnings.
+    Info(InfoArgs),
+    /// List entries recursively, paths relative to the root, directories ending in `/`.
+    Ls(LsArgs),
+    /// Write a file's bytes (or every file's, or a boot image's) to stdout.
+    Cat(CatArgs),
+    /// Extract files, directories, symlinks and hard links, safely, into DEST.
+    Extract(ExtractArgs),
+}
+
+/// Options shared by the commands that read a tree.
+#[derive(Args, Debug, Clone)]
+pub struct TreeArgs {
+    /// Tree to read: rr (Rock Ridge), joliet, iso1999 or primary. Default: the best present
+    /// (Rock Ridge, then Joliet, then ISO 9660:1999, then primary).
+    #[arg(long, short = 'n', value_parser = parse_ns)]
+    pub namespace: Option<Namespace>,
+}
+
+fn parse_ns(s: &str) -> Result<Namespace, String> {
+    s.parse()
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The ISO image.
+    pub iso: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// The ISO image.
+    pub iso: PathBuf,
+    /// Directory (or file) to list; default the root.
+    pub path: Option<String>,
+    /// Long format: type and mode, links, owner, size, modification time, link target.
+    #[arg(short = 'l', long = "long")]
+    pub long: bool,
+    /// One JSON object per line.
+    #[arg(long, conflicts_with = "long")]
+    pub json: bool,
+    #[command(flatten)]
+    pub tree: TreeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// The ISO image.
+    pub iso: PathBuf,
+    /// Files to write, in order.
+    #[arg(required_unless_present_any = ["all", "boot"])]
+    pub paths: Vec<String>,
+    /// Every regular file of the tree, in walk order (hard links once each).
+    #[arg(long, conflicts_with_all = ["paths", "boot"])]
+    pub all: bool,
+    /// The El Torito boot image of catalog entry N (0 is the initial entry).
+    #[arg(long, value_name = "N", conflicts_with = "paths")]
+    pub boot: Option<usize>,
+    #[command(flatten)]
+    pub tree: TreeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// The ISO image.
+    pub iso: PathBuf,
+    /// Destination directory (created if missing).
+    pub dest: PathBuf,
+    /// Files or directories to extract; default everything.
+    pub paths: Vec<String>,
+    /// Do not apply recorded permission bits.
+    #[arg(long)]
+    pub no_modes: bool,
+    /// Do not apply recorded modification times.
+    #[arg(long)]
+    pub no_times: bool,
+    /// Never show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub tree: TreeArgs,
+}

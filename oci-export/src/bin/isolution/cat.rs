@@ -1,0 +1,64 @@
+//! `isolution cat`.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use anyhow::Context;
+use iso_core::{DirEntry, Image};
+
+use crate::args::CatArgs;
+use crate::util;
+use crate::Outcome;
+
+pub fn run(a: CatArgs) -> anyhow::Result<Outcome> {
+    let file = util::open(&a.iso)?;
+    let image = util::parse(&file, &a.iso)?;
+    let mut out = io::stdout().lock();
+    if let Some(n) = a.boot {
+        let cat = image
+            .boot_catalog()?
+            .context("the image has no El Torito boot catalog")?;
+        let e = cat.entries.get(n).with_context(|| {
+            format!("no boot entry {n} (the catalog has {})", cat.entries.len())
+        })?;
+        out.write_all(image.boot_image(e)?)?;
+        out.flush()?;
+        return Ok(Outcome::Clean);
+    }
+    let ns = util::namespace(&image, a.tree.namespace)?;
+    if a.all {
+        let mut seen = HashSet::new();
+        for item in image.walk(ns)? {
+            let item = item?;
+            if item.entry.is_file() && item.entry.file_id().is_none_or(|id| seen.insert(id)) {
+                write_entry(&image, &item.entry, &item.path, &mut out)?;
+            }
+        }
+    } else {
+        for p in &a.paths {
+            let e = image.lookup(ns, p)?;
+            write_entry(&image, &e, p.trim_matches('/'), &mut out)?;
+        }
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+fn write_entry<'d>(
+    image: &Image<'d>,
+    e: &DirEntry<'d>,
+    path: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match image.contents(e) {
+        Ok(c) => {
+            c.write_to(out)?;
+        }
+        Err(err) if matches!(err.kind(), iso_core::ErrorKind::Unsupported(_)) => {
+            let mut r = image.reader(e).map_err(|err| err.with_path(path))?;
+            io::copy(&mut r, out)?;
+        }
+        Err(err) => return Err(err.with_path(path).into()),
+    }
+    Ok(())
+}

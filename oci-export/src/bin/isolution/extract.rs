@@ -1,0 +1,62 @@
+//! `isolution extract`.
+
+use std::io::{IsTerminal, Write};
+
+use iso_core::extract::{extract, ExtractOptions};
+use iso_core::Image;
+
+use crate::args::ExtractArgs;
+use crate::util;
+use crate::Outcome;
+
+pub fn run(a: ExtractArgs) -> anyhow::Result<Outcome> {
+    let file = util::open(&a.iso)?;
+    let image: Image<'_> = util::parse(&file, &a.iso)?;
+    let ns = util::namespace(&image, a.tree.namespace)?;
+    let opts = ExtractOptions {
+        namespace: ns,
+        paths: a.paths.clone(),
+        modes: !a.no_modes,
+        times: !a.no_times,
+    };
+    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut last = 0u64;
+    let report = extract(&image, &a.dest, &opts, &mut |p| {
+        if let Some(b) = &bar {
+            if p.entries == 1 {
+                b.set_length(p.total_bytes);
+            }
+            if p.bytes - last >= 1 << 20 || p.entries == p.total_entries {
+                b.set_position(p.bytes);
+                b.set_message(format!("{}/{} entries", p.entries, p.total_entries));
+                last = p.bytes;
+            }
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    for s in &report.skipped {
+        let what = if s.refused { "refused" } else { "skipped" };
+        eprintln!("isolution: {what} {}: {}", s.path, s.reason);
+    }
+    if a.json {
+        let mut out = util::stdout();
+        util::json_line(&mut out, &report)?;
+        out.flush()?;
+    }
+    Ok(if report.skipped.iter().any(|s| s.refused) {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}

@@ -1,0 +1,174 @@
+//! `isolution info`.
+
+use std::io::Write;
+
+use iso_core::{BootCatalog, VolumeInfo};
+use serde::Serialize;
+
+use crate::args::InfoArgs;
+use crate::util;
+use crate::Outcome;
+
+#[derive(Serialize)]
+struct Info<'a> {
+    file: String,
+    image_bytes: u64,
+    block_size: u32,
+    volume_bytes: u64,
+    namespaces: Vec<&'static str>,
+    default_namespace: &'static str,
+    primary: &'a VolumeInfo,
+    joliet: Option<&'a VolumeInfo>,
+    enhanced: Option<&'a VolumeInfo>,
+    rock_ridge: Option<&'a iso_core::iso9660::RockRidgeInfo>,
+    volume_descriptors: &'a [iso_core::iso9660::VolumeDescriptor],
+    el_torito: Option<BootCatalog>,
+    el_torito_error: Option<String>,
+    warnings: Vec<String>,
+}
+
+pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
+    let file = util::open(&a.iso)?;
+    let image = util::parse(&file, &a.iso)?;
+    let (el_torito, el_torito_error) = match image.boot_catalog() {
+        Ok(c) => (c, None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let p = image.primary();
+    let info = Info {
+        file: a.iso.display().to_string(),
+        image_bytes: file.bytes().len() as u64,
+        block_size: image.block_size(),
+        volume_bytes: u64::from(p.volume_space_blocks) * u64::from(image.block_size()),
+        namespaces: image.namespaces().iter().map(|n| n.as_str()).collect(),
+        default_namespace: image.default_namespace().as_str(),
+        primary: p,
+        joliet: image.joliet(),
+        enhanced: image.enhanced(),
+        rock_ridge: image.rock_ridge(),
+        volume_descriptors: image.volume_descriptors(),
+        el_torito,
+        el_torito_error,
+        warnings: image.warnings().iter().map(|w| w.to_string()).collect(),
+    };
+    let mut out = util::stdout();
+    if a.json {
+        util::json_line(&mut out, &info)?;
+        out.flush()?;
+        return Ok(Outcome::Clean);
+    }
+    writeln!(
+        out,
+        "File:              {} ({} bytes)",
+        info.file, info.image_bytes
+    )?;
+    writeln!(out, "Volume id:         {}", p.volume_id)?;
+    if !p.volume_set_id.is_empty() {
+        writeln!(out, "Volume set id:     {}", p.volume_set_id)?;
+    }
+    for (label, v) in [
+        ("System id:", &p.system_id),
+        ("Publisher:", &p.publisher_id),
+        ("Preparer:", &p.preparer_id),
+        ("Application:", &p.application_id),
+    ] {
+        if !v.is_empty() {
+            writeln!(out, "{label:<18} {v}")?;
+        }
+    }
+    writeln!(
+        out,
+        "Volume size:       {} blocks of {} bytes ({} bytes)",
+        p.volume_space_blocks, info.block_size, info.volume_bytes
+    )?;
+    if let Some(t) = p.created {
+        writeln!(out, "Created:           {t}")?;
+    }
+    if let Some(t) = p.modified {
+        writeln!(out, "Modified:          {t}")?;
+    }
+    let descriptors: Vec<String> = info
+        .volume_descriptors
+        .iter()
+        .map(|d| format!("{:?}@{}", d.kind, d.sector))
+        .collect();
+    writeln!(out, "Descriptors:       {}", descriptors.join(", "))?;
+    match image.rock_ridge() {
+        Some(rr) => writeln!(
+            out,
+            "Rock Ridge:        yes, version {} ({}){}",
+            rr.version,
+            if rr.extensions.is_empty() {
+                "no ER".to_string()
+            } else {
+                rr.extensions.join(", ")
+            },
+            if rr.has_sp { "" } else { ", no SP" }
+        )?,
+        None => writeln!(out, "Rock Ridge:        no")?,
+    }
+    match image.joliet() {
+        Some(j) => writeln!(
+            out,
+            "Joliet:            yes, level {} (volume id {:?})",
+            j.joliet_level.unwrap_or(0),
+            j.volume_id
+        )?,
+        None => writeln!(out, "Joliet:            no")?,
+    }
+    writeln!(
+        out,
+        "ISO 9660:1999:     {}",
+        if image.enhanced().is_some() {
+            "yes"
+        } else {
+            "no"
+        }
+    )?;
+    match (&info.el_torito, &info.el_torito_error) {
+        (Some(c), _) => {
+            writeln!(
+                out,
+                "El Torito:         catalog at block {}, {} entr{}{}",
+                c.lba,
+                c.entries.len(),
+                if c.entries.len() == 1 { "y" } else { "ies" },
+                if c.checksum_ok {
+                    ""
+                } else {
+                    " (bad validation checksum)"
+                }
+            )?;
+            for e in &c.entries {
+                writeln!(
+                    out,
+                    "  [{}] {} platform {:#04x}, {:?}, load segment {:#x}, {} sectors at block {}",
+                    e.index,
+                    if e.bootable {
+                        "bootable"
+                    } else {
+                        "not bootable"
+                    },
+                    e.platform,
+                    e.emulation,
+                    e.load_segment,
+                    e.sector_count,
+                    e.load_rba
+                )?;
+            }
+        }
+        (None, Some(err)) => writeln!(out, "El Torito:         unreadable: {err}")?,
+        (None, None) => writeln!(out, "El Torito:         no")?,
+    }
+    writeln!(
+        out,
+        "Namespaces:        {} (default {})",
+        info.namespaces.join(", "),
+        info.default_namespace
+    )?;
+    for w in &info.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}

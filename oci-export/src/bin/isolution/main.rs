@@ -1,0 +1,52 @@
+//! `isolution`: read MetalK8s Solution ISOs without mounting them.
+//!
+//! Exit codes: 0 success; 1 the command ran but found a problem (refused entries, findings);
+//! 2 unreadable or malformed input, or a usage error. Errors print one line to stderr.
+
+mod args;
+mod cat;
+mod extract;
+mod info;
+mod ls;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// How a command ended when it did not fail.
+pub enum Outcome {
+    /// Nothing to report.
+    Clean,
+    /// It ran, and found problems it already reported.
+    Problems,
+}
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(e) if util::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("isolution: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        args::Command::Info(a) => info::run(a),
+        args::Command::Ls(a) => ls::run(a),
+        args::Command::Cat(a) => cat::run(a),
+        args::Command::Extract(a) => extract::run(a),
+    }
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the commands: opening images, output, errors.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use iso_core::{Image, IsoFile, Namespace};
+
+/// Opens (maps) the image file.
+pub fn open(path: &Path) -> anyhow::Result<IsoFile> {
+    IsoFile::open(path).with_context(|| "cannot open the image".to_string())
+}
+
+/// Parses the image, naming the file in errors.
+pub fn parse<'a>(file: &'a IsoFile, path: &Path) -> anyhow::Result<Image<'a>> {
+    file.image()
+        .with_context(|| format!("{}: not a readable ISO 9660 image", path.display()))
+}
+
+/// The namespace asked for, or the image's best; an error if asked for one it lacks.
+pub fn namespace(image: &Image<'_>, asked: Option<Namespace>) -> anyhow::Result<Namespace> {
+    match asked {
+        None => Ok(image.default_namespace()),
+        Some(ns) if image.has_namespace(ns) => Ok(ns),
+        Some(ns) => anyhow::bail!(
+            "the image has no {ns} tree (present: {})",
+            image
+                .namespaces()
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// True when the error (or a cause) is a broken pipe: `isolution ls | head` is not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Stdout, buffered.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
+/// Writes one JSON value and a newline.
+pub fn json_line(out: &mut impl Write, v: &impl serde::Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, v)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}

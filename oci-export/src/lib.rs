@@ -1,0 +1,9 @@
+//! # oci-export
+//!
+//! The importer layer of isolution, on top of [`iso_core`]: it will stream a Solution's images
+//! out of the ISO to an OCI layout, a `docker load` tar, a registry, or serve them as a
+//! read-only registry. It also holds the `isolution` command-line tool (`src/bin/isolution`),
+//! a thin shell over the libraries.
+#![deny(missing_docs)]
+
+pub use iso_core;
