@@ -141,11 +141,9 @@ impl<'data> DirRecords<'data> {
         DirRecords { data, base, pos: 0 }
     }
 
-    fn parse_next(&mut self) -> Result<Option<DirRecord<'data>>> {
+    fn parse_next(&mut self) -> Option<Result<DirRecord<'data>>> {
         loop {
-            let Some(&len) = self.data.get(self.pos) else {
-                return Ok(None);
-            };
+            let &len = self.data.get(self.pos)?;
             if len == 0 {
                 // Padding to the end of the sector.
                 let next = (self.pos / SECTOR + 1) * SECTOR;
@@ -156,24 +154,23 @@ impl<'data> DirRecords<'data> {
             let offset = self.base + start as u64;
             let end = start + len as usize;
             if end > self.data.len() {
-                return Err(Error::at(
+                return Some(Err(Error::at(
                     ErrorKind::BadRecord {
                         reason: "record runs past the end of its directory",
                     },
                     offset,
-                ));
+                )));
             }
             if start / SECTOR != (end - 1) / SECTOR {
-                return Err(Error::at(
+                return Some(Err(Error::at(
                     ErrorKind::BadRecord {
                         reason: "record crosses a sector boundary",
                     },
                     offset,
-                ));
+                )));
             }
-            let rec = DirRecord::parse(&self.data[start..end], offset)?;
             self.pos = end;
-            return Ok(Some(rec));
+            return Some(DirRecord::parse(&self.data[start..end], offset));
         }
     }
 }
@@ -182,7 +179,7 @@ impl<'data> Iterator for DirRecords<'data> {
     type Item = Result<DirRecord<'data>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let item = self.parse_next().transpose();
+        let item = self.parse_next();
         if matches!(item, Some(Err(_))) {
             self.data = &[];
         }

@@ -20,7 +20,10 @@ pub(crate) fn strip_version(id: &[u8]) -> &[u8] {
 
 /// Bytes as a string: borrowed when they are UTF-8, else decoded lossily.
 pub(crate) fn bytes_to_str(b: &[u8]) -> Cow<'_, str> {
-    String::from_utf8_lossy(b)
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(b).into_owned()),
+    }
 }
 
 /// Decodes UTF-16 big-endian (Joliet), with surrogate pairs; unpaired surrogates and an odd

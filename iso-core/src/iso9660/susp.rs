@@ -58,7 +58,8 @@ pub(crate) struct Susp<'data> {
     pub px: Option<Px>,
     pub pn: Option<(u32, u32)>,
     pub symlink: Option<Vec<u8>>,
-    pub times: Times,
+    /// Raw `TF` data (decoded on demand by [`parse_tf`]).
+    pub tf: Option<&'data [u8]>,
     pub cl: Option<u32>,
     pub pl: Option<u32>,
     pub re: bool,
@@ -123,8 +124,21 @@ pub(crate) fn parse<'data>(
     su_offset: u64,
     skip: usize,
 ) -> Result<Susp<'data>> {
-    let limits = &ctx.limits;
     let mut out = Susp::default();
+    parse_into(ctx, su, su_offset, skip, &mut out)?;
+    Ok(out)
+}
+
+/// [`parse`] into a caller's (default) value: `Susp` is large enough that returning it by
+/// value shows in listings.
+pub(crate) fn parse_into<'data>(
+    ctx: &SuspCtx<'data>,
+    su: &'data [u8],
+    su_offset: u64,
+    skip: usize,
+    out: &mut Susp<'data>,
+) -> Result<()> {
+    let limits = &ctx.limits;
     let mut area: &'data [u8] = su.get(skip..).unwrap_or(&[]);
     let mut area_offset = su_offset + skip as u64;
     let mut visited: SmallVec<[(u32, u32); 4]> = SmallVec::new();
@@ -252,7 +266,7 @@ pub(crate) fn parse<'data>(
                 }
                 b"TF" => {
                     out.rock_ridge = true;
-                    out.times = parse_tf(d);
+                    out.tf = Some(d);
                 }
                 b"SF" => {
                     out.rock_ridge = true;
@@ -307,7 +321,7 @@ pub(crate) fn parse<'data>(
     if let Some(lb) = link {
         out.symlink = Some(lb.out);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn limit(name: &'static str, value: u64, max: u64, at: u64) -> Error {
@@ -321,7 +335,7 @@ fn limit(name: &'static str, value: u64, max: u64, at: u64) -> Error {
     )
 }
 
-fn parse_tf(d: &[u8]) -> Times {
+pub(crate) fn parse_tf(d: &[u8]) -> Times {
     let mut t = Times::default();
     let Some((&flags, mut rest)) = d.split_first() else {
         return t;

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use super::date::Timestamp;
 use super::dirent::{flags, DirRecord, DirRecords};
 use super::names;
-use super::susp::{self, Susp, ZisofsInfo};
+use super::susp::{self, Px, Susp, ZisofsInfo};
 use super::volume::{Image, Namespace};
 use crate::{Error, ErrorKind, Result};
 
@@ -93,6 +93,13 @@ pub struct RockRidgeAttrs {
     pub created: Option<Timestamp>,
 }
 
+/// Rock Ridge data kept raw in an entry, decoded on demand.
+#[derive(Clone, Copy, Debug, Default)]
+struct RrRaw<'data> {
+    px: Option<Px>,
+    tf: Option<&'data [u8]>,
+}
+
 /// One entry of a directory, in one namespace. Borrows names and data from the image.
 #[derive(Clone, Debug)]
 pub struct DirEntry<'data> {
@@ -106,8 +113,8 @@ pub struct DirEntry<'data> {
     flags: u8,
     pub(crate) interleave: Option<(u8, u8)>,
     recorded: [u8; 7],
-    rr: Option<RockRidgeAttrs>,
-    symlink: Option<String>,
+    rr: Option<RrRaw<'data>>,
+    symlink: Option<Box<str>>,
     device: Option<(u32, u32)>,
     pub(crate) zisofs: Option<ZisofsInfo>,
     pub(crate) sparse: bool,
@@ -193,19 +200,32 @@ impl<'data> DirEntry<'data> {
     /// Modification time: Rock Ridge `TF` when present, else the directory record's date.
     pub fn modified(&self) -> Option<Timestamp> {
         self.rr
-            .and_then(|r| r.modified)
+            .and_then(|r| r.tf)
+            .and_then(|tf| susp::parse_tf(tf).modify)
             .or_else(|| self.recorded_time())
     }
 
     /// Rock Ridge attributes, in the Rock Ridge namespace.
-    pub fn rock_ridge(&self) -> Option<&RockRidgeAttrs> {
-        self.rr.as_ref()
+    pub fn rock_ridge(&self) -> Option<RockRidgeAttrs> {
+        let rr = self.rr?;
+        let t = rr.tf.map(susp::parse_tf).unwrap_or_default();
+        Some(RockRidgeAttrs {
+            mode: rr.px.map(|p| p.mode),
+            nlink: rr.px.map(|p| p.nlink),
+            uid: rr.px.map(|p| p.uid),
+            gid: rr.px.map(|p| p.gid),
+            ino: rr.px.and_then(|p| p.ino),
+            modified: t.modify,
+            accessed: t.access,
+            changed: t.attributes,
+            created: t.creation,
+        })
     }
 
     /// The POSIX mode: Rock Ridge `PX` when present, else 0o040555 for directories and
     /// 0o100444 for files (what the Linux kernel shows).
     pub fn mode(&self) -> u32 {
-        if let Some(m) = self.rr.and_then(|r| r.mode) {
+        if let Some(m) = self.rr.and_then(|r| r.px).map(|p| p.mode) {
             return m;
         }
         match self.kind {
@@ -216,7 +236,7 @@ impl<'data> DirEntry<'data> {
 
     /// The link count recorded in Rock Ridge `PX`.
     pub fn nlink(&self) -> Option<u32> {
-        self.rr.and_then(|r| r.nlink)
+        self.rr.and_then(|r| r.px).map(|p| p.nlink)
     }
 
     /// The symbolic link target, as recorded.
@@ -302,15 +322,18 @@ impl<'data> Ctx<'data> {
         })
     }
 
-    fn parse_susp(&self, rec: &DirRecord<'data>) -> Result<Option<Susp<'data>>> {
+    /// Parses the record's System Use area into `out` when this namespace reads it; false
+    /// when it does not.
+    fn parse_susp(&self, rec: &DirRecord<'data>, out: &mut Susp<'data>) -> Result<bool> {
         let Some(skip) = self.rr_skip else {
-            return Ok(None);
+            return Ok(false);
         };
         if !matches!(self.ns, Namespace::RockRidge | Namespace::Primary) {
-            return Ok(None);
+            return Ok(false);
         }
         let at = rec.offset + u64::from(rec.system_use_at);
-        susp::parse(&self.susp(), rec.system_use, at, skip).map(Some)
+        susp::parse_into(&self.susp(), rec.system_use, at, skip, out)?;
+        Ok(true)
     }
 }
 
@@ -330,17 +353,30 @@ pub struct ReadDir<'data> {
     done: bool,
 }
 
+/// `?` for functions returning `Option<Result<T>>`.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e.into())),
+        }
+    };
+}
+
 impl<'data> ReadDir<'data> {
-    fn parse_next(&mut self) -> Result<Option<DirEntry<'data>>> {
+    /// The next entry, built in place in the iterator's return value (entries are large
+    /// enough that moving them through `Result<Option<_>>` layers shows in listings).
+    fn next_entry(&mut self) -> Option<Result<DirEntry<'data>>> {
         loop {
-            let Some(rec) = self.records.next().transpose()? else {
-                if let Some(p) = self.pending.take() {
-                    return Err(Error::at(
+            let rec = match self.records.next() {
+                Some(r) => tri!(r),
+                None => {
+                    let p = self.pending.take()?;
+                    return Some(Err(Error::at(
                         ErrorKind::UnterminatedMultiExtent,
                         p.first.offset,
-                    ));
+                    )));
                 }
-                return Ok(None);
             };
             if rec.is_dot() && self.pending.is_none() {
                 continue;
@@ -350,41 +386,49 @@ impl<'data> ReadDir<'data> {
                 len: rec.size,
                 xattr_blocks: rec.xattr_len,
             };
-            if let Some(p) = &mut self.pending {
-                if p.first.identifier != rec.identifier {
-                    return Err(Error::at(
-                        ErrorKind::BadRecord {
-                            reason: "parts of a multi-extent file have different names",
-                        },
-                        rec.offset,
-                    ));
+            let multi = rec.flags & flags::MULTI_EXTENT != 0;
+            let (first, extents) = match self.pending.as_mut() {
+                // The common case: a file in one extent.
+                None if !multi => (rec, smallvec::smallvec![ext]),
+                None => {
+                    self.pending = Some(Pending {
+                        first: rec,
+                        extents: smallvec::smallvec![ext],
+                    });
+                    continue;
                 }
-                p.extents.push(ext);
-                let max = self.ctx.limits.max_extents_per_file;
-                if p.extents.len() as u64 > u64::from(max) {
-                    return Err(Error::at(
-                        ErrorKind::LimitExceeded {
-                            limit: "max_extents_per_file",
-                            value: p.extents.len() as u64,
-                            max: max.into(),
-                        },
-                        rec.offset,
-                    ));
+                Some(p) => {
+                    if p.first.identifier != rec.identifier {
+                        return Some(Err(Error::at(
+                            ErrorKind::BadRecord {
+                                reason: "parts of a multi-extent file have different names",
+                            },
+                            rec.offset,
+                        )));
+                    }
+                    p.extents.push(ext);
+                    let max = self.ctx.limits.max_extents_per_file;
+                    if p.extents.len() as u64 > u64::from(max) {
+                        return Some(Err(Error::at(
+                            ErrorKind::LimitExceeded {
+                                limit: "max_extents_per_file",
+                                value: p.extents.len() as u64,
+                                max: max.into(),
+                            },
+                            rec.offset,
+                        )));
+                    }
+                    if multi {
+                        continue;
+                    }
+                    let p = self.pending.take()?;
+                    (p.first, p.extents)
                 }
-            } else {
-                self.pending = Some(Pending {
-                    first: rec,
-                    extents: smallvec::smallvec![ext],
-                });
-            }
-            if rec.flags & flags::MULTI_EXTENT != 0 {
-                continue;
-            }
-            let Some(p) = self.pending.take() else {
-                continue;
             };
-            if let Some(entry) = self.entry(p.first, p.extents)? {
-                return Ok(Some(entry));
+            match self.entry(first, extents) {
+                Ok(Some(e)) => return Some(Ok(e)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
             }
         }
     }
@@ -395,7 +439,8 @@ impl<'data> ReadDir<'data> {
         extents: SmallVec<[Extent; 1]>,
     ) -> Result<Option<DirEntry<'data>>> {
         let ctx = &self.ctx;
-        let susp = ctx.parse_susp(&rec)?;
+        let mut s = Susp::default();
+        let has_susp = ctx.parse_susp(&rec, &mut s)?;
         let rr_ns = ctx.ns == Namespace::RockRidge;
         let mut size: u64 = extents.iter().map(|e| u64::from(e.len)).sum();
         let mut extents = extents;
@@ -404,30 +449,14 @@ impl<'data> ReadDir<'data> {
         } else {
             EntryKind::File
         };
-        let mut name: Cow<'data, str> = match ctx.ns {
-            Namespace::Joliet => Cow::Owned(names::joliet_name(rec.identifier)),
-            Namespace::Enhanced => names::bytes_to_str(rec.identifier),
-            Namespace::Primary | Namespace::RockRidge => {
-                names::bytes_to_str(names::strip_version(rec.identifier))
-            }
-        };
-        if name.len() > ctx.limits.max_name_bytes {
-            return Err(Error::at(
-                ErrorKind::LimitExceeded {
-                    limit: "max_name_bytes",
-                    value: name.len() as u64,
-                    max: ctx.limits.max_name_bytes as u64,
-                },
-                rec.offset,
-            ));
-        }
+        let mut name: Option<Cow<'data, str>> = None;
         let mut rr = None;
         let mut symlink = None;
         let mut device = None;
         let mut zisofs = None;
         let mut sparse = false;
         let mut relocated = false;
-        if let Some(s) = susp {
+        if has_susp {
             zisofs = s.zf;
             sparse = s.sparse;
             if rr_ns {
@@ -435,24 +464,13 @@ impl<'data> ReadDir<'data> {
                     return Ok(None);
                 }
                 if let Some(nm) = s.name.filter(|n| !n.is_empty()) {
-                    name = match nm {
-                        Cow::Borrowed(b) => String::from_utf8_lossy(b),
-                        Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(&v).into_owned()),
-                    };
+                    name = Some(match nm {
+                        Cow::Borrowed(b) => names::bytes_to_str(b),
+                        Cow::Owned(v) => Cow::Owned(names::bytes_to_str(&v).into_owned()),
+                    });
                 }
-                let mut attrs = RockRidgeAttrs {
-                    modified: s.times.modify,
-                    accessed: s.times.access,
-                    changed: s.times.attributes,
-                    created: s.times.creation,
-                    ..Default::default()
-                };
+                let mut attrs = RrRaw { px: s.px, tf: s.tf };
                 if let Some(px) = s.px {
-                    attrs.mode = Some(px.mode);
-                    attrs.nlink = Some(px.nlink);
-                    attrs.uid = Some(px.uid);
-                    attrs.gid = Some(px.gid);
-                    attrs.ino = px.ino;
                     kind = match px.mode & 0o170000 {
                         0o040000 => EntryKind::Directory,
                         0o120000 => EntryKind::Symlink,
@@ -473,7 +491,7 @@ impl<'data> ReadDir<'data> {
                     if !rec.is_dir() {
                         kind = EntryKind::Symlink;
                     }
-                    symlink = Some(String::from_utf8_lossy(&target).into_owned());
+                    symlink = Some(String::from_utf8_lossy(&target).into());
                 }
                 if matches!(kind, EntryKind::BlockDevice | EntryKind::CharDevice) {
                     device = s.pn;
@@ -490,15 +508,11 @@ impl<'data> ReadDir<'data> {
                     size = u64::from(dot.size);
                     kind = EntryKind::Directory;
                     relocated = true;
-                    if attrs.mode.is_none() || attrs.modified.is_none() {
-                        if let Ok(Some(ds)) = ctx.parse_susp(&dot) {
-                            if let Some(px) = ds.px.filter(|_| attrs.mode.is_none()) {
-                                attrs.mode = Some(px.mode);
-                                attrs.nlink = Some(px.nlink);
-                                attrs.uid = Some(px.uid);
-                                attrs.gid = Some(px.gid);
-                            }
-                            attrs.modified = attrs.modified.or(ds.times.modify);
+                    if attrs.px.is_none() || attrs.tf.is_none() {
+                        let mut ds = Susp::default();
+                        if let Ok(true) = ctx.parse_susp(&dot, &mut ds) {
+                            attrs.px = attrs.px.or(ds.px);
+                            attrs.tf = attrs.tf.or(ds.tf);
                         }
                     }
                 }
@@ -506,6 +520,26 @@ impl<'data> ReadDir<'data> {
                     rr = Some(attrs);
                 }
             }
+        }
+        let name = match name {
+            Some(n) => n,
+            None => match ctx.ns {
+                Namespace::Joliet => Cow::Owned(names::joliet_name(rec.identifier)),
+                Namespace::Enhanced => names::bytes_to_str(rec.identifier),
+                Namespace::Primary | Namespace::RockRidge => {
+                    names::bytes_to_str(names::strip_version(rec.identifier))
+                }
+            },
+        };
+        if name.len() > ctx.limits.max_name_bytes {
+            return Err(Error::at(
+                ErrorKind::LimitExceeded {
+                    limit: "max_name_bytes",
+                    value: name.len() as u64,
+                    max: ctx.limits.max_name_bytes as u64,
+                },
+                rec.offset,
+            ));
         }
         let interleave = (rec.unit_size != 0 || rec.gap != 0).then_some((rec.unit_size, rec.gap));
         if let Some(zf) = &zisofs {
@@ -562,7 +596,7 @@ impl<'data> Iterator for ReadDir<'data> {
         if self.done {
             return None;
         }
-        let item = self.parse_next().transpose();
+        let item = self.next_entry();
         if !matches!(item, Some(Ok(_))) {
             self.done = true;
         }
@@ -603,12 +637,10 @@ pub struct Walk<'data> {
 }
 
 impl<'data> Walk<'data> {
-    fn step(&mut self) -> Result<Option<WalkEntry<'data>>> {
+    fn step(&mut self) -> Option<Result<WalkEntry<'data>>> {
         let limits = self.ctx.limits;
         loop {
-            let Some(frame) = self.stack.last_mut() else {
-                return Ok(None);
-            };
+            let frame = self.stack.last_mut()?;
             let entry = match frame.iter.next() {
                 None => {
                     self.stack.pop();
@@ -616,7 +648,7 @@ impl<'data> Walk<'data> {
                 }
                 Some(Err(e)) => {
                     let p = frame.prefix.trim_end_matches('/').to_string();
-                    return Err(e.with_path(p));
+                    return Some(Err(e.with_path(p)));
                 }
                 Some(Ok(entry)) => entry,
             };
@@ -639,7 +671,7 @@ impl<'data> Walk<'data> {
                     Ok(())
                 }
             };
-            check("max_entries", self.entries, limits.max_entries)
+            tri!(check("max_entries", self.entries, limits.max_entries)
                 .and_then(|_| {
                     check(
                         "max_path_bytes",
@@ -647,24 +679,26 @@ impl<'data> Walk<'data> {
                         limits.max_path_bytes as u64,
                     )
                 })
-                .map_err(|e| e.with_path(path.clone()))?;
+                .map_err(|e| e.with_path(path.clone())));
             if entry.is_dir() {
                 let lba = entry.extents.first().map_or(0, |e| e.lba);
-                check("max_depth", depth.into(), limits.max_depth.into())
-                    .map_err(|e| e.with_path(path.clone()))?;
+                tri!(check("max_depth", depth.into(), limits.max_depth.into())
+                    .map_err(|e| e.with_path(path.clone())));
                 if !self.visited.insert(lba) {
-                    return Err(Error::at(ErrorKind::DirectoryLoop { lba }, at).with_path(path));
+                    return Some(Err(
+                        Error::at(ErrorKind::DirectoryLoop { lba }, at).with_path(path)
+                    ));
                 }
-                check(
+                tri!(check(
                     "max_directories",
                     self.visited.len() as u64,
                     limits.max_directories,
                 )
-                .map_err(|e| e.with_path(path.clone()))?;
-                let iter = self
+                .map_err(|e| e.with_path(path.clone())));
+                let iter = tri!(self
                     .ctx
                     .read_dir(&entry)
-                    .map_err(|e| e.with_path(path.clone()))?;
+                    .map_err(|e| e.with_path(path.clone())));
                 let mut prefix = String::with_capacity(path.len() + 1);
                 prefix.push_str(&path);
                 prefix.push('/');
@@ -674,7 +708,7 @@ impl<'data> Walk<'data> {
                     depth,
                 });
             }
-            return Ok(Some(WalkEntry { path, depth, entry }));
+            return Some(Ok(WalkEntry { path, depth, entry }));
         }
     }
 }
@@ -686,7 +720,7 @@ impl<'data> Iterator for Walk<'data> {
         if self.done {
             return None;
         }
-        let item = self.step().transpose();
+        let item = self.step();
         if !matches!(item, Some(Ok(_))) {
             self.done = true;
             self.stack.clear();
