@@ -169,19 +169,15 @@ pub(crate) fn parse_into<'data>(
                         next_ce = Some((b.value, o.value, l.value, at));
                     }
                 }
-                b"SP" => {
-                    if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF {
-                        out.sp_skip = Some(d[2]);
-                    }
+                b"SP" if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF => {
+                    out.sp_skip = Some(d[2]);
                 }
-                b"ER" => {
-                    if d.len() >= 4 {
-                        let id_len = d[0] as usize;
-                        if let Some(id) = d.get(4..4 + id_len) {
-                            if out.extensions.len() < 16 {
-                                out.extensions
-                                    .push(String::from_utf8_lossy(id).into_owned());
-                            }
+                b"ER" if d.len() >= 4 => {
+                    let id_len = d[0] as usize;
+                    if let Some(id) = d.get(4..4 + id_len) {
+                        if out.extensions.len() < 16 {
+                            out.extensions
+                                .push(String::from_utf8_lossy(id).into_owned());
                         }
                     }
                 }
@@ -272,17 +268,15 @@ pub(crate) fn parse_into<'data>(
                     out.rock_ridge = true;
                     out.sparse = true;
                 }
-                b"ZF" => {
-                    // A ZF too short for its fields is ignored (libarchive PR #2960).
-                    if d.len() >= 12 {
-                        if let Some(size) = both_u32_at(d, 4) {
-                            out.zf = Some(ZisofsInfo {
-                                algorithm: [d[0], d[1]],
-                                header_size_div4: d[2],
-                                log2_block_size: d[3],
-                                uncompressed_size: size.value,
-                            });
-                        }
+                // A ZF too short for its fields is ignored (libarchive PR #2960).
+                b"ZF" if d.len() >= 12 => {
+                    if let Some(size) = both_u32_at(d, 4) {
+                        out.zf = Some(ZisofsInfo {
+                            algorithm: [d[0], d[1]],
+                            header_size_div4: d[2],
+                            log2_block_size: d[3],
+                            uncompressed_size: size.value,
+                        });
                     }
                 }
                 _ => {}

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
+use std::os::fd::AsFd;
 
 use anyhow::Context;
 use iso_core::{DirEntry, Image};
@@ -13,7 +14,11 @@ use crate::Outcome;
 pub fn run(a: CatArgs) -> anyhow::Result<Outcome> {
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
-    let mut out = io::stdout().lock();
+    // Standard output as a plain file (a dup of fd 1): Rust's `Stdout` is line-buffered, which
+    // would split binary data at every newline. Small files are gathered in a 256 KiB buffer;
+    // large slices of the mapping go straight to write(2).
+    let stdout = std::fs::File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout);
     if let Some(n) = a.boot {
         let cat = image
             .boot_catalog()?

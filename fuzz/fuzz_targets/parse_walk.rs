@@ -1,0 +1,51 @@
+//! Opens arbitrary bytes as an ISO image, walks every namespace, reads every file (stored and
+//! inflated), looks a path up, and reads the El Torito catalog and boot images. The invariant:
+//! no panic, no hang, memory bounded (libFuzzer's -rss_limit_mb and -timeout enforce the
+//! last two).
+#![no_main]
+
+use std::io::Read;
+
+use iso_core::{Image, Limits};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let limits = Limits {
+        max_entries: 20_000,
+        max_directories: 2_000,
+        ..Limits::DEFAULT
+    };
+    let Ok(image) = Image::parse_with_limits(data, limits) else {
+        return;
+    };
+    for ns in image.namespaces() {
+        let Ok(walk) = image.walk(ns) else { continue };
+        for item in walk {
+            let Ok(item) = item else { break };
+            let e = &item.entry;
+            let _ = (e.modified(), e.rock_ridge(), e.mode(), e.file_id());
+            if e.is_file() {
+                if let Ok(c) = image.contents(e) {
+                    assert_eq!(c.len(), c.parts().iter().map(|p| p.len() as u64).sum::<u64>());
+                }
+                if let Ok(mut r) = image.reader(e) {
+                    // Bounded: at most 4 MiB of inflated output per file.
+                    let mut buf = [0u8; 64 * 1024];
+                    let mut total = 0usize;
+                    while let Ok(n) = r.read(&mut buf) {
+                        if n == 0 || total > 4 << 20 {
+                            break;
+                        }
+                        total += n;
+                    }
+                }
+            }
+        }
+        let _ = image.lookup(ns, "a/b/c");
+    }
+    if let Ok(Some(cat)) = image.boot_catalog() {
+        for e in &cat.entries {
+            let _ = image.boot_image(e);
+        }
+    }
+});
