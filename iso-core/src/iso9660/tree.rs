@@ -617,8 +617,8 @@ pub struct WalkEntry<'data> {
 
 struct Frame<'data> {
     iter: ReadDir<'data>,
-    /// The directory's path with a trailing `/` (empty for the root).
-    prefix: String,
+    /// Length of the directory's path in the walk's path buffer (0 for the tree's root).
+    dir_len: usize,
     depth: u32,
 }
 
@@ -628,16 +628,55 @@ struct Frame<'data> {
 /// [`ErrorKind::DirectoryLoop`]), and depth, entry count, directory count and path length are
 /// bounded by [`Limits`](crate::Limits). After an error it yields nothing more; errors carry
 /// the path where they happened.
+///
+/// As an [`Iterator`] it yields owned [`WalkEntry`] values. [`Walk::next_entry`] yields the
+/// same entries borrowed from the walk, with no allocation per entry: the fast way to list.
 pub struct Walk<'data> {
     ctx: Ctx<'data>,
     stack: Vec<Frame<'data>>,
     visited: HashSet<u32>,
     entries: u64,
     done: bool,
+    /// The current entry's path; directory frames index into it.
+    path: String,
+    cur: Option<DirEntry<'data>>,
+    cur_depth: u32,
 }
 
 impl<'data> Walk<'data> {
-    fn step(&mut self) -> Option<Result<WalkEntry<'data>>> {
+    /// Advances to the next entry and returns its path and entry, borrowed from the walk.
+    pub fn next_entry(&mut self) -> Option<Result<(&str, &DirEntry<'data>)>> {
+        if self.done {
+            return None;
+        }
+        match self.step() {
+            Some(Ok(())) => {
+                let e = self.cur.as_ref()?;
+                Some(Ok((self.path.as_str(), e)))
+            }
+            Some(Err(e)) => {
+                self.finish();
+                Some(Err(e))
+            }
+            None => {
+                self.finish();
+                None
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.done = true;
+        self.stack.clear();
+        self.cur = None;
+    }
+
+    /// Depth of the entry last returned (1 for the tree root's children).
+    pub fn depth(&self) -> u32 {
+        self.cur_depth
+    }
+
+    fn step(&mut self) -> Option<Result<()>> {
         let limits = self.ctx.limits;
         loop {
             let frame = self.stack.last_mut()?;
@@ -647,7 +686,7 @@ impl<'data> Walk<'data> {
                     continue;
                 }
                 Some(Err(e)) => {
-                    let p = frame.prefix.trim_end_matches('/').to_string();
+                    let p = self.path.get(..frame.dir_len).unwrap_or("").to_string();
                     return Some(Err(e.with_path(p)));
                 }
                 Some(Ok(entry)) => entry,
@@ -656,59 +695,57 @@ impl<'data> Walk<'data> {
                 continue;
             }
             let depth = frame.depth + 1;
-            let mut path = String::with_capacity(frame.prefix.len() + entry.name().len());
-            path.push_str(&frame.prefix);
-            path.push_str(entry.name());
+            let dir_len = frame.dir_len;
+            self.path.truncate(dir_len);
+            if dir_len > 0 {
+                self.path.push('/');
+            }
+            self.path.push_str(entry.name());
             self.entries += 1;
             let at = entry.record_offset();
+            let path = &self.path;
             let check = |limit: &'static str, value: u64, max: u64| {
                 if value > max {
-                    Err(Error::at(
-                        ErrorKind::LimitExceeded { limit, value, max },
-                        at,
-                    ))
+                    Err(
+                        Error::at(ErrorKind::LimitExceeded { limit, value, max }, at)
+                            .with_path(path.clone()),
+                    )
                 } else {
                     Ok(())
                 }
             };
-            tri!(check("max_entries", self.entries, limits.max_entries)
-                .and_then(|_| {
-                    check(
-                        "max_path_bytes",
-                        path.len() as u64,
-                        limits.max_path_bytes as u64,
-                    )
-                })
-                .map_err(|e| e.with_path(path.clone())));
+            tri!(check("max_entries", self.entries, limits.max_entries));
+            tri!(check(
+                "max_path_bytes",
+                path.len() as u64,
+                limits.max_path_bytes as u64
+            ));
             if entry.is_dir() {
                 let lba = entry.extents.first().map_or(0, |e| e.lba);
-                tri!(check("max_depth", depth.into(), limits.max_depth.into())
-                    .map_err(|e| e.with_path(path.clone())));
+                tri!(check("max_depth", depth.into(), limits.max_depth.into()));
                 if !self.visited.insert(lba) {
                     return Some(Err(
-                        Error::at(ErrorKind::DirectoryLoop { lba }, at).with_path(path)
+                        Error::at(ErrorKind::DirectoryLoop { lba }, at).with_path(path.clone())
                     ));
                 }
                 tri!(check(
                     "max_directories",
                     self.visited.len() as u64,
                     limits.max_directories,
-                )
-                .map_err(|e| e.with_path(path.clone())));
+                ));
                 let iter = tri!(self
                     .ctx
                     .read_dir(&entry)
                     .map_err(|e| e.with_path(path.clone())));
-                let mut prefix = String::with_capacity(path.len() + 1);
-                prefix.push_str(&path);
-                prefix.push('/');
                 self.stack.push(Frame {
                     iter,
-                    prefix,
+                    dir_len: self.path.len(),
                     depth,
                 });
             }
-            return Some(Ok(WalkEntry { path, depth, entry }));
+            self.cur = Some(entry);
+            self.cur_depth = depth;
+            return Some(Ok(()));
         }
     }
 }
@@ -720,12 +757,24 @@ impl<'data> Iterator for Walk<'data> {
         if self.done {
             return None;
         }
-        let item = self.step();
-        if !matches!(item, Some(Ok(_))) {
-            self.done = true;
-            self.stack.clear();
+        match self.step() {
+            Some(Ok(())) => {
+                let entry = self.cur.take()?;
+                Some(Ok(WalkEntry {
+                    path: self.path.clone(),
+                    depth: self.cur_depth,
+                    entry,
+                }))
+            }
+            Some(Err(e)) => {
+                self.finish();
+                Some(Err(e))
+            }
+            None => {
+                self.finish();
+                None
+            }
         }
-        item
     }
 }
 
@@ -787,22 +836,21 @@ impl<'data> Image<'data> {
         let iter = ctx.read_dir(dir).map_err(|e| e.with_path(path))?;
         let mut visited = HashSet::new();
         visited.insert(dir.extents.first().map_or(0, |e| e.lba));
-        let prefix = if path.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", path.trim_end_matches('/'))
-        };
+        let path = path.trim_end_matches('/');
         let depth = path.split('/').filter(|c| !c.is_empty()).count() as u32;
         Ok(Walk {
             ctx,
             stack: vec![Frame {
                 iter,
-                prefix,
+                dir_len: path.len(),
                 depth,
             }],
             visited,
             entries: 0,
             done: false,
+            path: path.to_string(),
+            cur: None,
+            cur_depth: depth,
         })
     }
 

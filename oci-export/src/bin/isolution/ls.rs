@@ -45,9 +45,10 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
         out.flush()?;
         return Ok(Outcome::Clean);
     }
-    for item in image.walk_from(&top, &start)? {
-        let item = item?;
-        print(&mut out, &image, &a, &item.path, &item.entry)?;
+    let mut walk = image.walk_from(&top, &start)?;
+    while let Some(item) = walk.next_entry() {
+        let (path, entry) = item?;
+        print(&mut out, &image, &a, path, entry)?;
     }
     out.flush()?;
     Ok(Outcome::Clean)
