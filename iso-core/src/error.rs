@@ -93,6 +93,9 @@ pub enum ErrorKind {
     /// A feature this reader recognises but does not implement.
     #[error("{0} is not supported")]
     Unsupported(&'static str),
+    /// zisofs-compressed data that is malformed (header, block pointers, zlib streams).
+    #[error("malformed zisofs data: {0}")]
+    BadZisofs(&'static str),
     /// A multi-extent file whose last part is missing.
     #[error("multi-extent file is not terminated (the directory ends while a part is flagged as not final)")]
     UnterminatedMultiExtent,
@@ -163,6 +166,13 @@ impl Error {
         if self.0.offset.is_none() {
             self.0.offset = Some(offset);
         }
+        self
+    }
+
+    /// Replaces the offset: for an error found at a target (a continuation area, a relocated
+    /// directory) that is better located at the entry pointing there.
+    pub(crate) fn relocate(mut self, offset: u64) -> Self {
+        self.0.offset = Some(offset);
         self
     }
 

@@ -191,12 +191,14 @@ impl<'data> Image<'data> {
         Ok(FileReader::Stored(c.reader()))
     }
 
-    /// A file of the Joliet or ISO 9660:1999 tree of an image with Rock Ridge, whose stored
-    /// bytes start with the zisofs magic: those trees carry no `ZF`, so the magic is all that
-    /// tells a compressed file.
+    /// A file of the Joliet or ISO 9660:1999 tree of an image with Rock Ridge (or of the
+    /// primary tree whose System Use data is unreadable), whose stored bytes start with the
+    /// zisofs magic: without a readable `ZF`, the magic is all that tells a compressed file.
     fn looks_compressed(&self, entry: &DirEntry<'data>, c: &Contents<'data>) -> bool {
-        self.rock_ridge.is_some()
-            && matches!(entry.namespace(), Namespace::Joliet | Namespace::Enhanced)
+        let no_zf_info = entry.susp_unreadable
+            || (self.rock_ridge.is_some()
+                && matches!(entry.namespace(), Namespace::Joliet | Namespace::Enhanced));
+        no_zf_info
             && c.parts()
                 .first()
                 .is_some_and(|p| p.starts_with(&zisofs::MAGIC))

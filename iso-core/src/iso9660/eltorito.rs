@@ -138,7 +138,9 @@ impl<'data> Image<'data> {
         }
         // Sections: headers 0x90 (more follow) / 0x91 (last), each followed by its entries.
         let max = u64::from(self.limits.max_boot_entries);
-        let end = (start + 32 * (max + 2)).min(self.data.len() as u64);
+        // Room for the validation and initial entries, and per budgeted entry a section
+        // header and an extension record besides the entry itself.
+        let end = (start + 32 * (3 * max + 2)).min(self.data.len() as u64);
         let rest = super::slice(self.data, start, end, "boot catalog")?;
         let mut pos = 64usize;
         let mut seen = 0u64;

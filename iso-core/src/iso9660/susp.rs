@@ -309,7 +309,7 @@ pub(crate) fn parse_into<'data>(
         let start = u64::from(lba) * u64::from(ctx.block_size) + u64::from(off);
         let end = start + u64::from(len);
         area = super::slice(ctx.data, start, end, "SUSP continuation area")
-            .map_err(|e| e.with_offset(at))?;
+            .map_err(|e| e.relocate(at))?;
         area_offset = start;
     }
     if let Some(lb) = link {

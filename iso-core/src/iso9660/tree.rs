@@ -118,6 +118,8 @@ pub struct DirEntry<'data> {
     device: Option<(u32, u32)>,
     pub(crate) zisofs: Option<ZisofsInfo>,
     pub(crate) sparse: bool,
+    /// The record's System Use data could not be read (primary namespace only).
+    pub(crate) susp_unreadable: bool,
     relocated: bool,
     endian_mismatch: bool,
 }
@@ -440,7 +442,16 @@ impl<'data> ReadDir<'data> {
     ) -> Result<Option<DirEntry<'data>>> {
         let ctx = &self.ctx;
         let mut s = Susp::default();
-        let has_susp = ctx.parse_susp(&rec, &mut s)?;
+        // The primary tree reads System Use data only for ZF: when it is unreadable there, the
+        // entry is still listed, and its content is checked for the zisofs magic instead.
+        let (has_susp, susp_unreadable) = match ctx.parse_susp(&rec, &mut s) {
+            Ok(has) => (has, false),
+            Err(_) if ctx.ns == Namespace::Primary => {
+                s = Susp::default();
+                (false, true)
+            }
+            Err(e) => return Err(e),
+        };
         let rr_ns = ctx.ns == Namespace::RockRidge;
         let mut size: u64 = extents.iter().map(|e| u64::from(e.len)).sum();
         let mut extents = extents;
@@ -563,6 +574,7 @@ impl<'data> ReadDir<'data> {
             device,
             zisofs,
             sparse,
+            susp_unreadable,
             relocated,
             endian_mismatch: rec.endian_mismatch,
         }))
@@ -573,7 +585,7 @@ fn relocated_dot<'data>(ctx: &Ctx<'data>, lba: u32, at: u64) -> Result<DirRecord
     let start = u64::from(lba) * u64::from(ctx.block_size);
     let sector = super::slice(ctx.data, start, start + 2048, "relocated directory (CL)")
         .or_else(|_| super::slice(ctx.data, start, start + 34, "relocated directory (CL)"))
-        .map_err(|e| e.with_offset(at))?;
+        .map_err(|e| e.relocate(at))?;
     let dot = DirRecords::new(sector, start)
         .next()
         .transpose()?
@@ -812,6 +824,7 @@ impl<'data> Image<'data> {
             device: None,
             zisofs: None,
             sparse: false,
+            susp_unreadable: false,
             relocated: false,
             endian_mismatch: false,
         })

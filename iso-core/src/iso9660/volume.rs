@@ -356,18 +356,31 @@ impl<'data> Image<'data> {
         if first.identifier != [0] {
             return None;
         }
+        // SUSP puts SP first in the root's `.` record; finding it needs no continuation area.
+        let su = first.system_use;
+        let sp =
+            (su.len() >= 7 && &su[..2] == b"SP" && su[4] == 0xBE && su[5] == 0xEF).then(|| su[6]);
         let ctx = self.susp_ctx();
-        let s = susp::parse(
-            &ctx,
-            first.system_use,
-            first.offset + u64::from(first.system_use_at),
-            0,
-        )
-        .ok()?;
-        if s.sp_skip.is_none() && !s.rock_ridge {
+        let at = first.offset + u64::from(first.system_use_at);
+        let parsed = susp::parse(&ctx, su, at, 0);
+        let s = match parsed {
+            Ok(s) => s,
+            Err(e) if sp.is_some() => {
+                self.warnings.push(Warning {
+                    offset: e.offset().unwrap_or(at),
+                    message: format!(
+                        "Rock Ridge announced (SP) but the root's System Use data is unreadable: {e}"
+                    ),
+                });
+                susp::Susp::default()
+            }
+            Err(_) => return None,
+        };
+        let sp_skip = sp.or(s.sp_skip);
+        if sp_skip.is_none() && !s.rock_ridge {
             return None;
         }
-        if s.sp_skip.is_none() {
+        if sp_skip.is_none() {
             self.warnings.push(Warning {
                 offset: first.offset,
                 message: "Rock Ridge entries without a SUSP SP entry in the root".into(),
@@ -381,8 +394,8 @@ impl<'data> Image<'data> {
             "unknown"
         };
         Some(RockRidgeInfo {
-            skip: s.sp_skip.unwrap_or(0),
-            has_sp: s.sp_skip.is_some(),
+            skip: sp_skip.unwrap_or(0),
+            has_sp: sp_skip.is_some(),
             extensions: s.extensions,
             version,
         })

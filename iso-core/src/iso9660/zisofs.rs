@@ -22,7 +22,11 @@ pub(crate) fn valid_zf(zf: &ZisofsInfo) -> bool {
 }
 
 fn bad(reason: &'static str) -> Error {
-    Error::new(ErrorKind::Unsupported(reason))
+    Error::new(ErrorKind::BadZisofs(reason))
+}
+
+fn unsupported(what: &'static str) -> Error {
+    Error::new(ErrorKind::Unsupported(what))
 }
 
 /// Inflates a zisofs file block by block.
@@ -40,10 +44,10 @@ impl<'data> ZisofsReader<'data> {
     pub(crate) fn new(c: &Contents<'data>, zf: Option<&ZisofsInfo>) -> Result<Self> {
         let data = c
             .as_slice()
-            .ok_or_else(|| bad("zisofs content split over several extents"))?;
+            .ok_or_else(|| unsupported("zisofs content split over several extents"))?;
         if let Some(zf) = zf {
             if &zf.algorithm != b"pz" {
-                return Err(bad("zisofs algorithm other than zlib (zisofs2)"));
+                return Err(unsupported("zisofs algorithm other than zlib (zisofs2)"));
             }
             if !(15..=17).contains(&zf.log2_block_size) {
                 return Err(bad("zisofs block size outside 32 KiB to 128 KiB"));
