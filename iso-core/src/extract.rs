@@ -31,6 +31,10 @@ pub struct ExtractOptions {
     pub modes: bool,
     /// Apply recorded modification times.
     pub times: bool,
+    /// Stop before writing more than this many bytes of file content in all (many entries can
+    /// share one large extent, and a zisofs file can inflate to 4 GiB from a few KB: a budget
+    /// bounds what an untrusted image can make you write). `None`: no budget.
+    pub max_bytes: Option<u64>,
 }
 
 impl ExtractOptions {
@@ -41,6 +45,7 @@ impl ExtractOptions {
             paths: Vec::new(),
             modes: true,
             times: true,
+            max_bytes: None,
         }
     }
 }
@@ -51,6 +56,18 @@ pub enum ExtractError {
     /// The image could not be read.
     #[error(transparent)]
     Image(#[from] crate::Error),
+    /// Writing the next file would exceed [`ExtractOptions::max_bytes`].
+    #[error("path {path}: extraction budget of {max} bytes would be exceeded ({written} written, {size} more)")]
+    Budget {
+        /// Path inside the image of the file not written.
+        path: String,
+        /// Bytes already written.
+        written: u64,
+        /// Size of the file not written.
+        size: u64,
+        /// The budget.
+        max: u64,
+    },
     /// A file system operation on the destination failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -199,6 +216,21 @@ pub fn extract(
                 dirs.push((rel, item));
             }
             EntryKind::File => {
+                if let Some(max) = opts.max_bytes {
+                    let size = item.entry.size();
+                    let linked = item
+                        .entry
+                        .file_id()
+                        .is_some_and(|id| st.links.contains_key(&id));
+                    if !linked && prog.bytes.saturating_add(size) > max {
+                        return Err(ExtractError::Budget {
+                            path: item.path.clone(),
+                            written: prog.bytes,
+                            size,
+                            max,
+                        });
+                    }
+                }
                 if let Some(parent) = rel.parent() {
                     st.ensure_dir(parent)?;
                 }

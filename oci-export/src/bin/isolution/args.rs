@@ -95,6 +95,9 @@ pub struct ExtractArgs {
     /// Do not apply recorded modification times.
     #[arg(long)]
     pub no_times: bool,
+    /// Refuse to write more than this many bytes of file content in all.
+    #[arg(long, value_name = "BYTES")]
+    pub max_bytes: Option<u64>,
     /// Never show a progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

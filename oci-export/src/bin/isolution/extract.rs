@@ -18,6 +18,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<Outcome> {
         paths: a.paths.clone(),
         modes: !a.no_modes,
         times: !a.no_times,
+        max_bytes: a.max_bytes,
     };
     let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
