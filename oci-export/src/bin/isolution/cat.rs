@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 
 use anyhow::Context;
+use std::fs::File;
+
 use iso_core::{DirEntry, Image};
 
 use crate::args::CatArgs;
@@ -18,6 +20,8 @@ pub fn run(a: CatArgs) -> anyhow::Result<Outcome> {
     // would split binary data at every newline. Small files are gathered in a 256 KiB buffer;
     // large slices of the mapping go straight to write(2).
     let stdout = std::fs::File::from(io::stdout().as_fd().try_clone_to_owned()?);
+    // On a pipe, a 1 MiB buffer instead of 64 KiB: fewer wake-ups of the reader. Best effort.
+    let _ = rustix::pipe::fcntl_setpipe_size(&stdout, 1 << 20);
     let mut out = io::BufWriter::with_capacity(256 * 1024, stdout);
     if let Some(n) = a.boot {
         let cat = image
@@ -53,11 +57,15 @@ fn write_entry<'d>(
     image: &Image<'d>,
     e: &DirEntry<'d>,
     path: &str,
-    out: &mut impl Write,
+    out: &mut io::BufWriter<File>,
 ) -> anyhow::Result<()> {
     match image.contents(e) {
         Ok(c) => {
-            c.write_to(out)?;
+            for part in c.parts() {
+                // Large parts go from the mapping straight to write(2), bypassing the
+                // buffer (measured: faster through a pipe than sendfile from the file).
+                out.write_all(part)?;
+            }
         }
         Err(err) if matches!(err.kind(), iso_core::ErrorKind::Unsupported(_)) => {
             let mut r = image.reader(e).map_err(|err| err.with_path(path))?;
