@@ -93,7 +93,11 @@ fn every_namespace_reads_the_same_bytes() {
 fn hard_link_groups_match() {
     for name in images() {
         let links = fixtures().join(format!("{name}.links"));
-        let want = if links.exists() { lines(&links) } else { Vec::new() };
+        let want = if links.exists() {
+            lines(&links)
+        } else {
+            Vec::new()
+        };
         let file = IsoFile::open(fixtures().join(format!("{name}.iso"))).unwrap();
         let image = Image::parse(file.bytes()).unwrap();
         let mut groups: BTreeMap<_, Vec<String>> = BTreeMap::new();
@@ -124,7 +128,10 @@ fn el_torito_catalogs_match() {
         let image = Image::parse(file.bytes()).unwrap();
         let path = fixtures().join(format!("{name}.eltorito"));
         if !path.exists() {
-            assert!(image.boot_catalog().unwrap().is_none(), "{name}: unexpected catalog");
+            assert!(
+                image.boot_catalog().unwrap().is_none(),
+                "{name}: unexpected catalog"
+            );
             continue;
         }
         seen += 1;
@@ -146,12 +153,21 @@ fn el_torito_catalogs_match() {
         assert_eq!(e.sector_count.to_string(), kv["sector_count"], "{name}");
         assert_eq!(e.load_rba.to_string(), kv["image_lba"], "{name}");
         // The boot image is readable as a file, both through the catalog and the tree.
-        let img = image.lookup(image.default_namespace(), &kv["image_path"]).unwrap();
+        let img = image
+            .lookup(image.default_namespace(), &kv["image_path"])
+            .unwrap();
         assert_eq!(img.extents()[0].lba, e.load_rba, "{name}");
         let bytes = image.contents(&img).unwrap().to_vec();
-        assert_eq!(hex::encode(Sha256::digest(&bytes)), kv["image_sha256"], "{name}");
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            kv["image_sha256"],
+            "{name}"
+        );
         let boot = image.boot_image(e).unwrap();
-        assert_eq!(&bytes[..boot.len().min(bytes.len())], &boot[..boot.len().min(bytes.len())]);
+        assert_eq!(
+            &bytes[..boot.len().min(bytes.len())],
+            &boot[..boot.len().min(bytes.len())]
+        );
     }
     assert_eq!(seen, 2, "two bootable fixtures");
 }
@@ -180,7 +196,8 @@ fn decode_sparse(dir: &Path) -> PathBuf {
             Err(e) => panic!("{e}"),
         }
         r.read_exact(&mut block).unwrap();
-        f.seek(SeekFrom::Start(u64::from_le_bytes(b8) * bs)).unwrap();
+        f.seek(SeekFrom::Start(u64::from_le_bytes(b8) * bs))
+            .unwrap();
         f.write_all(&block).unwrap();
     }
     out
@@ -231,7 +248,11 @@ fn multi_extent_file_over_4_gib() {
         let mut four = [0u8; 4];
         r.read_exact(&mut four).unwrap();
         // 0x02 is the last byte of extent 0, 0x03 the first of extent 1.
-        assert_eq!(four, [0, 0x02, 0x03, 0], "{ns}: read across the extent boundary");
+        assert_eq!(
+            four,
+            [0, 0x02, 0x03, 0],
+            "{ns}: read across the extent boundary"
+        );
         r.seek(SeekFrom::End(0)).unwrap();
         assert_eq!(r.read(&mut four).unwrap(), 0, "{ns}: EOF");
     }
@@ -250,7 +271,11 @@ fn listing_without_digest(image: &Image<'_>) -> Vec<String> {
         .unwrap()
         .map(|i| {
             let i = i.unwrap();
-            let size = if i.entry.is_file() { i.entry.size().to_string() } else { "-".into() };
+            let size = if i.entry.is_file() {
+                i.entry.size().to_string()
+            } else {
+                "-".into()
+            };
             format!("{}\t{}\t{}", i.path, i.entry.kind().letter(), size)
         })
         .collect();

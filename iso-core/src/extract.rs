@@ -69,12 +69,12 @@ pub enum ExtractError {
         max: u64,
     },
     /// A file system operation on the destination failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The destination path.
         path: PathBuf,
-        /// The error.
-        source: io::Error,
+        /// The error (part of the message, so not also a `source()`: chains print once).
+        error: io::Error,
     },
 }
 
@@ -163,9 +163,9 @@ pub fn link_stays_inside(link: &Path, target: &str) -> bool {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ExtractError + '_ {
-    move |source| ExtractError::Io {
+    move |error| ExtractError::Io {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -305,7 +305,7 @@ fn remove_existing(path: &Path) -> Result<(), ExtractError> {
     match fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => Err(ExtractError::Io {
             path: path.to_owned(),
-            source: io::Error::new(io::ErrorKind::AlreadyExists, "a directory is in the way"),
+            error: io::Error::new(io::ErrorKind::AlreadyExists, "a directory is in the way"),
         }),
         Ok(_) => fs::remove_file(path).map_err(io_err(path)),
         Err(_) => Ok(()),
@@ -343,10 +343,20 @@ impl State<'_, '_> {
             Ok(()) => self.report.directories += 1,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let m = fs::symlink_metadata(&path).map_err(io_err(&path))?;
+                if m.is_dir() {
+                    // Left read-only by an earlier extraction: make it writable for now; the
+                    // recorded mode is applied again at the end.
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = m.permissions().mode();
+                    if mode & 0o300 != 0o300 {
+                        fs::set_permissions(&path, fs::Permissions::from_mode(mode | 0o700))
+                            .map_err(io_err(&path))?;
+                    }
+                }
                 if !m.is_dir() {
                     return Err(ExtractError::Io {
                         path,
-                        source: io::Error::new(
+                        error: io::Error::new(
                             io::ErrorKind::AlreadyExists,
                             "exists and is not a directory (symbolic links are not followed)",
                         ),
@@ -377,6 +387,8 @@ impl State<'_, '_> {
             }
             self.links.insert(id, rel.to_owned());
         }
+        // A file left by an earlier extraction may be read-only: replace it, don't reopen it.
+        remove_existing(&path)?;
         let mut f = OpenOptions::new()
             .write(true)
             .create(true)

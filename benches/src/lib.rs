@@ -1,0 +1,1 @@
+//! Benchmarks of `iso-core`; see `benches/reader.rs` and `README.md`. This library is empty.
