@@ -4,9 +4,18 @@ use std::io::{self, BufRead, Read, Seek, SeekFrom};
 
 use smallvec::SmallVec;
 
+use super::susp::ZisofsInfo;
 use super::tree::{DirEntry, EntryKind};
 use super::volume::{Image, Namespace};
 use super::zisofs::{self, ZisofsReader};
+
+/// Where the zisofs parameters of a file come from.
+enum ZfSource {
+    /// The `ZF` of the Rock Ridge entry sharing its extent.
+    Entry(ZisofsInfo),
+    /// The file's own header (nothing else to go by).
+    Header,
+}
 use crate::{Error, ErrorKind, Result};
 
 /// The stored bytes of a file: one slice of the image per extent (one for most files).
@@ -163,7 +172,7 @@ impl<'data> Image<'data> {
     /// not their content: read those with [`Image::reader`].
     pub fn contents(&self, entry: &DirEntry<'data>) -> Result<Contents<'data>> {
         let c = self.stored(entry)?;
-        if entry.zisofs.is_some() || self.looks_compressed(entry, &c) {
+        if entry.zisofs.is_some() || self.foreign_zf(entry, &c).is_some() {
             return Err(Error::at(
                 ErrorKind::Unsupported(
                     "zero-copy access to zisofs-compressed content (use a reader)",
@@ -183,25 +192,58 @@ impl<'data> Image<'data> {
                 .map(FileReader::Zisofs)
                 .map_err(|e| e.with_offset(entry.record_offset()));
         }
-        if self.looks_compressed(entry, &c) {
-            return ZisofsReader::new(&c, None)
+        if let Some(src) = self.foreign_zf(entry, &c) {
+            let zf = match src {
+                ZfSource::Entry(zf) => Some(zf),
+                ZfSource::Header => None,
+            };
+            return ZisofsReader::new(&c, zf.as_ref())
                 .map(FileReader::Zisofs)
                 .map_err(|e| e.with_offset(entry.record_offset()));
         }
         Ok(FileReader::Stored(c.reader()))
     }
 
-    /// A file of the Joliet or ISO 9660:1999 tree of an image with Rock Ridge (or of the
-    /// primary tree whose System Use data is unreadable), whose stored bytes start with the
-    /// zisofs magic: without a readable `ZF`, the magic is all that tells a compressed file.
-    fn looks_compressed(&self, entry: &DirEntry<'data>, c: &Contents<'data>) -> bool {
-        let no_zf_info = entry.susp_unreadable
-            || (self.rock_ridge.is_some()
-                && matches!(entry.namespace(), Namespace::Joliet | Namespace::Enhanced));
-        no_zf_info
-            && c.parts()
-                .first()
-                .is_some_and(|p| p.starts_with(&zisofs::MAGIC))
+    /// The `ZF` of a file read through a tree without System Use data: the Joliet or ISO
+    /// 9660:1999 tree of a Rock Ridge image (the `ZF` of the Rock Ridge entry sharing its
+    /// extent), or a primary entry whose System Use data is unreadable. Only files whose
+    /// stored bytes start with the zisofs magic are looked up; a plain file that merely starts
+    /// with those bytes is stored as is, and is read as is.
+    fn foreign_zf(&self, entry: &DirEntry<'data>, c: &Contents<'data>) -> Option<ZfSource> {
+        let magic = c
+            .parts()
+            .first()
+            .is_some_and(|p| p.starts_with(&zisofs::MAGIC));
+        if !magic {
+            return None;
+        }
+        if entry.susp_unreadable {
+            // No way to know: the magic decides.
+            return Some(ZfSource::Header);
+        }
+        if self.rock_ridge.is_none()
+            || !matches!(entry.namespace(), Namespace::Joliet | Namespace::Enhanced)
+        {
+            return None;
+        }
+        let lba = entry.extents().first()?.lba;
+        match self.zf_extents.get_or_init(|| self.collect_zf()) {
+            Some(map) => map.get(&lba).copied().map(ZfSource::Entry),
+            // The Rock Ridge tree is unreadable: the magic decides.
+            None => Some(ZfSource::Header),
+        }
+    }
+
+    fn collect_zf(&self) -> Option<std::collections::HashMap<u32, ZisofsInfo>> {
+        let mut map = std::collections::HashMap::new();
+        let mut walk = self.walk(Namespace::RockRidge).ok()?;
+        while let Some(item) = walk.next_entry() {
+            let (_, e) = item.ok()?;
+            if let (Some(zf), Some(x)) = (e.zisofs(), e.extents().first()) {
+                map.insert(x.lba, *zf);
+            }
+        }
+        Some(map)
     }
 
     fn stored(&self, entry: &DirEntry<'data>) -> Result<Contents<'data>> {

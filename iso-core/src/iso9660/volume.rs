@@ -201,6 +201,10 @@ pub struct Image<'data> {
     boot: Option<BootRecord>,
     pub(crate) rock_ridge: Option<RockRidgeInfo>,
     warnings: Vec<Warning>,
+    /// Extents of the Rock Ridge tree that carry `ZF`, built on first need (a Joliet or ISO
+    /// 9660:1999 file that starts with the zisofs magic); `None` when the walk failed.
+    pub(crate) zf_extents:
+        std::sync::OnceLock<Option<std::collections::HashMap<u32, super::ZisofsInfo>>>,
 }
 
 impl<'data> Image<'data> {
@@ -336,6 +340,7 @@ impl<'data> Image<'data> {
             boot,
             rock_ridge: None,
             warnings,
+            zf_extents: std::sync::OnceLock::new(),
         };
         image.rock_ridge = image.detect_rock_ridge();
         Ok(image)
