@@ -658,23 +658,22 @@ pub struct Walk<'data> {
 impl<'data> Walk<'data> {
     /// Advances to the next entry and returns its path and entry, borrowed from the walk.
     pub fn next_entry(&mut self) -> Option<Result<(&str, &DirEntry<'data>)>> {
+        match self.advance()? {
+            Ok(()) => Some(Ok((self.path.as_str(), self.cur.as_ref()?))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// One step; the walk ends (and yields nothing more) after an error or the last entry.
+    fn advance(&mut self) -> Option<Result<()>> {
         if self.done {
             return None;
         }
-        match self.step() {
-            Some(Ok(())) => {
-                let e = self.cur.as_ref()?;
-                Some(Ok((self.path.as_str(), e)))
-            }
-            Some(Err(e)) => {
-                self.finish();
-                Some(Err(e))
-            }
-            None => {
-                self.finish();
-                None
-            }
+        let r = self.step();
+        if !matches!(r, Some(Ok(()))) {
+            self.finish();
         }
+        r
     }
 
     fn finish(&mut self) {
@@ -766,26 +765,13 @@ impl<'data> Iterator for Walk<'data> {
     type Item = Result<WalkEntry<'data>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.step() {
-            Some(Ok(())) => {
-                let entry = self.cur.take()?;
-                Some(Ok(WalkEntry {
-                    path: self.path.clone(),
-                    depth: self.cur_depth,
-                    entry,
-                }))
-            }
-            Some(Err(e)) => {
-                self.finish();
-                Some(Err(e))
-            }
-            None => {
-                self.finish();
-                None
-            }
+        match self.advance()? {
+            Ok(()) => Some(Ok(WalkEntry {
+                path: self.path.clone(),
+                depth: self.cur_depth,
+                entry: self.cur.take()?,
+            })),
+            Err(e) => Some(Err(e)),
         }
     }
 }
