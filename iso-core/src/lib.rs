@@ -34,6 +34,7 @@ pub mod extract;
 mod file;
 pub mod iso9660;
 mod limits;
+pub mod solution;
 
 pub use error::{Error, ErrorKind, Result};
 pub use file::IsoFile;

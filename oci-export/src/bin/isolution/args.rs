@@ -24,6 +24,63 @@ pub enum Command {
     Cat(CatArgs),
     /// Extract files, directories, symlinks and hard links, safely, into DEST.
     Extract(ExtractArgs),
+    /// A Solution's name, version, images (tags, digests, media types, sizes), CRDs, roles.
+    Inspect(InspectArgs),
+    /// Check a Solution archive the way MetalK8s reads it, and more strictly.
+    Validate(ValidateArgs),
+    /// Print the registry-config.inc.j2 the archive's image tree implies.
+    RegistryConfig(InspectArgs),
+    /// Check MetalK8s configuration files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Check a solutions.yaml (SolutionsConfiguration) and every archive it lists.
+    Check(ConfigCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// The Solution ISO.
+    pub iso: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The Solution ISO.
+    pub iso: PathBuf,
+    /// Print one JSON object (the report).
+    #[arg(long)]
+    pub json: bool,
+    /// Warnings fail too (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not hash blobs (presence and sizes are still checked).
+    #[arg(long)]
+    pub no_digests: bool,
+    /// Hashing threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigCheckArgs {
+    /// The solutions.yaml file.
+    pub config: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Warnings fail too (exit 1).
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not hash the archives' blobs.
+    #[arg(long)]
+    pub no_digests: bool,
 }
 
 /// Options shared by the commands that read a tree.

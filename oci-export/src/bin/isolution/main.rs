@@ -8,6 +8,7 @@ mod cat;
 mod extract;
 mod info;
 mod ls;
+mod solution;
 mod util;
 
 use std::process::ExitCode;
@@ -48,5 +49,9 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Ls(a) => ls::run(a),
         args::Command::Cat(a) => cat::run(a),
         args::Command::Extract(a) => extract::run(a),
+        args::Command::Inspect(a) => solution::inspect(a),
+        args::Command::Validate(a) => solution::validate(a),
+        args::Command::RegistryConfig(a) => solution::registry_config(a),
+        args::Command::Config(args::ConfigCommand::Check(a)) => solution::config_check(a),
     }
 }

@@ -1,0 +1,426 @@
+//! The container images under `images/<name>/<tag>/` (skopeo `dir:` copies), their blobs, and
+//! digest verification on several threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use oci_spec::image::{ImageIndex, ImageManifest};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{read_capped, Finding};
+use crate::iso9660::{Contents, DirEntry, FileId, Image, Namespace};
+
+/// What `manifest.json` holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManifestKind {
+    /// `application/vnd.docker.distribution.manifest.v2+json`: what MetalK8s serves.
+    DockerV2S2,
+    /// `application/vnd.oci.image.manifest.v1+json`.
+    OciManifest,
+    /// `application/vnd.docker.distribution.manifest.list.v2+json`.
+    DockerList,
+    /// `application/vnd.oci.image.index.v1+json`.
+    OciIndex,
+    /// Anything else.
+    Other,
+}
+
+/// Media types.
+pub mod media {
+    /// Docker v2 schema 2 manifest.
+    pub const DOCKER_V2S2: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    /// Docker manifest list.
+    pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+    /// OCI image manifest.
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    /// OCI image index.
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+}
+
+/// A descriptor: what a manifest says of a blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlobRef {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type.
+    pub media_type: String,
+}
+
+/// One image tag directory.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContainerImage {
+    /// Repository name (the directory under `images/`).
+    pub name: String,
+    /// Tag (the directory under the name).
+    pub tag: String,
+    /// `images/<name>/<tag>`.
+    pub path: String,
+    /// `sha256:` of the raw `manifest.json` bytes (empty when absent).
+    pub manifest_digest: String,
+    /// Size of `manifest.json`.
+    pub manifest_size: u64,
+    /// Media type as declared (or implied by the schema).
+    pub media_type: String,
+    /// What it is.
+    pub kind: ManifestKind,
+    /// The config blob.
+    pub config: Option<BlobRef>,
+    /// The layers, in order.
+    pub layers: Vec<BlobRef>,
+    /// For lists and indexes: the per-platform manifests (`<hex>.manifest.json` files).
+    pub children: Vec<BlobRef>,
+    /// Content of the `version` file.
+    pub version_file: Option<String>,
+    /// Bytes of the distinct blobs this image references.
+    pub blob_bytes: u64,
+}
+
+/// A blob file in a tag directory.
+#[derive(Clone, Debug)]
+pub(crate) struct BlobFile<'data> {
+    pub path: String,
+    /// The digest its name claims (`<hex>` or `<hex>.tar`), if it has that form.
+    pub name_hex: Option<String>,
+    pub id: Option<FileId>,
+    pub size: u64,
+    pub contents: Option<Contents<'data>>,
+    /// Index of the image directory it sits in.
+    pub image: usize,
+}
+
+fn is_hex64(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn blob_ref(d: &oci_spec::image::Descriptor) -> BlobRef {
+    BlobRef {
+        digest: d.digest().to_string(),
+        size: d.size(),
+        media_type: d.media_type().to_string(),
+    }
+}
+
+/// Walks `images/`, reading every `manifest.json` and listing blob files.
+pub(crate) fn inventory<'data>(
+    image: &Image<'data>,
+    ns: Namespace,
+    findings: &mut Vec<Finding>,
+) -> crate::Result<(Vec<ContainerImage>, Vec<BlobFile<'data>>)> {
+    let mut images = Vec::new();
+    let mut blobs = Vec::new();
+    let Ok(root) = image.lookup(ns, "images") else {
+        return Ok((images, blobs));
+    };
+    if !root.is_dir() {
+        return Ok((images, blobs));
+    }
+    let mut names: Vec<DirEntry<'data>> = image.read_dir(&root)?.collect::<crate::Result<_>>()?;
+    names.retain(DirEntry::is_dir);
+    names.sort_by(|a, b| a.name().cmp(b.name()));
+    for n in names {
+        let mut tags: Vec<DirEntry<'data>> = image.read_dir(&n)?.collect::<crate::Result<_>>()?;
+        tags.retain(DirEntry::is_dir);
+        tags.sort_by(|a, b| a.name().cmp(b.name()));
+        for t in tags {
+            let path = format!("images/{}/{}", n.name(), t.name());
+            let idx = images.len();
+            let img = read_tag(image, &t, n.name(), &path, idx, &mut blobs, findings)?;
+            images.push(img);
+        }
+    }
+    Ok((images, blobs))
+}
+
+fn read_tag<'data>(
+    image: &Image<'data>,
+    dir: &DirEntry<'data>,
+    name: &str,
+    path: &str,
+    idx: usize,
+    blobs: &mut Vec<BlobFile<'data>>,
+    findings: &mut Vec<Finding>,
+) -> crate::Result<ContainerImage> {
+    let mut img = ContainerImage {
+        name: name.to_string(),
+        tag: dir.name().to_string(),
+        path: path.to_string(),
+        manifest_digest: String::new(),
+        manifest_size: 0,
+        media_type: String::new(),
+        kind: ManifestKind::Other,
+        config: None,
+        layers: Vec::new(),
+        children: Vec::new(),
+        version_file: None,
+        blob_bytes: 0,
+    };
+    let mut manifest = None;
+    for e in image.read_dir(dir)? {
+        let e = e?;
+        let fpath = format!("{path}/{}", e.name());
+        if !e.is_file() {
+            continue;
+        }
+        match e.name() {
+            "manifest.json" => manifest = read_capped(image, &e, &fpath, findings)?,
+            "version" => {
+                img.version_file = read_capped(image, &e, &fpath, findings)?
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+            }
+            n if n.starts_with("signature-") => {}
+            n => {
+                let stem = n
+                    .strip_suffix(".manifest.json")
+                    .or_else(|| n.strip_suffix(".tar"))
+                    .unwrap_or(n);
+                blobs.push(BlobFile {
+                    path: fpath,
+                    name_hex: is_hex64(stem).then(|| stem.to_string()),
+                    id: e.file_id(),
+                    size: e.size(),
+                    contents: image.contents(&e).ok(),
+                    image: idx,
+                });
+            }
+        }
+    }
+    match img.version_file.as_deref() {
+        Some(v) if v.starts_with("Directory Transport Version: 1.") => {}
+        v => findings.push(Finding::new(
+            "image.version-file",
+            format!("{path}/version"),
+            match v {
+                None => "no version file (skopeo writes \"Directory Transport Version: 1.1\")"
+                    .to_string(),
+                Some(v) => format!(
+                    "version file says {:?}, expected \"Directory Transport Version: 1.x\"",
+                    v.trim_end()
+                ),
+            },
+        )),
+    }
+    let Some(bytes) = manifest else {
+        findings.push(Finding::new(
+            "image.manifest-missing",
+            format!("{path}/manifest.json"),
+            "no manifest.json: this tag cannot be pulled",
+        ));
+        return Ok(img);
+    };
+    img.manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    img.manifest_size = bytes.len() as u64;
+    let mpath = format!("{path}/manifest.json");
+    let head: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            findings.push(Finding::new(
+                "image.manifest-invalid",
+                &mpath,
+                format!("not valid JSON: {e}"),
+            ));
+            return Ok(img);
+        }
+    };
+    let declared = head.get("mediaType").and_then(|v| v.as_str()).unwrap_or("");
+    let schema = head.get("schemaVersion").and_then(|v| v.as_u64());
+    let is_index = head.get("manifests").is_some();
+    img.kind = match declared {
+        media::DOCKER_V2S2 => ManifestKind::DockerV2S2,
+        media::OCI_MANIFEST => ManifestKind::OciManifest,
+        media::DOCKER_LIST => ManifestKind::DockerList,
+        media::OCI_INDEX => ManifestKind::OciIndex,
+        "" if is_index => ManifestKind::OciIndex,
+        "" => ManifestKind::OciManifest,
+        _ => ManifestKind::Other,
+    };
+    img.media_type = if declared.is_empty() {
+        match img.kind {
+            ManifestKind::OciIndex => media::OCI_INDEX.to_string(),
+            _ => media::OCI_MANIFEST.to_string(),
+        }
+    } else {
+        declared.to_string()
+    };
+    if schema != Some(2) || img.kind == ManifestKind::Other {
+        findings.push(Finding::new(
+            "image.manifest-invalid",
+            &mpath,
+            format!("schemaVersion {schema:?}, mediaType {declared:?}: not a schema 2 image manifest or index"),
+        ));
+        return Ok(img);
+    }
+    if img.kind != ManifestKind::DockerV2S2 {
+        findings.push(Finding::new(
+            "image.not-v2s2",
+            &mpath,
+            format!(
+                "{}: MetalK8s's registry serves only {} (copy with skopeo --format v2s2)",
+                img.media_type,
+                media::DOCKER_V2S2
+            ),
+        ));
+    }
+    match img.kind {
+        ManifestKind::DockerList | ManifestKind::OciIndex => {
+            match serde_json::from_slice::<ImageIndex>(&bytes) {
+                Ok(ix) => img.children = ix.manifests().iter().map(blob_ref).collect(),
+                Err(e) => findings.push(Finding::new(
+                    "image.manifest-invalid",
+                    &mpath,
+                    format!("not a valid index: {e}"),
+                )),
+            }
+        }
+        _ => match serde_json::from_slice::<ImageManifest>(&bytes) {
+            Ok(m) => {
+                img.config = Some(blob_ref(m.config()));
+                img.layers = m.layers().iter().map(blob_ref).collect();
+            }
+            Err(e) => findings.push(Finding::new(
+                "image.manifest-invalid",
+                &mpath,
+                format!("not a valid image manifest: {e}"),
+            )),
+        },
+    }
+    // Presence and size of every referenced blob (cheap; digests are checked by `verify`).
+    let mine: HashMap<&str, &BlobFile<'_>> = blobs
+        .iter()
+        .filter(|b| b.image == idx)
+        .filter_map(|b| Some((b.name_hex.as_deref()?, b)))
+        .collect();
+    let mut seen = BTreeMap::new();
+    for r in img.config.iter().chain(&img.layers).chain(&img.children) {
+        let hex = r.digest.strip_prefix("sha256:").unwrap_or("");
+        match mine.get(hex) {
+            None => findings.push(Finding::new(
+                "image.blob-missing",
+                format!("{path}/{hex}"),
+                format!(
+                    "{} names blob {} ({} bytes), which is not in {path}/",
+                    "manifest.json", r.digest, r.size
+                ),
+            )),
+            Some(b) => {
+                if b.size != r.size {
+                    findings.push(Finding::new(
+                        "image.blob-size",
+                        &b.path,
+                        format!("{} bytes, but manifest.json says {}", b.size, r.size),
+                    ));
+                }
+                seen.insert(hex.to_string(), b.size);
+            }
+        }
+    }
+    img.blob_bytes = seen.values().sum();
+    Ok(img)
+}
+
+/// Hashes each distinct blob file once, on `threads` threads (0: available parallelism), and
+/// compares with names and descriptors. Returns findings, bytes and blobs hashed.
+pub(crate) fn verify(
+    images: &[ContainerImage],
+    blobs: &[BlobFile<'_>],
+    threads: usize,
+) -> (Vec<Finding>, u64, usize) {
+    // Distinct blobs: hard links (same extent) are hashed once.
+    let mut unique: Vec<usize> = Vec::new();
+    let mut by_id: HashMap<FileId, usize> = HashMap::new();
+    let mut alias: Vec<usize> = vec![0; blobs.len()];
+    for (i, b) in blobs.iter().enumerate() {
+        match b.id.and_then(|id| by_id.get(&id).copied()) {
+            Some(u) => alias[i] = u,
+            None => {
+                if let Some(id) = b.id {
+                    by_id.insert(id, unique.len());
+                }
+                alias[i] = unique.len();
+                unique.push(i);
+            }
+        }
+    }
+    // Largest first, so that two threads finish together.
+    let mut order: Vec<usize> = (0..unique.len()).collect();
+    order.sort_by_key(|&u| std::cmp::Reverse(blobs[unique[u]].size));
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    }
+    .clamp(1, 64);
+    let next = AtomicUsize::new(0);
+    let mut digests: Vec<Option<String>> = vec![None; unique.len()];
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&u) = order.get(k) else { break };
+                        let b = &blobs[unique[u]];
+                        let d = b.contents.as_ref().map(|c| {
+                            let mut h = Sha256::new();
+                            for p in c.parts() {
+                                h.update(p);
+                            }
+                            hex::encode(h.finalize())
+                        });
+                        out.push((u, d));
+                    }
+                    out
+                })
+            })
+            .collect();
+        for w in workers {
+            if let Ok(v) = w.join() {
+                for (u, d) in v {
+                    digests[u] = d;
+                }
+            }
+        }
+    });
+    let hashed_bytes = unique.iter().map(|&i| blobs[i].size).sum();
+    let mut findings = Vec::new();
+    for (i, b) in blobs.iter().enumerate() {
+        let Some(actual) = &digests[alias[i]] else {
+            findings.push(Finding::new(
+                "image.blob-digest",
+                &b.path,
+                "content unreadable (extent outside the image)",
+            ));
+            continue;
+        };
+        let img = &images[b.image];
+        let referenced = img
+            .config
+            .iter()
+            .chain(&img.layers)
+            .chain(&img.children)
+            .any(|r| Some(r.digest.strip_prefix("sha256:").unwrap_or("")) == b.name_hex.as_deref());
+        match &b.name_hex {
+            Some(name) if name == actual => {}
+            Some(name) if referenced => findings.push(Finding::new(
+                "image.blob-digest",
+                &b.path,
+                format!("content has sha256 {actual}, but the manifest names sha256:{name}"),
+            )),
+            Some(name) => findings.push(Finding::new(
+                "image.blob-name",
+                &b.path,
+                format!("named {name}, but its content has sha256 {actual}"),
+            )),
+            None => findings.push(Finding::new(
+                "image.blob-name",
+                &b.path,
+                format!("an unexpected file in an image directory (not a sha256 name; content sha256 {actual})"),
+            )),
+        }
+    }
+    (findings, hashed_bytes, unique.len())
+}

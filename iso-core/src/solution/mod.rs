@@ -1,0 +1,353 @@
+//! The MetalK8s *Solution* archive: `manifest.yaml`, the container image inventory under
+//! `images/`, the operator files, `registry-config.inc.j2`, and the `solutions.yaml`
+//! configuration, checked the way MetalK8s reads them and more strictly.
+//!
+//! [`validate`] returns every finding at once ([`Finding`]: a stable rule id, a severity, the
+//! path inside the archive and a message); nothing here stops at the first problem. Rules are
+//! listed in [`rules`].
+
+mod config;
+mod images;
+mod manifest;
+mod registry;
+pub mod rules;
+
+use std::fmt;
+
+use serde::Serialize;
+
+pub use config::{check_config, rpm_vercmp, SolutionsConfig};
+pub use images::{BlobRef, ContainerImage, ManifestKind};
+pub use manifest::Manifest;
+pub use registry::generate_registry_config;
+
+use crate::iso9660::{Image, Namespace};
+
+/// Largest YAML or JSON file read from an archive into memory (manifests, CRDs, roles).
+pub const MAX_DOCUMENT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information (e.g. which version `latest` resolves to).
+    Info,
+    /// Likely to fail at run time, or a deviation from the documented format.
+    Warning,
+    /// MetalK8s would refuse or silently ignore the archive, or serve something broken.
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// One problem found in an archive or a configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable rule id, e.g. `image.blob-digest` (see [`rules`]).
+    pub rule: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// Path inside the archive (Rock Ridge names, no leading `/`), or a key path in a
+    /// configuration; `-` for the archive as a whole.
+    pub path: String,
+    /// What is wrong and what to do, for a person.
+    pub message: String,
+}
+
+impl Finding {
+    pub(crate) fn new(
+        rule: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule,
+            severity: rules::severity(rule),
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} [{}] {}",
+            self.severity, self.path, self.rule, self.message
+        )
+    }
+}
+
+/// What [`validate`] does.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidateOptions {
+    /// Hash every distinct blob and compare it with its name and every descriptor naming it.
+    pub digests: bool,
+    /// Hashing threads (0: one per core, at most 2 by default on this project's machines).
+    pub threads: usize,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            digests: true,
+            threads: 0,
+        }
+    }
+}
+
+/// The result of [`validate`].
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Every finding, errors first, then by path.
+    pub findings: Vec<Finding>,
+    /// Bytes hashed (distinct blobs).
+    pub hashed_bytes: u64,
+    /// Distinct blobs hashed.
+    pub hashed_blobs: usize,
+}
+
+impl Report {
+    /// Findings of this severity or worse.
+    pub fn count(&self, at_least: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity >= at_least)
+            .count()
+    }
+
+    /// True when there is no error (or, with `strict`, no warning either).
+    pub fn passes(&self, strict: bool) -> bool {
+        let bar = if strict {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.count(bar) == 0
+    }
+}
+
+/// A Solution archive, read from an [`Image`].
+pub struct Solution<'a, 'data> {
+    image: &'a Image<'data>,
+    /// The tree the layout is read from: Rock Ridge (what MetalK8s's mount shows), else
+    /// Joliet, else primary.
+    pub namespace: Namespace,
+    /// The manifest, when it could be read and parsed.
+    pub manifest: Option<Manifest>,
+    /// Images under `images/<name>/<tag>/`.
+    pub images: Vec<ContainerImage>,
+    /// CRD files under `operator/deploy/crds/` (paths).
+    pub crds: Vec<String>,
+    /// Kinds and names of the documents of `operator/deploy/role.yaml`.
+    pub roles: Vec<(String, String)>,
+    /// The volume identifier.
+    pub volume_id: String,
+    findings: Vec<Finding>,
+    blob_files: Vec<images::BlobFile<'data>>,
+}
+
+impl<'a, 'data> Solution<'a, 'data> {
+    /// Reads the manifest, the image inventory and the operator files. Problems become
+    /// findings; only an unreadable image is an error.
+    pub fn load(image: &'a Image<'data>) -> crate::Result<Self> {
+        let namespace = image.default_namespace();
+        let mut findings = Vec::new();
+        if image.rock_ridge().is_none() {
+            findings.push(Finding::new(
+                "iso.no-rock-ridge",
+                "-",
+                "no Rock Ridge: MetalK8s mounts the ISO and needs Rock Ridge names (blob files \
+                 have 64-character names); rebuild with -R",
+            ));
+        }
+        if image.joliet().is_none() {
+            findings.push(Finding::new(
+                "iso.no-joliet",
+                "-",
+                "no Joliet tree: the documented mkisofs flags include -J -joliet-long",
+            ));
+        }
+        let manifest = manifest::load(image, namespace, &mut findings)?;
+        let volume_id = image.primary().volume_id.clone();
+        if let Some(m) = &manifest {
+            if let Some(v) = &m.version {
+                if !volume_id.ends_with(v.as_str()) {
+                    findings.push(Finding::new(
+                        "iso.volume-id",
+                        "-",
+                        format!(
+                            "volume id {volume_id:?} does not end with the version {v:?} \
+                             (documented: \"<Display Name> <version>\", at most 32 characters)"
+                        ),
+                    ));
+                }
+            }
+        }
+        let (images, blob_files) = images::inventory(image, namespace, &mut findings)?;
+        let (crds, roles) = manifest::operator_files(image, namespace, &mut findings)?;
+        let mut s = Solution {
+            image,
+            namespace,
+            manifest,
+            images,
+            crds,
+            roles,
+            volume_id,
+            findings,
+            blob_files,
+        };
+        s.cross_checks()?;
+        Ok(s)
+    }
+
+    /// `<name>-<version>`, the id MetalK8s derives (mount point, registry repository).
+    pub fn id(&self) -> Option<String> {
+        let m = self.manifest.as_ref()?;
+        Some(format!("{}-{}", m.name.as_ref()?, m.version.as_ref()?))
+    }
+
+    /// Findings of the structural checks (everything but digests).
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// The image this Solution was read from.
+    pub fn image(&self) -> &'a Image<'data> {
+        self.image
+    }
+
+    fn cross_checks(&mut self) -> crate::Result<()> {
+        let ns = self.namespace;
+        let has_images = self.image.lookup(ns, "images").is_ok_and(|e| e.is_dir());
+        if !has_images {
+            self.findings.push(Finding::new(
+                "layout.images-missing",
+                "images",
+                "no images/ directory: MetalK8s refuses the archive (\"images does not exist or \
+                 is not a directory\")",
+            ));
+        }
+        if let Some(m) = &self.manifest {
+            let (name, tag) = &m.operator_image;
+            if !name.is_empty() && !self.images.iter().any(|i| &i.name == name && &i.tag == tag) {
+                self.findings.push(Finding::new(
+                    "operator.image-missing",
+                    format!("images/{name}/{tag}"),
+                    format!(
+                        "the operator image {name}:{tag} ({}) has no images/{name}/{tag}/manifest.json: \
+                         the operator Deployment cannot pull it",
+                        if m.operator_image_declared { "spec.operator.image" } else { "the default <name>-operator:<version>" }
+                    ),
+                ));
+            }
+            for (i, entry) in m.images.iter().enumerate() {
+                let ok = entry.split_once(':').is_some_and(|(n, t)| {
+                    !n.is_empty()
+                        && !t.is_empty()
+                        && self.images.iter().any(|im| im.name == n && im.tag == t)
+                });
+                if !ok {
+                    self.findings.push(Finding::new(
+                        "manifest.images-entry",
+                        "manifest.yaml",
+                        format!(
+                            "spec.images[{i}] = {entry:?} is not \"<name>:<tag>\" of an image under images/"
+                        ),
+                    ));
+                }
+            }
+        }
+        match self.image.lookup(ns, "registry-config.inc.j2") {
+            Ok(e) if e.is_file() => {
+                let bytes = read_capped(self.image, &e, "registry-config.inc.j2", &mut self.findings)?;
+                if let Some(bytes) = bytes {
+                    let text = String::from_utf8_lossy(&bytes);
+                    registry::compare(&self.images, &text, &mut self.findings);
+                }
+            }
+            _ => self.findings.push(Finding::new(
+                "layout.registry-config-missing",
+                "registry-config.inc.j2",
+                "no registry-config.inc.j2 at the root: MetalK8s's state that exposes the images fails",
+            )),
+        }
+        Ok(())
+    }
+
+    /// Hashes every distinct blob file once (hard links are one blob), on `threads` threads,
+    /// and checks each against its name and every descriptor that names it.
+    pub fn verify_digests(&self, threads: usize) -> (Vec<Finding>, u64, usize) {
+        images::verify(&self.images, &self.blob_files, threads)
+    }
+
+    /// The registry configuration MetalK8s's generator would write for these images.
+    pub fn registry_config(&self) -> String {
+        generate_registry_config(&self.images)
+    }
+}
+
+/// Reads a small file of the archive into memory, refusing (with a finding) files over
+/// [`MAX_DOCUMENT_BYTES`].
+pub(crate) fn read_capped(
+    image: &Image<'_>,
+    e: &crate::DirEntry<'_>,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) -> crate::Result<Option<Vec<u8>>> {
+    if e.size() > MAX_DOCUMENT_BYTES {
+        findings.push(Finding::new(
+            "layout.file-too-large",
+            path,
+            format!(
+                "{} bytes, more than the {MAX_DOCUMENT_BYTES} read into memory for a document",
+                e.size()
+            ),
+        ));
+        return Ok(None);
+    }
+    let mut r = image.reader(e).map_err(|err| err.with_path(path))?;
+    let mut v = Vec::with_capacity(e.size() as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut r, MAX_DOCUMENT_BYTES), &mut v)
+        .map_err(crate::Error::from)?;
+    Ok(Some(v))
+}
+
+/// Loads and checks a Solution: structure, and digests unless `opts.digests` is false.
+pub fn validate(image: &Image<'_>, opts: ValidateOptions) -> crate::Result<Report> {
+    let s = Solution::load(image)?;
+    let mut findings = s.findings().to_vec();
+    let (mut hashed_bytes, mut hashed_blobs) = (0, 0);
+    if opts.digests {
+        let (f, bytes, blobs) = s.verify_digests(opts.threads);
+        findings.extend(f);
+        hashed_bytes = bytes;
+        hashed_blobs = blobs;
+    }
+    sort_findings(&mut findings);
+    Ok(Report {
+        findings,
+        hashed_bytes,
+        hashed_blobs,
+    })
+}
+
+pub(crate) fn sort_findings(f: &mut Vec<Finding>) {
+    f.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    f.dedup();
+}
