@@ -61,37 +61,29 @@ impl ConfigReport {
     }
 }
 
-/// Checks a `solutions.yaml`: schema as MetalK8s checks it; every archive absolute, present and
-/// a valid Solution; no two archives with the same name and version; every `active` entry
-/// naming an imported Solution and version; `latest` resolved with RPM version comparison.
-pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
+/// Parses a `solutions.yaml` and checks its schema as MetalK8s does (no file is opened).
+pub fn parse_config(bytes: &[u8]) -> (SolutionsConfig, Vec<Finding>) {
     let mut findings = Vec::new();
-    let mut report = ConfigReport {
-        config: SolutionsConfig::default(),
-        archives: Vec::new(),
-        resolved: BTreeMap::new(),
-        findings: Vec::new(),
-    };
+    let mut cfg = SolutionsConfig::default();
     let doc: Value = match serde_yaml::from_slice::<Value>(bytes) {
         Ok(v) if v.is_mapping() => v,
         Ok(_) => {
-            report.findings.push(Finding::new(
+            findings.push(Finding::new(
                 "config.yaml-invalid",
                 "-",
                 "the document is not a mapping",
             ));
-            return report;
+            return (cfg, findings);
         }
         Err(e) => {
-            report.findings.push(Finding::new(
+            findings.push(Finding::new(
                 "config.yaml-invalid",
                 "-",
                 format!("not valid YAML: {e}"),
             ));
-            return report;
+            return (cfg, findings);
         }
     };
-    let cfg = &mut report.config;
     cfg.kind = doc.get("kind").and_then(Value::as_str).map(str::to_string);
     cfg.api_version = doc
         .get("apiVersion")
@@ -135,6 +127,25 @@ pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
             cfg.active.insert(k.as_str().unwrap_or("").to_string(), v);
         }
     }
+    (cfg, findings)
+}
+
+/// Checks a `solutions.yaml`: schema as MetalK8s checks it; every archive absolute, present and
+/// a valid Solution; no two archives with the same name and version; every `active` entry
+/// naming an imported Solution and version; `latest` resolved with RPM version comparison.
+pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
+    let (config, mut findings) = parse_config(bytes);
+    let mut report = ConfigReport {
+        config,
+        archives: Vec::new(),
+        resolved: BTreeMap::new(),
+        findings: Vec::new(),
+    };
+    if findings.iter().any(|f| f.rule == "config.yaml-invalid") {
+        report.findings = findings;
+        return report;
+    }
+    let cfg = &report.config;
     let archives = cfg.archives.clone();
     let active = cfg.active.clone();
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();

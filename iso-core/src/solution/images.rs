@@ -104,6 +104,71 @@ fn blob_ref(d: &oci_spec::image::Descriptor) -> BlobRef {
     }
 }
 
+/// What a `manifest.json` says.
+#[derive(Clone, Debug, Serialize)]
+pub struct ParsedManifest {
+    /// What it is.
+    pub kind: ManifestKind,
+    /// Media type as declared (or implied by the schema).
+    pub media_type: String,
+    /// The config blob (image manifests).
+    pub config: Option<BlobRef>,
+    /// The layers (image manifests).
+    pub layers: Vec<BlobRef>,
+    /// The per-platform manifests (lists and indexes).
+    pub children: Vec<BlobRef>,
+}
+
+/// Parses the raw bytes of an image manifest, manifest list or index (Docker or OCI). The
+/// bytes are never re-serialised: digests are taken over them as they are.
+pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, String> {
+    let head: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    let declared = head.get("mediaType").and_then(|v| v.as_str()).unwrap_or("");
+    let schema = head.get("schemaVersion").and_then(|v| v.as_u64());
+    let is_index = head.get("manifests").is_some();
+    let kind = match declared {
+        media::DOCKER_V2S2 => ManifestKind::DockerV2S2,
+        media::OCI_MANIFEST => ManifestKind::OciManifest,
+        media::DOCKER_LIST => ManifestKind::DockerList,
+        media::OCI_INDEX => ManifestKind::OciIndex,
+        "" if is_index => ManifestKind::OciIndex,
+        "" => ManifestKind::OciManifest,
+        _ => ManifestKind::Other,
+    };
+    if schema != Some(2) || kind == ManifestKind::Other {
+        return Err(format!(
+            "schemaVersion {schema:?}, mediaType {declared:?}: not a schema 2 image manifest or index"
+        ));
+    }
+    let media_type = match (declared, kind) {
+        ("", ManifestKind::OciIndex) => media::OCI_INDEX.to_string(),
+        ("", _) => media::OCI_MANIFEST.to_string(),
+        (d, _) => d.to_string(),
+    };
+    let mut p = ParsedManifest {
+        kind,
+        media_type,
+        config: None,
+        layers: Vec::new(),
+        children: Vec::new(),
+    };
+    match kind {
+        ManifestKind::DockerList | ManifestKind::OciIndex => {
+            let ix: ImageIndex =
+                serde_json::from_slice(bytes).map_err(|e| format!("not a valid index: {e}"))?;
+            p.children = ix.manifests().iter().map(blob_ref).collect();
+        }
+        _ => {
+            let m: ImageManifest = serde_json::from_slice(bytes)
+                .map_err(|e| format!("not a valid image manifest: {e}"))?;
+            p.config = Some(blob_ref(m.config()));
+            p.layers = m.layers().iter().map(blob_ref).collect();
+        }
+    }
+    Ok(p)
+}
+
 /// Walks `images/`, reading every `manifest.json` and listing blob files.
 pub(crate) fn inventory<'data>(
     image: &Image<'data>,
@@ -214,45 +279,18 @@ fn read_tag<'data>(
     img.manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     img.manifest_size = bytes.len() as u64;
     let mpath = format!("{path}/manifest.json");
-    let head: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
+    let parsed = match parse_image_manifest(&bytes) {
+        Ok(p) => p,
         Err(e) => {
-            findings.push(Finding::new(
-                "image.manifest-invalid",
-                &mpath,
-                format!("not valid JSON: {e}"),
-            ));
+            findings.push(Finding::new("image.manifest-invalid", &mpath, e));
             return Ok(img);
         }
     };
-    let declared = head.get("mediaType").and_then(|v| v.as_str()).unwrap_or("");
-    let schema = head.get("schemaVersion").and_then(|v| v.as_u64());
-    let is_index = head.get("manifests").is_some();
-    img.kind = match declared {
-        media::DOCKER_V2S2 => ManifestKind::DockerV2S2,
-        media::OCI_MANIFEST => ManifestKind::OciManifest,
-        media::DOCKER_LIST => ManifestKind::DockerList,
-        media::OCI_INDEX => ManifestKind::OciIndex,
-        "" if is_index => ManifestKind::OciIndex,
-        "" => ManifestKind::OciManifest,
-        _ => ManifestKind::Other,
-    };
-    img.media_type = if declared.is_empty() {
-        match img.kind {
-            ManifestKind::OciIndex => media::OCI_INDEX.to_string(),
-            _ => media::OCI_MANIFEST.to_string(),
-        }
-    } else {
-        declared.to_string()
-    };
-    if schema != Some(2) || img.kind == ManifestKind::Other {
-        findings.push(Finding::new(
-            "image.manifest-invalid",
-            &mpath,
-            format!("schemaVersion {schema:?}, mediaType {declared:?}: not a schema 2 image manifest or index"),
-        ));
-        return Ok(img);
-    }
+    img.kind = parsed.kind;
+    img.media_type = parsed.media_type;
+    img.config = parsed.config;
+    img.layers = parsed.layers;
+    img.children = parsed.children;
     if img.kind != ManifestKind::DockerV2S2 {
         findings.push(Finding::new(
             "image.not-v2s2",
@@ -263,29 +301,6 @@ fn read_tag<'data>(
                 media::DOCKER_V2S2
             ),
         ));
-    }
-    match img.kind {
-        ManifestKind::DockerList | ManifestKind::OciIndex => {
-            match serde_json::from_slice::<ImageIndex>(&bytes) {
-                Ok(ix) => img.children = ix.manifests().iter().map(blob_ref).collect(),
-                Err(e) => findings.push(Finding::new(
-                    "image.manifest-invalid",
-                    &mpath,
-                    format!("not a valid index: {e}"),
-                )),
-            }
-        }
-        _ => match serde_json::from_slice::<ImageManifest>(&bytes) {
-            Ok(m) => {
-                img.config = Some(blob_ref(m.config()));
-                img.layers = m.layers().iter().map(blob_ref).collect();
-            }
-            Err(e) => findings.push(Finding::new(
-                "image.manifest-invalid",
-                &mpath,
-                format!("not a valid image manifest: {e}"),
-            )),
-        },
     }
     // Presence and size of every referenced blob (cheap; digests are checked by `verify`).
     let mine: HashMap<&str, &BlobFile<'_>> = blobs

@@ -16,9 +16,13 @@ use std::fmt;
 
 use serde::Serialize;
 
-pub use config::{check_config, rpm_vercmp, SolutionsConfig};
-pub use images::{BlobRef, ContainerImage, ManifestKind};
-pub use manifest::Manifest;
+pub use config::{
+    check_config, parse_config, rpm_vercmp, ArchiveInfo, ConfigReport, SolutionsConfig,
+};
+pub use images::{
+    media, parse_image_manifest, BlobRef, ContainerImage, ManifestKind, ParsedManifest,
+};
+pub use manifest::{is_dns_label, parse as parse_manifest, Manifest, API_VERSION};
 pub use registry::generate_registry_config;
 
 use crate::iso9660::{Image, Namespace};
