@@ -1,0 +1,160 @@
+//! The Solution fixtures of `tests/solutions/` (built by `tests/solutions/build.sh` the way
+//! MetalK8s's example is built: skopeo `dir:` copies, `hardlink -c`, genisoimage with the
+//! documented flags) give exactly the findings their `expected/*.findings` files list, and
+//! the `solutions.yaml` set gives its `.expected` findings.
+
+use std::path::PathBuf;
+
+use iso_core::solution::{self, Finding, Severity, Solution, ValidateOptions};
+use iso_core::{Image, IsoFile};
+use isolution_tests::repo_dir;
+
+fn dir() -> PathBuf {
+    repo_dir().join("tests/solutions")
+}
+
+fn lines(p: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+fn render(f: &Finding, with_message: bool) -> String {
+    if with_message || f.severity == Severity::Info {
+        format!("{}\t{}\t{}\t{}", f.severity, f.rule, f.path, f.message)
+    } else {
+        format!("{}\t{}\t{}", f.severity, f.rule, f.path)
+    }
+}
+
+#[test]
+fn every_archive_gives_exactly_its_expected_findings() {
+    let mut isos: Vec<PathBuf> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "iso"))
+        .collect();
+    isos.sort();
+    assert!(
+        isos.len() >= 30,
+        "Solution fixtures missing: {}",
+        isos.len()
+    );
+    let mut failures = Vec::new();
+    for iso in &isos {
+        let stem = iso.file_stem().unwrap().to_string_lossy().to_string();
+        let file = IsoFile::open(iso).unwrap();
+        let image = Image::parse(file.bytes()).unwrap();
+        let report = solution::validate(&image, ValidateOptions::default()).unwrap();
+        let mut got: Vec<String> = report.findings.iter().map(|f| render(f, false)).collect();
+        got.sort();
+        let want = lines(&dir().join("expected").join(format!("{stem}.findings")));
+        if got != want {
+            let detail: Vec<String> = report.findings.iter().map(|f| render(f, true)).collect();
+            failures.push(format!(
+                "{stem}:\n  got:  {got:?}\n  want: {want:?}\n  findings:\n    {}",
+                detail.join("\n    ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn the_example_inspects_as_metalk8s_sees_it() {
+    let file = IsoFile::open(dir().join("example-solution-1.0.2.iso")).unwrap();
+    let image = Image::parse(file.bytes()).unwrap();
+    let s = Solution::load(&image).unwrap();
+    let m = s.manifest.as_ref().unwrap();
+    assert_eq!(m.name.as_deref(), Some("example-solution"));
+    assert_eq!(m.version.as_deref(), Some("1.0.2"));
+    assert_eq!(m.display_name.as_deref(), Some("Example Solution"));
+    assert_eq!(s.id().as_deref(), Some("example-solution-1.0.2"));
+    assert_eq!(
+        m.operator_image,
+        ("example-solution-operator".to_string(), "1.0.2".to_string())
+    );
+    let tags: Vec<String> = s
+        .images
+        .iter()
+        .map(|i| format!("{}:{}", i.name, i.tag))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "base-server:1.0.2",
+            "base-server:latest",
+            "example-solution-operator:1.0.2"
+        ]
+    );
+    // The two base-server tags are hard links: same manifest digest, blobs hashed once.
+    assert_eq!(s.images[0].manifest_digest, s.images[1].manifest_digest);
+    let (_, _, distinct) = s.verify_digests(2);
+    let referenced: std::collections::BTreeSet<&str> = s
+        .images
+        .iter()
+        .flat_map(|i| i.config.iter().chain(&i.layers))
+        .map(|b| b.digest.as_str())
+        .collect();
+    assert_eq!(
+        distinct,
+        referenced.len(),
+        "hard-linked blobs are hashed once"
+    );
+    assert_eq!(s.crds.len(), 2);
+    assert!(s.roles.iter().all(|(k, _)| k == "Role"));
+    // The registry config we regenerate is the one in the archive, block for block.
+    let e = image.lookup(s.namespace, "registry-config.inc.j2").unwrap();
+    let shipped = String::from_utf8(image.contents(&e).unwrap().to_vec()).unwrap();
+    let norm = |t: &str| -> Vec<String> {
+        t.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(norm(&s.registry_config()), norm(&shipped));
+}
+
+#[test]
+fn solutions_yaml_set() {
+    let cfg_dir = dir().join("config");
+    let mut yamls: Vec<PathBuf> = std::fs::read_dir(&cfg_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    yamls.sort();
+    assert!(yamls.len() >= 8);
+    let abs = dir().canonicalize().unwrap();
+    let mut failures = Vec::new();
+    for y in &yamls {
+        let text = std::fs::read_to_string(y)
+            .unwrap()
+            .replace("@FIXTURES@", &abs.to_string_lossy());
+        let report = solution::check_config(
+            text.as_bytes(),
+            ValidateOptions {
+                digests: false,
+                threads: 0,
+            },
+        );
+        let mut got: Vec<String> = report.findings.iter().map(|f| render(f, false)).collect();
+        got.sort();
+        let want = lines(&y.with_extension("expected"));
+        if got != want {
+            let detail: Vec<String> = report.findings.iter().map(|f| render(f, true)).collect();
+            failures.push(format!(
+                "{}:\n  got:  {got:?}\n  want: {want:?}\n  findings:\n    {}",
+                y.display(),
+                detail.join("\n    ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
