@@ -92,6 +92,32 @@ fn the_example_inspects_as_metalk8s_sees_it() {
             "example-solution-operator:1.0.2"
         ]
     );
+    // Digests, media types and descriptors as the build recorded them (from skopeo's output).
+    let got: Vec<String> = s
+        .images
+        .iter()
+        .map(|i| {
+            let blobs: Vec<&str> = i
+                .config
+                .iter()
+                .chain(&i.layers)
+                .map(|b| b.digest.as_str())
+                .collect();
+            format!(
+                "{}\t{}\t{}\t{}\t{}\t{}",
+                i.name,
+                i.tag,
+                i.manifest_digest,
+                i.media_type,
+                i.manifest_size,
+                blobs.join(",")
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        lines(&dir().join("expected/example-solution-1.0.2.images.tsv"))
+    );
     // The two base-server tags are hard links: same manifest digest, blobs hashed once.
     assert_eq!(s.images[0].manifest_digest, s.images[1].manifest_digest);
     let (_, _, distinct) = s.verify_digests(2);
