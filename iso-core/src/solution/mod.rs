@@ -11,6 +11,7 @@ mod images;
 mod manifest;
 mod registry;
 pub mod rules;
+mod sha256x2;
 
 use std::fmt;
 
