@@ -204,6 +204,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn random_pairs_match_sha2(a in proptest::collection::vec(proptest::num::u8::ANY, 0..3000),
+                                   b in proptest::collection::vec(proptest::num::u8::ANY, 0..3000)) {
+            let (da, db) = digest_pair(&a, &b);
+            proptest::prop_assert_eq!(da, reference(&a));
+            proptest::prop_assert_eq!(db, reference(&b));
+        }
+    }
+
     #[test]
     fn known_vector() {
         assert_eq!(
