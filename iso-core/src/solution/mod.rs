@@ -12,6 +12,9 @@ mod manifest;
 mod registry;
 pub mod rules;
 mod sha256x2;
+pub mod signature;
+pub mod sums;
+mod verify;
 
 use std::fmt;
 
@@ -25,6 +28,7 @@ pub use images::{
 };
 pub use manifest::{is_dns_label, parse as parse_manifest, Manifest, API_VERSION};
 pub use registry::generate_registry_config;
+pub use verify::{isomd5, verify, IsoMd5, TrustedKey, VerifyReport};
 
 use crate::iso9660::{Image, Namespace};
 

@@ -30,6 +30,10 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the registry-config.inc.j2 the archive's image tree implies.
     RegistryConfig(InspectArgs),
+    /// Verify a Solution ISO's signature and every file against a public key from outside it.
+    Verify(VerifyArgs),
+    /// Print the SHA256SUMS of a Solution source tree, to sign before mastering.
+    Sums(SumsArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -39,6 +43,40 @@ pub enum Command {
 pub enum ConfigCommand {
     /// Check a solutions.yaml (SolutionsConfiguration) and every archive it lists.
     Check(ConfigCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The Solution ISO.
+    pub iso: PathBuf,
+    /// A minisign or signify public key file.
+    #[arg(
+        long,
+        conflicts_with = "allowed_signers",
+        required_unless_present = "allowed_signers"
+    )]
+    pub key: Option<PathBuf>,
+    /// An allowed_signers file (ssh-keygen's format), for SSH signatures.
+    #[arg(long, requires = "identity")]
+    pub allowed_signers: Option<PathBuf>,
+    /// The identity (principal) the SSH signer must be allowed as.
+    #[arg(long, requires = "allowed_signers")]
+    pub identity: Option<String>,
+    /// Also verify this detached signature over the whole ISO file.
+    #[arg(long, value_name = "SIG")]
+    pub detached: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Hashing threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SumsArgs {
+    /// The Solution source tree (the directory you will master).
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -10,6 +10,7 @@ mod info;
 mod ls;
 mod solution;
 mod util;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -53,5 +54,7 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Validate(a) => solution::validate(a),
         args::Command::RegistryConfig(a) => solution::registry_config(a),
         args::Command::Config(args::ConfigCommand::Check(a)) => solution::config_check(a),
+        args::Command::Verify(a) => verify::verify(a),
+        args::Command::Sums(a) => verify::sums(a),
     }
 }

@@ -1,0 +1,337 @@
+//! `verify`: the signature over `SHA256SUMS` inside the archive, then every listed file's
+//! digest, then coverage; optionally a detached signature over the whole image; and the
+//! isomd5sum implanted by `implantisomd5`, reported as integrity only.
+
+use std::collections::BTreeSet;
+
+use md5::Md5;
+use serde::Serialize;
+use sha2::Digest;
+
+use super::sha256x2;
+use super::signature::{
+    verify_minisign, verify_sshsig, AllowedSigner, Failure, FailureKind, MinisignKey,
+    SignatureInfo, SSH_NAMESPACE,
+};
+use super::sums::{parse_sums, SUMS, SUMS_MINISIG, SUMS_SSHSIG};
+use crate::iso9660::{EntryKind, Image};
+
+/// The key to trust, from outside the archive.
+#[derive(Clone, Debug)]
+pub enum TrustedKey {
+    /// A minisign or signify public key.
+    Minisign(MinisignKey),
+    /// An `allowed_signers` file and the identity to require.
+    Ssh {
+        /// Parsed allowed signers.
+        signers: Vec<AllowedSigner>,
+        /// The principal the signer must be allowed as.
+        identity: String,
+    },
+}
+
+/// The isomd5sum check.
+#[derive(Clone, Debug, Serialize)]
+pub struct IsoMd5 {
+    /// The recorded MD5.
+    pub recorded: String,
+    /// True when it matches. Integrity only: anyone who can change the image can recompute it.
+    pub ok: bool,
+}
+
+/// The result of [`verify`].
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyReport {
+    /// Everything checked out.
+    pub verified: bool,
+    /// The embedded signature, when it verified.
+    pub signature: Option<SignatureInfo>,
+    /// The detached signature, when one was given and it verified.
+    pub detached: Option<SignatureInfo>,
+    /// Files listed in `SHA256SUMS`.
+    pub files: usize,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// The isomd5sum, when the image carries one.
+    pub isomd5: Option<IsoMd5>,
+    /// Every failed check.
+    pub failures: Vec<Failure>,
+}
+
+fn verify_sig(key: &TrustedKey, sig: &str, message: &[&[u8]]) -> Result<SignatureInfo, Failure> {
+    match key {
+        TrustedKey::Minisign(k) => verify_minisign(k, sig, message),
+        TrustedKey::Ssh { signers, identity } => {
+            verify_sshsig(signers, identity, SSH_NAMESPACE, sig, message)
+        }
+    }
+}
+
+/// Verifies the image: the detached signature `detached` over the whole image when given, the
+/// isomd5sum when present, and the embedded `SHA256SUMS` with its signature, every listed
+/// file, and coverage. Hashes files on `threads` threads (0: every core).
+pub fn verify(
+    image: &Image<'_>,
+    key: &TrustedKey,
+    detached: Option<&str>,
+    threads: usize,
+) -> VerifyReport {
+    let mut r = VerifyReport {
+        verified: false,
+        signature: None,
+        detached: None,
+        files: 0,
+        bytes: 0,
+        isomd5: isomd5(image),
+        failures: Vec::new(),
+    };
+    if let Some(m) = &r.isomd5 {
+        if !m.ok {
+            r.failures.push(Failure::new(
+                FailureKind::Isomd5Mismatch,
+                "the isomd5sum implanted in the volume descriptor does not match the image",
+            ));
+        }
+    }
+    if let Some(sig) = detached {
+        match verify_sig(key, sig, &[image.data()]) {
+            Ok(info) => r.detached = Some(info),
+            Err(mut f) => {
+                f.path = Some("(detached)".into());
+                r.failures.push(f);
+            }
+        }
+    }
+    embedded(image, key, threads, &mut r);
+    r.verified = r.failures.is_empty();
+    r
+}
+
+fn embedded(image: &Image<'_>, key: &TrustedKey, threads: usize, r: &mut VerifyReport) {
+    let ns = image.default_namespace();
+    let read = |p: &str| -> Option<Vec<u8>> {
+        let e = image.lookup(ns, p).ok().filter(|e| e.is_file())?;
+        image.contents(&e).ok().map(|c| c.to_vec())
+    };
+    let Some(sums_bytes) = read(SUMS) else {
+        r.failures.push(Failure::at(
+            FailureKind::NoSums,
+            SUMS,
+            "no SHA256SUMS at the root of the archive",
+        ));
+        return;
+    };
+    let sig_name = match key {
+        TrustedKey::Minisign(_) => SUMS_MINISIG,
+        TrustedKey::Ssh { .. } => SUMS_SSHSIG,
+    };
+    let Some(sig) = read(sig_name) else {
+        r.failures.push(Failure::at(
+            FailureKind::NoSignature,
+            sig_name,
+            format!("no {sig_name} at the root of the archive for this kind of key"),
+        ));
+        return;
+    };
+    match verify_sig(key, &String::from_utf8_lossy(&sig), &[&sums_bytes]) {
+        Ok(info) => r.signature = Some(info),
+        Err(mut f) => {
+            f.path = Some(sig_name.into());
+            r.failures.push(f);
+            return; // nothing in an unauthenticated list is worth checking
+        }
+    }
+    let sums = match std::str::from_utf8(&sums_bytes)
+        .map_err(|e| e.to_string())
+        .and_then(parse_sums)
+    {
+        Ok(s) => s,
+        Err(e) => {
+            r.failures.push(Failure::at(FailureKind::BadSums, SUMS, e));
+            return;
+        }
+    };
+    r.files = sums.entries.len();
+    // What the archive holds.
+    let mut present = BTreeSet::new();
+    let mut files = Vec::new();
+    match image.walk(ns) {
+        Ok(mut walk) => {
+            while let Some(item) = walk.next_entry() {
+                match item {
+                    Ok((path, e)) => {
+                        if e.kind() == EntryKind::Directory {
+                            continue;
+                        }
+                        if [SUMS, SUMS_MINISIG, SUMS_SSHSIG].contains(&path) {
+                            continue;
+                        }
+                        present.insert(path.to_string());
+                        match sums.entries.get(path) {
+                            None => r.failures.push(Failure::at(
+                                FailureKind::NotCovered,
+                                path,
+                                "in the archive but not listed in SHA256SUMS",
+                            )),
+                            Some(want) if e.kind() == EntryKind::File => {
+                                files.push((path.to_string(), image.contents(e).ok(), *want))
+                            }
+                            Some(_) => r.failures.push(Failure::at(
+                                FailureKind::DigestMismatch,
+                                path,
+                                format!("listed, but a {:?} rather than a file", e.kind()),
+                            )),
+                        }
+                    }
+                    Err(e) => {
+                        r.failures.push(Failure::new(
+                            FailureKind::Missing,
+                            format!("the archive cannot be walked: {e}"),
+                        ));
+                        return;
+                    }
+                }
+            }
+        }
+        Err(e) => r.failures.push(Failure::new(
+            FailureKind::Missing,
+            format!("the archive cannot be walked: {e}"),
+        )),
+    }
+    for p in sums.entries.keys().filter(|p| !present.contains(*p)) {
+        r.failures.push(Failure::at(
+            FailureKind::Missing,
+            p,
+            "listed in SHA256SUMS but not in the archive",
+        ));
+    }
+    r.bytes = files
+        .iter()
+        .map(|f| f.1.as_ref().map_or(0, |c| c.len()))
+        .sum();
+    let digests = hash_all(&files, threads);
+    for ((path, _, want), got) in files.iter().zip(digests) {
+        match got {
+            Some(got) if &got == want => {}
+            Some(got) => r.failures.push(Failure::at(
+                FailureKind::DigestMismatch,
+                path,
+                format!(
+                    "sha256 {} but SHA256SUMS says {}",
+                    hex::encode(got),
+                    hex::encode(want)
+                ),
+            )),
+            None => r.failures.push(Failure::at(
+                FailureKind::DigestMismatch,
+                path,
+                "content unreadable",
+            )),
+        }
+    }
+}
+
+type Item<'d> = (String, Option<crate::Contents<'d>>, [u8; 32]);
+
+/// SHA-256 of every file, two at a time per thread, largest first.
+fn hash_all(files: &[Item<'_>], threads: usize) -> Vec<Option<[u8; 32]>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].1.as_ref().map_or(0, |c| c.len())));
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    }
+    .clamp(1, 64);
+    let next = AtomicUsize::new(0);
+    let mut out = vec![None; files.len()];
+    let hash = |c: &crate::Contents<'_>| -> [u8; 32] {
+        match c.as_slice() {
+            Some(s) => sha256x2::digest(s),
+            None => {
+                let mut h = sha2::Sha256::new();
+                for p in c.parts() {
+                    h.update(p);
+                }
+                h.finalize().into()
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut res = Vec::new();
+                    loop {
+                        let k = next.fetch_add(2, Ordering::Relaxed);
+                        let Some(&a) = order.get(k) else { break };
+                        let b = order.get(k + 1).copied();
+                        let slice = |i: usize| files[i].1.as_ref().and_then(|c| c.as_slice());
+                        match (slice(a), b.and_then(slice)) {
+                            (Some(x), Some(y)) => {
+                                let (dx, dy) = sha256x2::digest_pair(x, y);
+                                res.push((a, Some(dx)));
+                                res.push((b.unwrap_or(a), Some(dy)));
+                            }
+                            _ => {
+                                for i in std::iter::once(a).chain(b) {
+                                    res.push((i, files[i].1.as_ref().map(hash)));
+                                }
+                            }
+                        }
+                    }
+                    res
+                })
+            })
+            .collect();
+        for w in workers {
+            if let Ok(v) = w.join() {
+                for (i, d) in v {
+                    out[i] = d;
+                }
+            }
+        }
+    });
+    out
+}
+
+/// The isomd5sum of `implantisomd5`: an ASCII record in the primary volume descriptor's
+/// application-use area (offset 883, 512 bytes): `ISO MD5SUM = <hex>;SKIPSECTORS = <n>;...`.
+/// The MD5 covers the volume with that area blanked to spaces, less the last `n` sectors.
+pub fn isomd5(image: &Image<'_>) -> Option<IsoMd5> {
+    const APP: usize = 16 * 2048 + 883;
+    let data = image.data();
+    let area = data.get(APP..APP + 512)?;
+    let text = std::str::from_utf8(area).ok()?;
+    let field = |name: &str| -> Option<&str> {
+        let start = text.find(name)? + name.len();
+        let rest = &text[start..];
+        Some(rest[..rest.find(';').unwrap_or(rest.len())].trim())
+    };
+    let recorded = field("ISO MD5SUM = ")?.to_ascii_lowercase();
+    if recorded.len() != 32 {
+        return None;
+    }
+    let skip: u64 = field("SKIPSECTORS = ")?.parse().ok()?;
+    let volume = u64::from(image.primary().volume_space_blocks) * u64::from(image.block_size());
+    let end = volume
+        .min(data.len() as u64)
+        .saturating_sub(skip.saturating_mul(2048)) as usize;
+    let mut h = Md5::new();
+    let mut pos = 0usize;
+    for (start, stop) in [(0, APP.min(end)), (APP + 512, end)] {
+        if stop > start {
+            h.update(&data[start.max(pos)..stop]);
+            pos = stop;
+        }
+        if start == 0 && end > APP {
+            let blank = [b' '; 512];
+            h.update(&blank[..(end - APP).min(512)]);
+        }
+    }
+    Some(IsoMd5 {
+        ok: hex::encode(h.finalize()) == recorded,
+        recorded,
+    })
+}
