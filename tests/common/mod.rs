@@ -87,3 +87,4 @@ pub fn listing(image: &Image<'_>, ns: Namespace) -> Result<Vec<String>, iso_core
     Ok(lines)
 }
 pub mod patch;
+pub mod sig;

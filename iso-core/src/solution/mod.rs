@@ -28,7 +28,7 @@ pub use images::{
 };
 pub use manifest::{is_dns_label, parse as parse_manifest, Manifest, API_VERSION};
 pub use registry::generate_registry_config;
-pub use verify::{isomd5, verify, IsoMd5, TrustedKey, VerifyReport};
+pub use verify::{isomd5, verify, IsoMd5, TrustedKey, VerifyOptions, VerifyReport};
 
 use crate::iso9660::{Image, Namespace};
 

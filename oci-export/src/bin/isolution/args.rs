@@ -65,6 +65,9 @@ pub struct VerifyArgs {
     /// Also verify this detached signature over the whole ISO file.
     #[arg(long, value_name = "SIG")]
     pub detached: Option<PathBuf>,
+    /// With --detached: check only the detached signature (not SHA256SUMS inside).
+    #[arg(long, requires = "detached")]
+    pub detached_only: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,

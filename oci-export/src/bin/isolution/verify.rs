@@ -36,7 +36,15 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<Outcome> {
     };
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
-    let r = solution::verify(&image, &key, detached.as_deref(), a.threads);
+    let r = solution::verify(
+        &image,
+        &key,
+        solution::VerifyOptions {
+            detached: detached.as_deref(),
+            embedded: !a.detached_only,
+            threads: a.threads,
+        },
+    );
     let mut out = util::stdout();
     if a.json {
         util::json_line(&mut out, &r)?;
@@ -59,6 +67,9 @@ pub fn verify(a: VerifyArgs) -> anyhow::Result<Outcome> {
         if r.verified {
             if let Some(d) = &r.detached {
                 writeln!(out, "detached signature: {} key {}", d.scheme, d.key_id)?;
+                if r.signature.is_none() {
+                    writeln!(out, "verified: the image file, by its detached signature")?;
+                }
             }
             if let Some(s) = &r.signature {
                 if let Some(tc) = &s.trusted_comment {
