@@ -7,3 +7,5 @@
 #![deny(missing_docs)]
 
 pub use iso_core;
+
+pub mod layout;

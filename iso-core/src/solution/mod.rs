@@ -299,6 +299,44 @@ impl<'a, 'data> Solution<'a, 'data> {
         images::verify(&self.images, &self.blob_files, threads)
     }
 
+    /// The stored bytes of blob `digest` (`sha256:<hex>` or `<hex>`) of image `index` (an index
+    /// into [`Solution::images`]), borrowed from the image. Blobs are looked up in the image's
+    /// own directory, then in the other tags of the same repository (as MetalK8s's registry
+    /// does with `try_files`).
+    pub fn blob(&self, index: usize, digest: &str) -> Option<crate::Contents<'data>> {
+        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+        let name = &self.images.get(index)?.name;
+        let candidates = self
+            .blob_files
+            .iter()
+            .filter(|b| b.name_hex.as_deref() == Some(hex));
+        let mut fallback = None;
+        for b in candidates {
+            if b.image == index {
+                return b.contents.clone();
+            }
+            if fallback.is_none() && self.images.get(b.image).is_some_and(|i| &i.name == name) {
+                fallback = b.contents.clone();
+            }
+        }
+        fallback
+    }
+
+    /// The raw bytes of image `index`'s `manifest.json` (never re-serialised).
+    pub fn manifest_bytes(&self, index: usize) -> crate::Result<Vec<u8>> {
+        let img = self
+            .images
+            .get(index)
+            .ok_or_else(|| crate::Error::new(crate::ErrorKind::NotFound))?;
+        let path = format!("{}/manifest.json", img.path);
+        let e = self.image.lookup(self.namespace, &path)?;
+        Ok(self
+            .image
+            .contents(&e)
+            .map_err(|e| e.with_path(path))?
+            .to_vec())
+    }
+
     /// The registry configuration MetalK8s's generator would write for these images.
     pub fn registry_config(&self) -> String {
         generate_registry_config(&self.images)

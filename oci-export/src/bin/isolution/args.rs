@@ -34,6 +34,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the SHA256SUMS of a Solution source tree, to sign before mastering.
     Sums(SumsArgs),
+    /// Export a Solution's images to an OCI image layout, straight from the ISO.
+    Export(ExportArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -74,6 +76,24 @@ pub struct VerifyArgs {
     /// Hashing threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The Solution ISO.
+    pub iso: PathBuf,
+    /// Destination OCI layout directory (created, or completed if it exists).
+    #[arg(long, value_name = "DIR")]
+    pub oci: PathBuf,
+    /// Only this image (NAME:TAG); repeatable. Default: every image.
+    #[arg(long = "image", value_name = "NAME:TAG")]
+    pub images: Vec<String>,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Never show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

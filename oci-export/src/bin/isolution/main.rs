@@ -5,6 +5,7 @@
 
 mod args;
 mod cat;
+mod export;
 mod extract;
 mod info;
 mod ls;
@@ -56,5 +57,6 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Config(args::ConfigCommand::Check(a)) => solution::config_check(a),
         args::Command::Verify(a) => verify::verify(a),
         args::Command::Sums(a) => verify::sums(a),
+        args::Command::Export(a) => export::run(a),
     }
 }

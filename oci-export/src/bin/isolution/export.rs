@@ -1,0 +1,68 @@
+//! `isolution export`.
+
+use std::io::{IsTerminal, Write};
+
+use iso_core::solution::Solution;
+use oci_export::layout::export_oci;
+
+use crate::args::ExportArgs;
+use crate::util;
+use crate::Outcome;
+
+pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
+    let images: Vec<(String, String)> = a
+        .images
+        .iter()
+        .map(|s| {
+            s.rsplit_once(':')
+                .filter(|(n, t)| !n.is_empty() && !t.is_empty())
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--image {s:?}: expected NAME:TAG"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let file = util::open(&a.iso)?;
+    let image = util::parse(&file, &a.iso)?;
+    let solution = Solution::load(&image)?;
+    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let report = export_oci(&solution, &a.oci, &images, &mut |p| {
+        if let Some(b) = &bar {
+            b.set_length(p.total);
+            b.set_position(p.done);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut out = util::stdout();
+    if a.json {
+        util::json_line(&mut out, &report)?;
+    } else {
+        for i in &report.images {
+            writeln!(
+                out,
+                "{}  {}  {}",
+                i.ref_name, i.manifest_digest, i.media_type
+            )?;
+        }
+        writeln!(
+            out,
+            "{}: {} image(s), {} blob(s) written ({} bytes), {} already present",
+            a.oci.display(),
+            report.images.len(),
+            report.blobs_written,
+            report.bytes_written,
+            report.blobs_present
+        )?;
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,334 @@
+//! Export a Solution's images to an OCI image layout, straight from the mapped ISO.
+//!
+//! Blobs are copied byte for byte, hashed while they are written, and refused if the digest or
+//! size differs from the descriptor; each is written to a temporary name and renamed only when
+//! complete and verified, so an interrupted export (even `kill -9`) leaves no half blob, and a
+//! second run completes it without rewriting blobs already there. Manifests keep their exact
+//! bytes, so their digests do not change.
+//!
+//! # How Docker media types sit in the layout
+//!
+//! Solution images are Docker v2 schema 2 manifests. The layout keeps them as they are and puts,
+//! for each ref, a one-entry OCI image index in `index.json` that lists the original manifest
+//! (with its Docker media type and the platform from its config). Readers that only look for
+//! OCI media types in `index.json` (Debian's skopeo 1.9.3) follow the OCI index to the manifest;
+//! newer containers/image and containerd read it too. The ref name is the annotation
+//! `org.opencontainers.image.ref.name` = `<image>:<tag>` (e.g. `base-server:1.0.2`), so
+//! `skopeo copy oci:DIR:base-server:1.0.2 ...` reads it.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use iso_core::solution::{media, ManifestKind, Solution};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// The annotation carrying a ref name in `index.json`.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// A file system operation on the destination failed.
+    #[error("{}: {error}", path.display())]
+    Io {
+        /// The destination path.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// The archive could not be read.
+    #[error(transparent)]
+    Image(#[from] iso_core::Error),
+    /// A blob's bytes do not match its descriptor (nothing was kept).
+    #[error("{image}: blob {digest}: {reason}")]
+    Corrupt {
+        /// `name:tag`.
+        image: String,
+        /// The descriptor's digest.
+        digest: String,
+        /// What differed.
+        reason: String,
+    },
+    /// An image asked for, or a blob it needs, is not in the archive.
+    #[error("{0}")]
+    NotFound(String),
+    /// An image kind this exporter does not handle yet.
+    #[error("{image}: {what} is not supported yet")]
+    Unsupported {
+        /// `name:tag`.
+        image: String,
+        /// What.
+        what: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |error| ExportError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// One image written.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExportedImage {
+    /// The ref name in `index.json`.
+    pub ref_name: String,
+    /// The manifest digest (unchanged from the archive).
+    pub manifest_digest: String,
+    /// The manifest's media type.
+    pub media_type: String,
+    /// The digest of the one-entry OCI index that `index.json` points at.
+    pub index_digest: String,
+}
+
+/// What an export did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ExportReport {
+    /// Images written.
+    pub images: Vec<ExportedImage>,
+    /// Blobs written by this run.
+    pub blobs_written: usize,
+    /// Blobs already present (from an earlier run or another image), not rewritten.
+    pub blobs_present: usize,
+    /// Bytes written by this run.
+    pub bytes_written: u64,
+}
+
+/// Progress for a progress bar: bytes done and to do.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Bytes handled so far.
+    pub done: u64,
+    /// Bytes to handle in all.
+    pub total: u64,
+}
+
+/// Writes `bytes` (in parts) as `blobs/sha256/<hex>` if not already there, hashing while
+/// writing and renaming only when the digest and size match.
+fn put_blob(
+    dest: &Path,
+    parts: &[&[u8]],
+    digest: &str,
+    size: u64,
+    label: &str,
+    report: &mut ExportReport,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), ExportError> {
+    let hex = digest
+        .strip_prefix("sha256:")
+        .filter(|h| {
+            h.len() == 64
+                && h.bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        })
+        .ok_or_else(|| ExportError::Corrupt {
+            image: label.into(),
+            digest: digest.into(),
+            reason: "not a sha256 digest".into(),
+        })?;
+    let final_path = dest.join("blobs/sha256").join(hex);
+    let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
+    if final_path.exists() {
+        report.blobs_present += 1;
+        progress(len);
+        return Ok(());
+    }
+    let corrupt = |reason: String| ExportError::Corrupt {
+        image: label.into(),
+        digest: digest.into(),
+        reason,
+    };
+    if len != size {
+        return Err(corrupt(format!("{len} bytes, the descriptor says {size}")));
+    }
+    let tmp = dest
+        .join("blobs/sha256")
+        .join(format!(".{hex}.partial-{}", std::process::id()));
+    let result = (|| -> Result<(), ExportError> {
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        let mut h = Sha256::new();
+        for part in parts {
+            for chunk in part.chunks(1 << 20) {
+                h.update(chunk);
+                f.write_all(chunk).map_err(io(&tmp))?;
+                progress(chunk.len() as u64);
+            }
+        }
+        let got = hex::encode(h.finalize());
+        if got != hex {
+            return Err(corrupt(format!("content has sha256:{got}")));
+        }
+        f.sync_all().map_err(io(&tmp))?;
+        fs::rename(&tmp, &final_path).map_err(io(&final_path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result?;
+    report.blobs_written += 1;
+    report.bytes_written += len;
+    Ok(())
+}
+
+/// Exports `images` (`(name, tag)`; empty: every image) of `solution` to the OCI layout at
+/// `dest` (created if needed; an existing layout is completed and its `index.json` updated).
+pub fn export_oci(
+    solution: &Solution<'_, '_>,
+    dest: &Path,
+    images: &[(String, String)],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportReport, ExportError> {
+    let selected: Vec<usize> = if images.is_empty() {
+        (0..solution.images.len()).collect()
+    } else {
+        images
+            .iter()
+            .map(|(n, t)| {
+                solution
+                    .images
+                    .iter()
+                    .position(|i| &i.name == n && &i.tag == t)
+                    .ok_or_else(|| {
+                        ExportError::NotFound(format!("no image {n}:{t} in the archive"))
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let blobs_dir = dest.join("blobs/sha256");
+    fs::create_dir_all(&blobs_dir).map_err(io(&blobs_dir))?;
+    // Leftovers of an interrupted run (temporary names are never referenced).
+    if let Ok(rd) = fs::read_dir(&blobs_dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().contains(".partial-") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+    let layout = dest.join("oci-layout");
+    if !layout.exists() {
+        fs::write(&layout, b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io(&layout))?;
+    }
+    let total: u64 = selected
+        .iter()
+        .map(|&i| solution.images[i].blob_bytes)
+        .sum();
+    let mut done = 0u64;
+    let mut tick = |n: u64| {
+        done += n;
+        progress(Progress { done, total });
+    };
+    let mut report = ExportReport::default();
+    let mut refs: BTreeMap<String, Value> = BTreeMap::new();
+    for &i in &selected {
+        let img = &solution.images[i];
+        let label = format!("{}:{}", img.name, img.tag);
+        if !matches!(
+            img.kind,
+            ManifestKind::DockerV2S2 | ManifestKind::OciManifest
+        ) {
+            return Err(ExportError::Unsupported {
+                image: label,
+                what: format!("a {}", img.media_type),
+            });
+        }
+        for d in img.config.iter().chain(&img.layers) {
+            let c = solution.blob(i, &d.digest).ok_or_else(|| {
+                ExportError::NotFound(format!("{label}: blob {} is not in the archive", d.digest))
+            })?;
+            put_blob(
+                dest,
+                c.parts(),
+                &d.digest,
+                d.size,
+                &label,
+                &mut report,
+                &mut tick,
+            )?;
+        }
+        let manifest = solution.manifest_bytes(i)?;
+        put_blob(
+            dest,
+            &[&manifest],
+            &img.manifest_digest,
+            manifest.len() as u64,
+            &label,
+            &mut report,
+            &mut tick,
+        )?;
+        // The platform, from the config (architecture, os, variant).
+        let config: Value = img
+            .config
+            .as_ref()
+            .and_then(|d| solution.blob(i, &d.digest))
+            .and_then(|c| serde_json::from_slice(&c.to_vec()).ok())
+            .unwrap_or(Value::Null);
+        let mut platform = json!({
+            "architecture": config.get("architecture").and_then(Value::as_str).unwrap_or("amd64"),
+            "os": config.get("os").and_then(Value::as_str).unwrap_or("linux"),
+        });
+        if let Some(v) = config.get("variant").and_then(Value::as_str) {
+            platform["variant"] = json!(v);
+        }
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": media::OCI_INDEX,
+            "manifests": [{
+                "mediaType": img.media_type,
+                "digest": img.manifest_digest,
+                "size": img.manifest_size,
+                "platform": platform,
+            }],
+        });
+        let index_bytes = serde_json::to_vec(&index).unwrap_or_default();
+        let index_digest = format!("sha256:{}", hex::encode(Sha256::digest(&index_bytes)));
+        put_blob(
+            dest,
+            &[&index_bytes],
+            &index_digest,
+            index_bytes.len() as u64,
+            &label,
+            &mut report,
+            &mut |_| {},
+        )?;
+        refs.insert(
+            label.clone(),
+            json!({
+                "mediaType": media::OCI_INDEX,
+                "digest": index_digest,
+                "size": index_bytes.len(),
+                "annotations": { REF_NAME: label },
+            }),
+        );
+        report.images.push(ExportedImage {
+            ref_name: label,
+            manifest_digest: img.manifest_digest.clone(),
+            media_type: img.media_type.clone(),
+            index_digest,
+        });
+    }
+    // index.json: keep the refs of earlier runs that this run did not rewrite.
+    let index_path = dest.join("index.json");
+    let mut manifests: Vec<Value> = fs::read(&index_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    manifests.retain(|m| {
+        m.get("annotations")
+            .and_then(|a| a.get(REF_NAME))
+            .and_then(Value::as_str)
+            .is_none_or(|r| !refs.contains_key(r))
+    });
+    manifests.extend(refs.into_values());
+    let index =
+        json!({ "schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": manifests });
+    let tmp = dest.join(".index.json.partial");
+    fs::write(&tmp, serde_json::to_vec_pretty(&index).unwrap_or_default()).map_err(io(&tmp))?;
+    fs::rename(&tmp, &index_path).map_err(io(&index_path))?;
+    Ok(report)
+}

@@ -1,0 +1,214 @@
+//! `isolution export --oci` on the Solution fixtures: a valid OCI layout whose blobs are the
+//! archive's bytes, that Debian's skopeo reads back with the manifest digests unchanged,
+//! that a second run completes without rewriting, and that refuses corrupt blobs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_isolution");
+
+fn solution(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/solutions")
+        .join(name)
+}
+
+fn export(iso: &Path, dest: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("export")
+        .arg(iso)
+        .arg("--oci")
+        .arg(dest)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn blob_names(dest: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dest.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+const REFS: [&str; 3] = [
+    "base-server:1.0.2",
+    "base-server:latest",
+    "example-solution-operator:1.0.2",
+];
+
+#[test]
+fn layout_is_valid_and_digest_preserving() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let iso = solution("example-solution-1.0.2.iso");
+    let report = json(&export(&iso, &dest, &["--json"]));
+    assert_eq!(
+        std::fs::read_to_string(dest.join("oci-layout")).unwrap(),
+        "{\"imageLayoutVersion\":\"1.0.0\"}"
+    );
+    // Every blob's content hashes to its name.
+    for name in blob_names(&dest) {
+        let bytes = std::fs::read(dest.join("blobs/sha256").join(&name)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), name);
+    }
+    // index.json: one OCI index per ref, listing the archive's manifest as it is.
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dest.join("index.json")).unwrap()).unwrap();
+    let refs: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(refs, REFS);
+    let images = report["images"].as_array().unwrap();
+    for img in images {
+        let inner = std::fs::read(
+            dest.join("blobs/sha256").join(
+                img["index_digest"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:"),
+            ),
+        )
+        .unwrap();
+        let inner: serde_json::Value = serde_json::from_slice(&inner).unwrap();
+        assert_eq!(inner["manifests"][0]["digest"], img["manifest_digest"]);
+        assert_eq!(
+            inner["manifests"][0]["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+    }
+    // The digests are the archive's (from tests/solutions/expected).
+    let expected =
+        std::fs::read_to_string(solution("expected/example-solution-1.0.2.images.tsv")).unwrap();
+    for line in expected.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let r = format!("{}:{}", f[0], f[1]);
+        let got = images.iter().find(|i| i["ref_name"] == r.as_str()).unwrap();
+        assert_eq!(got["manifest_digest"], f[2], "{r}");
+    }
+    // A second run writes nothing.
+    let again = json(&export(&iso, &dest, &["--json"]));
+    assert_eq!(again["blobs_written"], 0);
+    assert_eq!(again["bytes_written"], 0);
+}
+
+#[test]
+fn skopeo_reads_the_layout_back_with_digests_unchanged() {
+    if Command::new("skopeo").arg("--version").output().is_err() {
+        eprintln!("SKIP: skopeo not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let report = json(&export(
+        &solution("example-solution-1.0.2.iso"),
+        &dest,
+        &["--json"],
+    ));
+    for img in report["images"].as_array().unwrap() {
+        let r = img["ref_name"].as_str().unwrap();
+        let out = dir.path().join(format!("dir-{}", r.replace(':', "-")));
+        let st = Command::new("skopeo")
+            .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
+            .arg(format!("oci:{}:{r}", dest.display()))
+            .arg(format!("dir:{}", out.display()))
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{r}: {}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        let m = std::fs::read(out.join("manifest.json")).unwrap();
+        assert_eq!(
+            format!("sha256:{}", hex::encode(Sha256::digest(&m))),
+            img["manifest_digest"].as_str().unwrap(),
+            "{r}: skopeo gave back a different manifest"
+        );
+        // Every blob skopeo copied is byte-identical to ours.
+        for e in std::fs::read_dir(&out).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            if name.len() == 64 {
+                let a = std::fs::read(out.join(&name)).unwrap();
+                let b = std::fs::read(dest.join("blobs/sha256").join(&name)).unwrap();
+                assert_eq!(a, b, "{r}: blob {name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_interrupted_export_is_completed_and_selection_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let iso = solution("example-solution-1.0.2.iso");
+    let one = json(&export(
+        &iso,
+        &dest,
+        &["--json", "--image", "base-server:1.0.2"],
+    ));
+    assert_eq!(one["images"].as_array().unwrap().len(), 1);
+    // Simulate a kill -9 mid-blob: a temporary file is left, one blob is gone.
+    let names = blob_names(&dest);
+    std::fs::remove_file(dest.join("blobs/sha256").join(&names[0])).unwrap();
+    std::fs::write(
+        dest.join("blobs/sha256")
+            .join(format!(".{}.partial-1", names[0])),
+        b"half",
+    )
+    .unwrap();
+    let all = json(&export(&iso, &dest, &["--json"]));
+    assert_eq!(all["images"].as_array().unwrap().len(), 3);
+    assert!(all["blobs_written"].as_u64().unwrap() >= 1);
+    for name in blob_names(&dest) {
+        assert!(!name.contains("partial"), "leftover {name}");
+        let bytes = std::fs::read(dest.join("blobs/sha256").join(&name)).unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), name);
+    }
+    // The earlier ref is kept once in index.json.
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dest.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 3);
+    // An unknown image is a clean error.
+    let out = export(&iso, &dest, &["--image", "nope:1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no image nope:1"));
+}
+
+#[test]
+fn corrupt_blobs_are_refused_and_never_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let out = export(&solution("broken-image-blob-digest.iso"), &dest, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("content has sha256:"), "{err}");
+    // The tampered blob is the operator image's layer a3eb7d9f…: never written under its name.
+    assert!(!blob_names(&dest).iter().any(|n| n.starts_with("a3eb7d9f")));
+    assert!(!blob_names(&dest).iter().any(|n| n.contains("partial")));
+}
