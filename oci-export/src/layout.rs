@@ -153,7 +153,7 @@ fn put_blob(
         let mut f = File::create(&tmp).map_err(io(&tmp))?;
         let mut h = Sha256::new();
         for part in parts {
-            for chunk in part.chunks(1 << 20) {
+            for chunk in part.chunks(64 << 10) {
                 h.update(chunk);
                 f.write_all(chunk).map_err(io(&tmp))?;
                 progress(chunk.len() as u64);
@@ -173,6 +173,227 @@ fn put_blob(
     report.blobs_written += 1;
     report.bytes_written += len;
     Ok(())
+}
+
+/// A blob to write.
+struct BlobJob<'a, 'd> {
+    digest: &'a str,
+    contents: &'a iso_core::Contents<'d>,
+    size: u64,
+    label: &'a str,
+}
+
+/// Writes two blobs at once, hashing them interleaved on this core (see
+/// `iso_core::solution::sha256x2`) while writing each; falls back to [`put_blob`] for blobs
+/// already present or stored in several extents.
+fn put_blob_pair<'a, 'd>(
+    dest: &Path,
+    a: &BlobJob<'a, 'd>,
+    b: &BlobJob<'a, 'd>,
+    report: &mut ExportReport,
+    tick: &mut dyn FnMut(u64),
+) -> Result<(), ExportError> {
+    use iso_core::solution::sha256x2::{update_pair, State};
+    let path = |d: &str| {
+        dest.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let (da, db) = match (a.contents.as_slice(), b.contents.as_slice()) {
+        (Some(da), Some(db))
+            if !path(a.digest).exists()
+                && !path(b.digest).exists()
+                && da.len() as u64 == a.size
+                && db.len() as u64 == b.size
+                && valid_hex(a.digest).is_some()
+                && valid_hex(b.digest).is_some() =>
+        {
+            (da, db)
+        }
+        _ => {
+            put_blob(
+                dest,
+                a.contents.parts(),
+                a.digest,
+                a.size,
+                a.label,
+                report,
+                tick,
+            )?;
+            return put_blob(
+                dest,
+                b.contents.parts(),
+                b.digest,
+                b.size,
+                b.label,
+                report,
+                tick,
+            );
+        }
+    };
+    let tmp = |d: &str| {
+        dest.join("blobs/sha256").join(format!(
+            ".{}.partial-{}",
+            d.trim_start_matches("sha256:"),
+            std::process::id()
+        ))
+    };
+    let (ta, tb) = (tmp(a.digest), tmp(b.digest));
+    let result = (|| -> Result<(), ExportError> {
+        let mut fa = File::create(&ta).map_err(io(&ta))?;
+        let mut fb = File::create(&tb).map_err(io(&tb))?;
+        let (mut sa, mut sb) = (State::new(), State::new());
+        const STEP: usize = 64 << 10;
+        let both = da.len().min(db.len()) / 64 * 64;
+        let mut pos = 0;
+        while pos < both {
+            let end = (pos + STEP).min(both);
+            update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
+            fa.write_all(&da[pos..end]).map_err(io(&ta))?;
+            fb.write_all(&db[pos..end]).map_err(io(&tb))?;
+            tick(2 * (end - pos) as u64);
+            pos = end;
+        }
+        let mut finish =
+            |mut s: State, d: &[u8], f: &mut File, t: &Path| -> Result<String, ExportError> {
+                let mut p = pos;
+                while d.len() - p >= 64 {
+                    let end = (p + STEP).min(d.len());
+                    let n = s.update_blocks(&d[p..end]);
+                    f.write_all(&d[p..p + n]).map_err(io(t))?;
+                    tick(n as u64);
+                    p += n;
+                }
+                f.write_all(&d[p..]).map_err(io(t))?;
+                tick((d.len() - p) as u64);
+                f.sync_all().map_err(io(t))?;
+                Ok(hex::encode(s.finish(&d[p..])))
+            };
+        let ga = finish(sa, da, &mut fa, &ta)?;
+        let gb = finish(sb, db, &mut fb, &tb)?;
+        for (got, job, t) in [(ga, a, &ta), (gb, b, &tb)] {
+            if Some(got.as_str()) != valid_hex(job.digest) {
+                return Err(ExportError::Corrupt {
+                    image: job.label.into(),
+                    digest: job.digest.into(),
+                    reason: format!("content has sha256:{got}"),
+                });
+            }
+            let fin = path(job.digest);
+            fs::rename(t, &fin).map_err(io(&fin))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&ta);
+        let _ = fs::remove_file(&tb);
+    }
+    result?;
+    report.blobs_written += 2;
+    report.bytes_written += (da.len() + db.len()) as u64;
+    Ok(())
+}
+
+fn valid_hex(digest: &str) -> Option<&str> {
+    digest.strip_prefix("sha256:").filter(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    })
+}
+
+/// Writes the distinct blobs on every core (each blob hashed while written), reporting
+/// progress from the calling thread.
+fn write_blobs(
+    dest: &Path,
+    jobs: &BTreeMap<String, (iso_core::Contents<'_>, u64, String)>,
+    total: u64,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportReport, ExportError> {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    type Job<'a, 'd> = (&'a String, &'a (iso_core::Contents<'d>, u64, String));
+    let mut order: Vec<Job<'_, '_>> = jobs.iter().collect();
+    order.sort_by_key(|(_, j)| std::cmp::Reverse(j.0.len()));
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 16);
+    let merged = Mutex::new((ExportReport::default(), None::<ExportError>));
+    // Each worker takes the next blob; the calling thread is one of them, and reports progress.
+    let work = |tick: &mut dyn FnMut()| {
+        let mut local = ExportReport::default();
+        let mut err = None;
+        loop {
+            // Two blobs at a time, of neighbouring sizes.
+            let k = next.fetch_add(2, Ordering::Relaxed);
+            let Some((digest, (c, size, label))) = order.get(k) else {
+                break;
+            };
+            let ja = BlobJob {
+                digest,
+                contents: c,
+                size: *size,
+                label,
+            };
+            let mut count = |n: u64| {
+                done.fetch_add(n, Ordering::Relaxed);
+                tick();
+            };
+            let r = match order.get(k + 1) {
+                Some((d2, (c2, s2, l2))) => {
+                    let jb = BlobJob {
+                        digest: d2,
+                        contents: c2,
+                        size: *s2,
+                        label: l2,
+                    };
+                    put_blob_pair(dest, &ja, &jb, &mut local, &mut count)
+                }
+                None => put_blob(
+                    dest,
+                    c.parts(),
+                    digest,
+                    *size,
+                    label,
+                    &mut local,
+                    &mut count,
+                ),
+            };
+            if let Err(e) = r {
+                err = Some(e);
+                next.store(usize::MAX / 2, Ordering::Relaxed); // stop the others
+                break;
+            }
+        }
+        let mut m = merged.lock().unwrap_or_else(|p| p.into_inner());
+        m.0.blobs_written += local.blobs_written;
+        m.0.blobs_present += local.blobs_present;
+        m.0.bytes_written += local.bytes_written;
+        if m.1.is_none() {
+            m.1 = err;
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(|| work(&mut || {}));
+        }
+        work(&mut || {
+            progress(Progress {
+                done: done.load(Ordering::Relaxed),
+                total,
+            })
+        });
+    });
+    progress(Progress {
+        done: done.load(Ordering::Relaxed),
+        total,
+    });
+    let (report, err) = merged.into_inner().unwrap_or_else(|p| p.into_inner());
+    match err {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
 }
 
 /// Exports `images` (`(name, tag)`; empty: every image) of `solution` to the OCI layout at
@@ -213,17 +434,8 @@ pub fn export_oci(
     if !layout.exists() {
         fs::write(&layout, b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io(&layout))?;
     }
-    let total: u64 = selected
-        .iter()
-        .map(|&i| solution.images[i].blob_bytes)
-        .sum();
-    let mut done = 0u64;
-    let mut tick = |n: u64| {
-        done += n;
-        progress(Progress { done, total });
-    };
-    let mut report = ExportReport::default();
-    let mut refs: BTreeMap<String, Value> = BTreeMap::new();
+    // Distinct blobs of the selected images, written on every core.
+    let mut jobs: BTreeMap<String, (iso_core::Contents<'_>, u64, String)> = BTreeMap::new();
     for &i in &selected {
         let img = &solution.images[i];
         let label = format!("{}:{}", img.name, img.tag);
@@ -237,19 +449,21 @@ pub fn export_oci(
             });
         }
         for d in img.config.iter().chain(&img.layers) {
+            if jobs.contains_key(&d.digest) {
+                continue;
+            }
             let c = solution.blob(i, &d.digest).ok_or_else(|| {
                 ExportError::NotFound(format!("{label}: blob {} is not in the archive", d.digest))
             })?;
-            put_blob(
-                dest,
-                c.parts(),
-                &d.digest,
-                d.size,
-                &label,
-                &mut report,
-                &mut tick,
-            )?;
+            jobs.insert(d.digest.clone(), (c, d.size, label.clone()));
         }
+    }
+    let total: u64 = jobs.values().map(|j| j.0.len()).sum();
+    let mut report = write_blobs(dest, &jobs, total, progress)?;
+    let mut refs: BTreeMap<String, Value> = BTreeMap::new();
+    for &i in &selected {
+        let img = &solution.images[i];
+        let label = format!("{}:{}", img.name, img.tag);
         let manifest = solution.manifest_bytes(i)?;
         put_blob(
             dest,
@@ -258,7 +472,7 @@ pub fn export_oci(
             manifest.len() as u64,
             &label,
             &mut report,
-            &mut tick,
+            &mut |_| {},
         )?;
         // The platform, from the config (architecture, os, variant).
         let config: Value = img

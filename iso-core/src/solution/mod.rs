@@ -11,7 +11,7 @@ mod images;
 mod manifest;
 mod registry;
 pub mod rules;
-mod sha256x2;
+pub mod sha256x2;
 pub mod signature;
 pub mod sums;
 mod verify;

@@ -13,6 +13,57 @@ const H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
+/// An incremental SHA-256, fed whole 64-byte blocks (alone, or in pairs with
+/// [`update_pair`]), then finished with the tail.
+#[derive(Clone, Debug)]
+pub struct State {
+    h: [u32; 8],
+    len: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { h: H0, len: 0 }
+    }
+}
+
+impl State {
+    /// A new hash.
+    pub fn new() -> Self {
+        State::default()
+    }
+
+    /// Hashes the whole 64-byte blocks at the start of `data`; returns the bytes consumed
+    /// (a multiple of 64; the caller keeps the rest for later or for [`State::finish`]).
+    pub fn update_blocks(&mut self, data: &[u8]) -> usize {
+        let n = data.len() / 64 * 64;
+        for chunk in data[..n].chunks_exact(64) {
+            sha2::compress256(&mut self.h, &[*GenericArray::from_slice(chunk)]);
+        }
+        self.len += n as u64;
+        n
+    }
+
+    /// The digest, after hashing `tail` (any length) and the padding.
+    pub fn finish(self, tail: &[u8]) -> [u8; 32] {
+        finish(self.h, tail, (self.len + tail.len() as u64) as usize)
+    }
+}
+
+/// Hashes the same number of whole blocks from the start of `da` into `a` and of `db` into
+/// `b`, interleaved (two messages at once on one core); returns the bytes consumed from each.
+pub fn update_pair(a: &mut State, b: &mut State, da: &[u8], db: &[u8]) -> usize {
+    let n = da.len().min(db.len()) / 64 * 64;
+    let done = x86::compress_pair(&mut a.h, &mut b.h, &da[..n], &db[..n]);
+    a.len += done as u64;
+    b.len += done as u64;
+    if done < n {
+        a.update_blocks(&da[done..n]);
+        b.update_blocks(&db[done..n]);
+    }
+    n
+}
+
 /// Digests of `a` and `b`.
 pub fn digest_pair(a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
     let (mut sa, mut sb) = (H0, H0);
@@ -212,6 +263,21 @@ mod tests {
             proptest::prop_assert_eq!(da, reference(&a));
             proptest::prop_assert_eq!(db, reference(&b));
         }
+    }
+
+    #[test]
+    fn incremental_states_match() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let (x, y) = (&data[..7000], &data[1000..]);
+        let (mut a, mut b) = (State::new(), State::new());
+        let mut pos = 0;
+        while pos + 1024 <= x.len().min(y.len()) {
+            pos += update_pair(&mut a, &mut b, &x[pos..pos + 1024], &y[pos..pos + 1024]);
+        }
+        let ea = a.update_blocks(&x[pos..]);
+        let eb = b.update_blocks(&y[pos..]);
+        assert_eq!(a.finish(&x[pos + ea..]), reference(x));
+        assert_eq!(b.finish(&y[pos + eb..]), reference(y));
     }
 
     #[test]
