@@ -175,6 +175,36 @@ fn put_blob(
     Ok(())
 }
 
+/// The one-entry OCI index that `index.json` points at for image `i`: it lists the archive's
+/// manifest as it is (Docker media type included) with the platform from the image config.
+pub(crate) fn ref_index(solution: &Solution<'_, '_>, i: usize) -> Vec<u8> {
+    let img = &solution.images[i];
+    let config: Value = img
+        .config
+        .as_ref()
+        .and_then(|d| solution.blob(i, &d.digest))
+        .and_then(|c| serde_json::from_slice(&c.to_vec()).ok())
+        .unwrap_or(Value::Null);
+    let mut platform = json!({
+        "architecture": config.get("architecture").and_then(Value::as_str).unwrap_or("amd64"),
+        "os": config.get("os").and_then(Value::as_str).unwrap_or("linux"),
+    });
+    if let Some(v) = config.get("variant").and_then(Value::as_str) {
+        platform["variant"] = json!(v);
+    }
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_INDEX,
+        "manifests": [{
+            "mediaType": img.media_type,
+            "digest": img.manifest_digest,
+            "size": img.manifest_size,
+            "platform": platform,
+        }],
+    });
+    serde_json::to_vec(&index).unwrap_or_default()
+}
+
 /// A blob to write.
 struct BlobJob<'a, 'd> {
     digest: &'a str,
@@ -474,31 +504,7 @@ pub fn export_oci(
             &mut report,
             &mut |_| {},
         )?;
-        // The platform, from the config (architecture, os, variant).
-        let config: Value = img
-            .config
-            .as_ref()
-            .and_then(|d| solution.blob(i, &d.digest))
-            .and_then(|c| serde_json::from_slice(&c.to_vec()).ok())
-            .unwrap_or(Value::Null);
-        let mut platform = json!({
-            "architecture": config.get("architecture").and_then(Value::as_str).unwrap_or("amd64"),
-            "os": config.get("os").and_then(Value::as_str).unwrap_or("linux"),
-        });
-        if let Some(v) = config.get("variant").and_then(Value::as_str) {
-            platform["variant"] = json!(v);
-        }
-        let index = json!({
-            "schemaVersion": 2,
-            "mediaType": media::OCI_INDEX,
-            "manifests": [{
-                "mediaType": img.media_type,
-                "digest": img.manifest_digest,
-                "size": img.manifest_size,
-                "platform": platform,
-            }],
-        });
-        let index_bytes = serde_json::to_vec(&index).unwrap_or_default();
+        let index_bytes = ref_index(solution, i);
         let index_digest = format!("sha256:{}", hex::encode(Sha256::digest(&index_bytes)));
         put_blob(
             dest,

@@ -8,4 +8,5 @@
 
 pub use iso_core;
 
+pub mod archive;
 pub mod layout;

@@ -212,3 +212,88 @@ fn corrupt_blobs_are_refused_and_never_kept() {
     assert!(!blob_names(&dest).iter().any(|n| n.starts_with("a3eb7d9f")));
     assert!(!blob_names(&dest).iter().any(|n| n.contains("partial")));
 }
+
+#[test]
+fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let iso = solution("example-solution-1.0.2.iso");
+    let oci_tar = dir.path().join("x.oci.tar");
+    let docker_tar = dir.path().join("x.docker.tar");
+    let o = Command::new(BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--oci-archive")
+        .arg(&oci_tar)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let o = json(&o);
+    assert_eq!(o["refs"].as_array().unwrap().len(), 3);
+    let d = Command::new(BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--docker-archive")
+        .arg(&docker_tar)
+        .output()
+        .unwrap();
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    if Command::new("skopeo").arg("--version").output().is_ok() {
+        let expected =
+            std::fs::read_to_string(solution("expected/example-solution-1.0.2.images.tsv"))
+                .unwrap();
+        for line in expected.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let r = format!("{}:{}", f[0], f[1]);
+            // OCI archive: digest-preserving.
+            let out = dir.path().join(format!("oci-{}", r.replace(':', "-")));
+            let st = Command::new("skopeo")
+                .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
+                .arg(format!("oci-archive:{}:{r}", oci_tar.display()))
+                .arg(format!("dir:{}", out.display()))
+                .output()
+                .unwrap();
+            assert!(
+                st.status.success(),
+                "{r}: {}",
+                String::from_utf8_lossy(&st.stderr)
+            );
+            let m = std::fs::read(out.join("manifest.json")).unwrap();
+            assert_eq!(
+                format!("sha256:{}", hex::encode(Sha256::digest(&m))),
+                f[2],
+                "{r}"
+            );
+            // Docker archive: the image is there, with the same config.
+            let st = Command::new("skopeo")
+                .args(["inspect", "--config", "--raw"])
+                .arg(format!("docker-archive:{}:{r}", docker_tar.display()))
+                .output()
+                .unwrap();
+            assert!(
+                st.status.success(),
+                "{r}: {}",
+                String::from_utf8_lossy(&st.stderr)
+            );
+            let config_digest = f[5].split(',').next().unwrap();
+            assert_eq!(
+                format!("sha256:{}", hex::encode(Sha256::digest(&st.stdout))),
+                config_digest,
+                "{r}: docker archive config"
+            );
+        }
+    } else {
+        eprintln!("SKIP: skopeo not installed (archives written, not read back)");
+    }
+    // A corrupt blob: exit 2, no archive and no partial file left.
+    let bad = dir.path().join("bad.tar");
+    let out = Command::new(BIN)
+        .arg("export")
+        .arg(solution("broken-image-blob-digest.iso"))
+        .arg("--oci-archive")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!bad.exists());
+    assert!(!dir.path().join("bad.tar.partial").exists());
+}

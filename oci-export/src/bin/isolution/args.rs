@@ -83,8 +83,14 @@ pub struct ExportArgs {
     /// The Solution ISO.
     pub iso: PathBuf,
     /// Destination OCI layout directory (created, or completed if it exists).
-    #[arg(long, value_name = "DIR")]
-    pub oci: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["oci_archive", "docker_archive"], conflicts_with_all = ["oci_archive", "docker_archive"])]
+    pub oci: Option<PathBuf>,
+    /// Destination tar file of an OCI layout (`skopeo copy oci-archive:FILE:REF ...`).
+    #[arg(long, value_name = "FILE", conflicts_with = "docker_archive")]
+    pub oci_archive: Option<PathBuf>,
+    /// Destination tar file in the `docker load` format.
+    #[arg(long, value_name = "FILE")]
+    pub docker_archive: Option<PathBuf>,
     /// Only this image (NAME:TAG); repeatable. Default: every image.
     #[arg(long = "image", value_name = "NAME:TAG")]
     pub images: Vec<String>,

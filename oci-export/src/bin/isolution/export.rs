@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use iso_core::solution::Solution;
+use oci_export::archive::{export_archive, ArchiveFormat};
 use oci_export::layout::export_oci;
 
 use crate::args::ExportArgs;
@@ -33,7 +34,34 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         );
         b
     });
-    let report = export_oci(&solution, &a.oci, &images, &mut |p| {
+    let archive = match (&a.oci_archive, &a.docker_archive) {
+        (Some(f), _) => Some((f, ArchiveFormat::Oci)),
+        (None, Some(f)) => Some((f, ArchiveFormat::Docker)),
+        _ => None,
+    };
+    if let Some((path, format)) = archive {
+        let r = export_archive(&solution, path, format, &images)?;
+        let mut out = util::stdout();
+        if a.json {
+            util::json_line(&mut out, &r)?;
+        } else {
+            writeln!(
+                out,
+                "{}: {} image(s), {} blob(s), {} bytes",
+                path.display(),
+                r.refs.len(),
+                r.blobs,
+                r.bytes
+            )?;
+        }
+        out.flush()?;
+        return Ok(Outcome::Clean);
+    }
+    let dest = a
+        .oci
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("give --oci, --oci-archive or --docker-archive"))?;
+    let report = export_oci(&solution, dest, &images, &mut |p| {
         if let Some(b) = &bar {
             b.set_length(p.total);
             b.set_position(p.done);
@@ -56,7 +84,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         writeln!(
             out,
             "{}: {} image(s), {} blob(s) written ({} bytes), {} already present",
-            a.oci.display(),
+            dest.display(),
             report.images.len(),
             report.blobs_written,
             report.bytes_written,
