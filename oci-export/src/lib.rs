@@ -10,3 +10,4 @@ pub use iso_core;
 
 pub mod archive;
 pub mod layout;
+pub mod serve;

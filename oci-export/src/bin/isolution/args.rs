@@ -36,6 +36,8 @@ pub enum Command {
     Sums(SumsArgs),
     /// Export a Solution's images to an OCI image layout, straight from the ISO.
     Export(ExportArgs),
+    /// Serve the images of Solution ISOs as a read-only registry (<name>-<version>/<image>).
+    Serve(ServeArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -98,6 +100,22 @@ pub struct ExportArgs {
     #[arg(long)]
     pub json: bool,
     /// Never show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The Solution ISOs.
+    #[arg(required = true)]
+    pub isos: Vec<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    pub addr: String,
+    /// Most requests handled at once (others wait).
+    #[arg(long, default_value_t = 256)]
+    pub max_requests: usize,
+    /// No log line per request.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }

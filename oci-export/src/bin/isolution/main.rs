@@ -9,6 +9,7 @@ mod export;
 mod extract;
 mod info;
 mod ls;
+mod serve;
 mod solution;
 mod util;
 mod verify;
@@ -58,5 +59,6 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Verify(a) => verify::verify(a),
         args::Command::Sums(a) => verify::sums(a),
         args::Command::Export(a) => export::run(a),
+        args::Command::Serve(a) => serve::run(a),
     }
 }

@@ -1,0 +1,430 @@
+//! A read-only container registry over one or more Solution ISOs (the distribution-spec pull
+//! API), repositories named `<name>-<version>/<image>` as MetalK8s names them.
+//!
+//! Blob and manifest bodies are slices of the ISO mappings handed to the HTTP stack without
+//! copies (`Bytes::from_owner` over the shared mapping). Writes answer `UNSUPPORTED` (405).
+//! Errors are the registry's JSON bodies (`MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`, `NAME_UNKNOWN`,
+//! `UNSUPPORTED`, `RANGE_INVALID`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use iso_core::solution::Solution;
+use iso_core::IsoFile;
+use serde::Deserialize;
+use serde_json::json;
+
+/// A slice of a mapped ISO that keeps the mapping alive.
+struct MapSlice {
+    file: Arc<IsoFile>,
+    range: Range<usize>,
+}
+
+impl AsRef<[u8]> for MapSlice {
+    fn as_ref(&self) -> &[u8] {
+        self.file.bytes().get(self.range.clone()).unwrap_or(&[])
+    }
+}
+
+/// A blob: its parts in one ISO.
+#[derive(Clone)]
+struct Blob {
+    file: Arc<IsoFile>,
+    parts: Vec<Range<usize>>,
+    len: u64,
+}
+
+impl Blob {
+    /// The bytes in `want` (a byte range of the blob), as zero-copy chunks.
+    fn chunks(&self, want: Range<u64>) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        let mut base = 0u64;
+        for p in &self.parts {
+            let plen = (p.end - p.start) as u64;
+            let (s, e) = (want.start.max(base), want.end.min(base + plen));
+            if s < e {
+                let start = p.start + (s - base) as usize;
+                let end = p.start + (e - base) as usize;
+                out.push(Bytes::from_owner(MapSlice {
+                    file: self.file.clone(),
+                    range: start..end,
+                }));
+            }
+            base += plen;
+        }
+        out
+    }
+}
+
+#[derive(Clone)]
+struct Manifest {
+    bytes: Bytes,
+    digest: String,
+    media_type: String,
+}
+
+#[derive(Default)]
+struct Repo {
+    tags: BTreeMap<String, Manifest>,
+    by_digest: HashMap<String, Manifest>,
+    blobs: HashMap<String, Blob>,
+}
+
+/// The images of some Solution ISOs, indexed for serving.
+pub struct Registry {
+    repos: BTreeMap<String, Repo>,
+}
+
+/// Why a registry could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// An ISO could not be opened.
+    #[error("{0}: {1}")]
+    Open(String, std::io::Error),
+    /// An ISO could not be read as a Solution.
+    #[error("{0}: {1}")]
+    Image(String, iso_core::Error),
+    /// A Solution without a readable name and version.
+    #[error("{0}: no metadata.name and spec.version: not a Solution")]
+    NotSolution(String),
+}
+
+impl Registry {
+    /// Opens (maps) each ISO and indexes its images under `<name>-<version>/<image>`.
+    pub fn open(paths: &[impl AsRef<Path>]) -> Result<Self, LoadError> {
+        let mut repos: BTreeMap<String, Repo> = BTreeMap::new();
+        for p in paths {
+            let p = p.as_ref();
+            let shown = p.display().to_string();
+            let file = Arc::new(IsoFile::open(p).map_err(|e| LoadError::Open(shown.clone(), e))?);
+            let base = file.bytes().as_ptr() as usize;
+            let image = file
+                .image()
+                .map_err(|e| LoadError::Image(shown.clone(), e))?;
+            let s = Solution::load(&image).map_err(|e| LoadError::Image(shown.clone(), e))?;
+            let id = s
+                .id()
+                .ok_or_else(|| LoadError::NotSolution(shown.clone()))?;
+            for (i, img) in s.images.iter().enumerate() {
+                let Ok(bytes) = s.manifest_bytes(i) else {
+                    continue;
+                };
+                if img.manifest_digest.is_empty() {
+                    continue;
+                }
+                let repo = repos.entry(format!("{id}/{}", img.name)).or_default();
+                let m = Manifest {
+                    bytes: Bytes::from(bytes),
+                    digest: img.manifest_digest.clone(),
+                    media_type: img.media_type.clone(),
+                };
+                repo.tags.insert(img.tag.clone(), m.clone());
+                repo.by_digest.insert(m.digest.clone(), m);
+                for d in img.config.iter().chain(&img.layers).chain(&img.children) {
+                    if let Some(c) = s.blob(i, &d.digest) {
+                        let parts = c
+                            .parts()
+                            .iter()
+                            .map(|p| {
+                                let start = p.as_ptr() as usize - base;
+                                start..start + p.len()
+                            })
+                            .collect();
+                        repo.blobs.insert(
+                            d.digest.clone(),
+                            Blob {
+                                file: file.clone(),
+                                parts,
+                                len: c.len(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(Registry { repos })
+    }
+
+    /// Repository names.
+    pub fn repositories(&self) -> Vec<&str> {
+        self.repos.keys().map(String::as_str).collect()
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"errors": [{"code": code, "message": message, "detail": null}]});
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct Page {
+    n: Option<usize>,
+    last: Option<String>,
+}
+
+fn paginate<'a>(
+    items: impl Iterator<Item = &'a str>,
+    page: &Page,
+) -> (Vec<&'a str>, Option<String>) {
+    let mut v: Vec<&str> = items
+        .filter(|i| page.last.as_deref().is_none_or(|l| *i > l))
+        .collect();
+    let mut next = None;
+    if let Some(n) = page.n {
+        if v.len() > n {
+            v.truncate(n);
+            next = v.last().map(|s| s.to_string());
+        }
+    }
+    (v, next)
+}
+
+/// The router: `/v2/`, `/v2/_catalog`, `/v2/<repo>/{manifests,blobs,tags}/...`.
+pub fn router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .fallback(handle)
+        .with_state(registry)
+        .layer(axum::middleware::from_fn(api_version))
+}
+
+async fn api_version(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut r = next.run(req).await;
+    r.headers_mut().insert(
+        "Docker-Distribution-API-Version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    r
+}
+
+async fn handle(
+    State(reg): State<Arc<Registry>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let page = Query::<Page>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let path = uri.path();
+    let Some(rest) = path
+        .strip_prefix("/v2/")
+        .or_else(|| (path == "/v2").then_some(""))
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "not a registry API path",
+        );
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "UNSUPPORTED",
+            "this registry is read-only",
+        );
+    }
+    let head = method == Method::HEAD;
+    if rest.is_empty() {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{}",
+        )
+            .into_response();
+    }
+    if rest == "_catalog" {
+        let (repos, next) = paginate(reg.repos.keys().map(String::as_str), &page);
+        let mut r = (
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "repositories": repos }).to_string(),
+        )
+            .into_response();
+        if let (Some(last), Some(n)) = (next, page.n) {
+            if let Ok(v) =
+                HeaderValue::from_str(&format!("</v2/_catalog?n={n}&last={last}>; rel=\"next\""))
+            {
+                r.headers_mut().insert(header::LINK, v);
+            }
+        }
+        return r;
+    }
+    let (name, kind, reference) = if let Some(n) = rest.strip_suffix("/tags/list") {
+        (n, "tags", "")
+    } else if let Some((n, r)) = rest.rsplit_once("/manifests/") {
+        (n, "manifests", r)
+    } else if let Some((n, r)) = rest.rsplit_once("/blobs/") {
+        (n, "blobs", r)
+    } else {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "unknown API path");
+    };
+    let Some(repo) = reg.repos.get(name) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "NAME_UNKNOWN",
+            &format!("repository {name} is not known"),
+        );
+    };
+    match kind {
+        "tags" => {
+            let (tags, next) = paginate(repo.tags.keys().map(String::as_str), &page);
+            let mut r = (
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({ "name": name, "tags": tags }).to_string(),
+            )
+                .into_response();
+            if let (Some(last), Some(n)) = (next, page.n) {
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "</v2/{name}/tags/list?n={n}&last={last}>; rel=\"next\""
+                )) {
+                    r.headers_mut().insert(header::LINK, v);
+                }
+            }
+            r
+        }
+        "manifests" => {
+            let m = if reference.starts_with("sha256:") {
+                repo.by_digest.get(reference)
+            } else {
+                repo.tags.get(reference)
+            };
+            let Some(m) = m else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "MANIFEST_UNKNOWN",
+                    &format!("manifest {reference} is not known in {name}"),
+                );
+            };
+            let body = if head {
+                Body::empty()
+            } else {
+                Body::from(m.bytes.clone())
+            };
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, m.media_type.as_str())
+                .header("Docker-Content-Digest", m.digest.as_str())
+                .header(header::CONTENT_LENGTH, m.bytes.len())
+                .body(body)
+                .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "response"))
+        }
+        _ => {
+            let Some(b) = repo.blobs.get(reference) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "BLOB_UNKNOWN",
+                    &format!("blob {reference} is not known in {name}"),
+                );
+            };
+            let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+                None => None,
+                Some(r) => match parse_range(r, b.len) {
+                    Some(r) => Some(r),
+                    None => {
+                        let mut resp = error(
+                            StatusCode::RANGE_NOT_SATISFIABLE,
+                            "RANGE_INVALID",
+                            "invalid Range",
+                        );
+                        if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", b.len)) {
+                            resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                        }
+                        return resp;
+                    }
+                },
+            };
+            let want = range.clone().unwrap_or(0..b.len);
+            let len = want.end - want.start;
+            let body = if head {
+                Body::empty()
+            } else {
+                let chunks = b.chunks(want.clone());
+                Body::from_stream(futures_util::stream::iter(
+                    chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+                ))
+            };
+            let mut builder = Response::builder()
+                .status(if range.is_some() {
+                    StatusCode::PARTIAL_CONTENT
+                } else {
+                    StatusCode::OK
+                })
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header("Docker-Content-Digest", reference)
+                .header(header::ACCEPT_RANGES, "bytes")
+                .header(header::CONTENT_LENGTH, len);
+            if range.is_some() {
+                builder = builder.header(
+                    header::CONTENT_RANGE,
+                    format!(
+                        "bytes {}-{}/{}",
+                        want.start,
+                        want.end.saturating_sub(1),
+                        b.len
+                    ),
+                );
+            }
+            builder
+                .body(body)
+                .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "response"))
+        }
+    }
+}
+
+/// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range) within a blob of `len` bytes.
+fn parse_range(h: &str, len: u64) -> Option<Range<u64>> {
+    let spec = h.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let r = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        len.saturating_sub(n)..len
+    } else {
+        let s: u64 = a.parse().ok()?;
+        let e = if b.is_empty() {
+            len - 1
+        } else {
+            b.parse::<u64>().ok()?.min(len.saturating_sub(1))
+        };
+        if s > e || s >= len {
+            return None;
+        }
+        s..e + 1
+    };
+    (r.start < r.end).then_some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), Some(0..10));
+        assert_eq!(parse_range("bytes=90-", 100), Some(90..100));
+        assert_eq!(parse_range("bytes=-5", 100), Some(95..100));
+        assert_eq!(parse_range("bytes=50-500", 100), Some(50..100));
+        assert_eq!(parse_range("bytes=100-", 100), None);
+        assert_eq!(parse_range("bytes=5-1", 100), None);
+        assert_eq!(parse_range("bytes=0-1,3-4", 100), None);
+        assert_eq!(parse_range("items=0-1", 100), None);
+    }
+}

@@ -1,0 +1,330 @@
+//! `isolution serve` answered by real clients on 127.0.0.1: skopeo inspect, list-tags and copy
+//! (digests equal), raw HTTP for the API details (HEAD, Range, errors, pagination, a garbage
+//! first request), 32 concurrent pullers checking every byte, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_isolution");
+
+fn solution(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/solutions")
+        .join(name)
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .arg(solution("example-solution-1.0.2.iso"))
+        .arg(solution("example-solution-1.0.10.iso"))
+        .args(["--addr", "127.0.0.1:0", "--quiet"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request; returns status, headers (lowercased names) and body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+fn get<'a>(h: &'a [(String, String)], k: &str) -> Option<&'a str> {
+    h.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// (repo, tag, manifest digest, blob digests) from the build's record.
+fn images() -> Vec<(String, String, String, Vec<String>)> {
+    let t =
+        std::fs::read_to_string(solution("expected/example-solution-1.0.2.images.tsv")).unwrap();
+    t.lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                format!("example-solution-1.0.2/{}", f[0]),
+                f[1].to_string(),
+                f[2].to_string(),
+                f[5].split(',').map(str::to_string).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn api_details() {
+    let s = start();
+    let (st, h, _) = http(&s.addr, "GET", "/v2/", "");
+    assert_eq!(st, 200);
+    assert_eq!(
+        get(&h, "docker-distribution-api-version"),
+        Some("registry/2.0")
+    );
+    // Catalog with pagination.
+    let (_, h, b) = http(&s.addr, "GET", "/v2/_catalog?n=1", "");
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["repositories"].as_array().unwrap().len(), 1);
+    assert!(get(&h, "link").unwrap().contains("last="));
+    let (_, _, b) = http(&s.addr, "GET", "/v2/_catalog", "");
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["repositories"].as_array().unwrap().len(), 4);
+    // Tags with n and last.
+    let (_, _, b) = http(
+        &s.addr,
+        "GET",
+        "/v2/example-solution-1.0.2/base-server/tags/list?last=1.0.2",
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["tags"], serde_json::json!(["latest"]));
+    for (repo, tag, digest, blobs) in images() {
+        // Manifests by tag and by digest, GET and HEAD.
+        for r in [&tag, &digest] {
+            let (st, h, b) = http(&s.addr, "GET", &format!("/v2/{repo}/manifests/{r}"), "");
+            assert_eq!(st, 200);
+            assert_eq!(get(&h, "docker-content-digest"), Some(digest.as_str()));
+            assert_eq!(
+                get(&h, "content-type"),
+                Some("application/vnd.docker.distribution.manifest.v2+json")
+            );
+            assert_eq!(
+                format!("sha256:{}", hex::encode(Sha256::digest(&b))),
+                digest
+            );
+            let (st, h, b) = http(&s.addr, "HEAD", &format!("/v2/{repo}/manifests/{r}"), "");
+            assert_eq!((st, b.len()), (200, 0));
+            let want = http(&s.addr, "GET", &format!("/v2/{repo}/manifests/{r}"), "")
+                .2
+                .len();
+            assert_eq!(get(&h, "content-length"), Some(want.to_string().as_str()));
+        }
+        // Blobs: whole, and a Range.
+        for d in &blobs {
+            let (st, h, b) = http(&s.addr, "GET", &format!("/v2/{repo}/blobs/{d}"), "");
+            assert_eq!(st, 200);
+            assert_eq!(&format!("sha256:{}", hex::encode(Sha256::digest(&b))), d);
+            assert_eq!(
+                get(&h, "content-length"),
+                Some(b.len().to_string().as_str())
+            );
+            let (st, h, part) = http(
+                &s.addr,
+                "GET",
+                &format!("/v2/{repo}/blobs/{d}"),
+                "Range: bytes=1-4\r\n",
+            );
+            assert_eq!(st, 206);
+            assert_eq!(part, b[1..5]);
+            assert_eq!(
+                get(&h, "content-range"),
+                Some(format!("bytes 1-4/{}", b.len()).as_str())
+            );
+            let (st, _, _) = http(
+                &s.addr,
+                "GET",
+                &format!("/v2/{repo}/blobs/{d}"),
+                "Range: bytes=99999-\r\n",
+            );
+            assert_eq!(st, 416);
+        }
+    }
+    // Errors: JSON bodies with the right codes.
+    for (path, method, status, code) in [
+        ("/v2/nope/x/manifests/1", "GET", 404, "NAME_UNKNOWN"),
+        (
+            "/v2/example-solution-1.0.2/base-server/manifests/9.9",
+            "GET",
+            404,
+            "MANIFEST_UNKNOWN",
+        ),
+        (
+            "/v2/example-solution-1.0.2/base-server/blobs/sha256:00",
+            "GET",
+            404,
+            "BLOB_UNKNOWN",
+        ),
+        (
+            "/v2/example-solution-1.0.2/base-server/manifests/1.0.2",
+            "PUT",
+            405,
+            "UNSUPPORTED",
+        ),
+        (
+            "/v2/example-solution-1.0.2/base-server/blobs/uploads/",
+            "POST",
+            405,
+            "UNSUPPORTED",
+        ),
+    ] {
+        let (st, _, b) = http(&s.addr, method, path, "");
+        assert_eq!(st, status, "{method} {path}");
+        let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!(v["errors"][0]["code"], code, "{method} {path}");
+    }
+    // A client probing for TLS sends garbage first: answered or dropped, and the server lives.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    let _ = c.write_all(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n");
+    let mut sink = Vec::new();
+    let _ = c.read_to_end(&mut sink);
+    assert_eq!(http(&s.addr, "GET", "/v2/", "").0, 200);
+}
+
+#[test]
+fn skopeo_pulls_with_digests_unchanged() {
+    if Command::new("skopeo").arg("--version").output().is_err() {
+        eprintln!("SKIP: skopeo not installed");
+        return;
+    }
+    let s = start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false"])
+        .arg(format!(
+            "docker://{}/example-solution-1.0.2/base-server",
+            s.addr
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Tags"], serde_json::json!(["1.0.2", "latest"]));
+    for (repo, tag, digest, _) in images() {
+        let r = format!("docker://{}/{repo}:{tag}", s.addr);
+        let out = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .arg(&r)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{r}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["Digest"], digest.as_str());
+        let dest = dir.path().join(format!("{}-{tag}", repo.replace('/', "_")));
+        let out = Command::new("skopeo")
+            .args([
+                "--insecure-policy",
+                "copy",
+                "--quiet",
+                "--src-tls-verify=false",
+                "--preserve-digests",
+            ])
+            .arg(&r)
+            .arg(format!("oci:{}:x", dest.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{r}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dest.join("index.json")).unwrap()).unwrap();
+        assert_eq!(index["manifests"][0]["digest"], digest.as_str(), "{r}");
+    }
+}
+
+#[test]
+fn thirty_two_concurrent_pulls_get_every_byte() {
+    let s = start();
+    let imgs = images();
+    let addr = s.addr.clone();
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (addr, imgs) = (addr.clone(), imgs.clone());
+            std::thread::spawn(move || {
+                for (repo, tag, digest, blobs) in &imgs {
+                    let (st, _, b) = http(&addr, "GET", &format!("/v2/{repo}/manifests/{tag}"), "");
+                    assert_eq!(st, 200);
+                    assert_eq!(
+                        &format!("sha256:{}", hex::encode(Sha256::digest(&b))),
+                        digest
+                    );
+                    for d in blobs {
+                        let (st, _, b) = http(&addr, "GET", &format!("/v2/{repo}/blobs/{d}"), "");
+                        assert_eq!(st, 200);
+                        assert_eq!(&format!("sha256:{}", hex::encode(Sha256::digest(&b))), d);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("a puller failed");
+    }
+}
+
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut s = start();
+    assert_eq!(http(&s.addr, "GET", "/v2/", "").0, 200);
+    let pid = s.child.id() as i32;
+    // The `kill` command sends the signal (no unsafe code in the test).
+    let st = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let code = s.child.wait().unwrap();
+    assert!(code.success(), "exit {code:?}");
+}
