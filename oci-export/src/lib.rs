@@ -10,4 +10,6 @@ pub use iso_core;
 
 pub mod archive;
 pub mod layout;
+mod mapped;
+pub mod push;
 pub mod serve;

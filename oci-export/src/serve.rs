@@ -22,17 +22,7 @@ use iso_core::IsoFile;
 use serde::Deserialize;
 use serde_json::json;
 
-/// A slice of a mapped ISO that keeps the mapping alive.
-struct MapSlice {
-    file: Arc<IsoFile>,
-    range: Range<usize>,
-}
-
-impl AsRef<[u8]> for MapSlice {
-    fn as_ref(&self) -> &[u8] {
-        self.file.bytes().get(self.range.clone()).unwrap_or(&[])
-    }
-}
+use crate::mapped::MapSlice;
 
 /// A blob: its parts in one ISO.
 #[derive(Clone)]
@@ -53,10 +43,10 @@ impl Blob {
             if s < e {
                 let start = p.start + (s - base) as usize;
                 let end = p.start + (e - base) as usize;
-                out.push(Bytes::from_owner(MapSlice {
-                    file: self.file.clone(),
-                    range: start..end,
-                }));
+                out.push(Bytes::from_owner(MapSlice::new(
+                    self.file.clone(),
+                    start..end,
+                )));
             }
             base += plen;
         }

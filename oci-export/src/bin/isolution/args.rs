@@ -38,6 +38,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Serve the images of Solution ISOs as a read-only registry (<name>-<version>/<image>).
     Serve(ServeArgs),
+    /// Push a Solution's images to a registry as <prefix>/<image>:<tag>.
+    Push(PushArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -118,6 +120,36 @@ pub struct ServeArgs {
     /// No log line per request.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    /// The Solution ISO.
+    pub iso: PathBuf,
+    /// Registry: a URL (http://127.0.0.1:5000) or host:port (https unless --insecure).
+    #[arg(long)]
+    pub registry: String,
+    /// Repository prefix (default <name>-<version>, as MetalK8s names it).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Plain HTTP for host:port, and accept invalid TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+    /// User name (the password is read from standard input).
+    #[arg(long, requires = "password_stdin")]
+    pub user: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long, requires = "user")]
+    pub password_stdin: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Blobs larger than this many bytes are uploaded in chunks of this size.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub chunk_size: usize,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ mod export;
 mod extract;
 mod info;
 mod ls;
+mod push;
 mod serve;
 mod solution;
 mod util;
@@ -60,5 +61,6 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Sums(a) => verify::sums(a),
         args::Command::Export(a) => export::run(a),
         args::Command::Serve(a) => serve::run(a),
+        args::Command::Push(a) => push::run(a),
     }
 }

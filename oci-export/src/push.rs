@@ -1,0 +1,529 @@
+//! Push a Solution's images to a registry (distribution-spec push API), straight from the
+//! mapped ISO.
+//!
+//! Per blob: `HEAD` first (already there: nothing sent); a cross-repository mount when this run
+//! already pushed the blob to another repository; otherwise `POST` then a monolithic `PUT`, or
+//! `PATCH` chunks then `PUT` for blobs over the chunk size. Then the manifest is `PUT` with its
+//! exact bytes and media type (so its digest is unchanged, and checked against the registry's
+//! `Docker-Content-Digest`). Requests run with bounded concurrency and are retried with backoff
+//! on 5xx answers and connection errors; a re-run skips what is there. Basic and bearer-token
+//! authentication.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{self, TryStreamExt};
+use iso_core::solution::{ManifestKind, Solution};
+use iso_core::IsoFile;
+use reqwest::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+};
+use reqwest::{Method, StatusCode};
+
+use crate::mapped::MapSlice;
+
+/// How to push.
+#[derive(Clone, Debug)]
+pub struct PushOptions {
+    /// Registry base URL (`http://127.0.0.1:5000`, `https://registry.example`); a bare
+    /// `host:port` means https, or http with `insecure`.
+    pub registry: String,
+    /// Repository prefix; default `<name>-<version>` (the repository MetalK8s exposes).
+    pub prefix: Option<String>,
+    /// Use plain HTTP for a bare `host:port`, and accept invalid TLS certificates.
+    pub insecure: bool,
+    /// Basic credentials (also used to obtain bearer tokens).
+    pub credentials: Option<(String, String)>,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Blobs larger than this are sent in chunks of this size.
+    pub chunk_size: usize,
+    /// Attempts per request on 5xx and connection errors.
+    pub attempts: u32,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            registry: String::new(),
+            prefix: None,
+            insecure: false,
+            credentials: None,
+            concurrency: 4,
+            chunk_size: 64 << 20,
+            attempts: 4,
+        }
+    }
+}
+
+/// Why a push stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The ISO could not be read.
+    #[error(transparent)]
+    Image(#[from] iso_core::Error),
+    /// The registry answered with an error (status and body kept).
+    #[error("{method} {url}: {status}: {body}")]
+    Registry {
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The registry's answer (its JSON errors).
+        body: String,
+    },
+    /// The registry could not be reached (after retries).
+    #[error("{method} {url}: {error}")]
+    Transport {
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// The error.
+        error: String,
+    },
+    /// Something else: a missing blob, a digest the registry disagrees with, an unsupported
+    /// image kind.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a push did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PushReport {
+    /// `<registry>/<repo>:<tag>@<digest>` pushed.
+    pub images: Vec<String>,
+    /// Blobs uploaded.
+    pub uploaded: usize,
+    /// Blobs already in the registry (nothing sent).
+    pub present: usize,
+    /// Blobs mounted from another repository.
+    pub mounted: usize,
+    /// Bytes uploaded.
+    pub bytes: u64,
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    creds: Option<(String, String)>,
+    token: Mutex<Option<String>>,
+    attempts: u32,
+}
+
+impl Client {
+    fn auth_header(&self) -> Option<HeaderValue> {
+        if let Some(t) = self.token.lock().ok()?.as_ref() {
+            return HeaderValue::from_str(&format!("Bearer {t}")).ok();
+        }
+        self.creds.as_ref().and_then(|(u, p)| {
+            use base64::Engine;
+            let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            HeaderValue::from_str(&format!("Basic {b}")).ok()
+        })
+    }
+
+    /// One request, retried on 5xx and transport errors, re-authenticated once on 401.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+    ) -> Result<reqwest::Response, PushError> {
+        let mut delay = Duration::from_millis(200);
+        let mut reauthed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), url)
+                .headers(headers.clone());
+            if let Some(a) = self.auth_header() {
+                req = req.header(AUTHORIZATION, a);
+            }
+            if let Some(b) = &body {
+                req = req.header(CONTENT_LENGTH, b.len()).body(b.clone());
+            }
+            match req.send().await {
+                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !reauthed => {
+                    reauthed = true;
+                    self.authenticate(&r).await?;
+                    continue;
+                }
+                Ok(r) if r.status().is_server_error() && attempt < self.attempts => {}
+                Ok(r) => return Ok(r),
+                Err(e) if attempt < self.attempts => {
+                    let _ = e;
+                }
+                Err(e) => {
+                    return Err(PushError::Transport {
+                        method: method.to_string(),
+                        url: url.to_string(),
+                        error: e.to_string(),
+                    })
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+    }
+
+    /// Bearer token flow: `WWW-Authenticate: Bearer realm=..,service=..,scope=..`.
+    async fn authenticate(&self, r: &reqwest::Response) -> Result<(), PushError> {
+        let Some(h) = r
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Ok(());
+        };
+        let Some(params) = h.strip_prefix("Bearer ") else {
+            return Ok(()); // Basic: the credentials are already sent
+        };
+        let mut kv = HashMap::new();
+        for part in params.split(',') {
+            if let Some((k, v)) = part.trim().split_once('=') {
+                kv.insert(k.to_string(), v.trim_matches('"').to_string());
+            }
+        }
+        let realm = kv.get("realm").cloned().unwrap_or_default();
+        let mut req = self.http.get(&realm).query(
+            &kv.iter()
+                .filter(|(k, _)| k.as_str() != "realm")
+                .collect::<Vec<_>>(),
+        );
+        if let Some((u, p)) = &self.creds {
+            req = req.basic_auth(u, Some(p));
+        }
+        let resp = req.send().await.map_err(|e| PushError::Transport {
+            method: "GET".into(),
+            url: realm.clone(),
+            error: e.to_string(),
+        })?;
+        let v: serde_json::Value = resp.json_body().await.unwrap_or_default();
+        let t = v
+            .get("token")
+            .or_else(|| v.get("access_token"))
+            .and_then(|t| t.as_str());
+        if let (Some(t), Ok(mut slot)) = (t, self.token.lock()) {
+            *slot = Some(t.to_string());
+        }
+        Ok(())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A `Location` header made absolute.
+    fn location(&self, r: &reqwest::Response) -> Result<String, PushError> {
+        let loc = r
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| PushError::Other(format!("{}: no Location in the answer", r.url())))?;
+        Ok(
+            if loc.starts_with("http://") || loc.starts_with("https://") {
+                loc.to_string()
+            } else {
+                self.url(loc)
+            },
+        )
+    }
+}
+
+trait JsonBody {
+    async fn json_body(self) -> Result<serde_json::Value, ()>;
+}
+
+impl JsonBody for reqwest::Response {
+    async fn json_body(self) -> Result<serde_json::Value, ()> {
+        let b = self.bytes().await.map_err(|_| ())?;
+        serde_json::from_slice(&b).map_err(|_| ())
+    }
+}
+
+async fn fail(method: &str, r: reqwest::Response) -> PushError {
+    let url = r.url().to_string();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap_or_default();
+    PushError::Registry {
+        method: method.into(),
+        url,
+        status,
+        body: body.chars().take(500).collect(),
+    }
+}
+
+fn with_query(url: &str, k: &str, v: &str) -> String {
+    let enc: String = v
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{k}={enc}")
+}
+
+struct BlobJob {
+    repo: String,
+    digest: String,
+    parts: Vec<Bytes>,
+    len: u64,
+}
+
+enum Outcome {
+    Present,
+    Mounted,
+    Uploaded(u64),
+}
+
+async fn push_blob(
+    c: &Client,
+    job: &BlobJob,
+    from: Option<String>,
+    chunk: usize,
+) -> Result<Outcome, PushError> {
+    let repo = &job.repo;
+    let d = &job.digest;
+    let head = c
+        .send(
+            Method::HEAD,
+            &c.url(&format!("/v2/{repo}/blobs/{d}")),
+            HeaderMap::new(),
+            None,
+        )
+        .await?;
+    if head.status() == StatusCode::OK {
+        return Ok(Outcome::Present);
+    }
+    let mut post_url = c.url(&format!("/v2/{repo}/blobs/uploads/"));
+    if let Some(from) = &from {
+        post_url = with_query(&with_query(&post_url, "mount", d), "from", from);
+    }
+    let r = c
+        .send(
+            Method::POST,
+            &post_url,
+            HeaderMap::new(),
+            Some(Bytes::new()),
+        )
+        .await?;
+    if r.status() == StatusCode::CREATED && from.is_some() {
+        return Ok(Outcome::Mounted);
+    }
+    if r.status() != StatusCode::ACCEPTED {
+        return Err(fail("POST", r).await);
+    }
+    let mut loc = c.location(&r)?;
+    let body: Bytes = if job.parts.len() == 1 {
+        job.parts[0].clone()
+    } else {
+        Bytes::from(job.parts.concat())
+    };
+    let mut octet = HeaderMap::new();
+    octet.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    if body.len() > chunk {
+        let mut pos = 0;
+        while pos < body.len() {
+            let end = (pos + chunk).min(body.len());
+            let mut h = octet.clone();
+            if let Ok(v) = HeaderValue::from_str(&format!("{pos}-{}", end - 1)) {
+                h.insert("Content-Range", v);
+            }
+            let r = c
+                .send(Method::PATCH, &loc, h, Some(body.slice(pos..end)))
+                .await?;
+            if r.status() != StatusCode::ACCEPTED {
+                return Err(fail("PATCH", r).await);
+            }
+            loc = c.location(&r)?;
+            pos = end;
+        }
+        let r = c
+            .send(
+                Method::PUT,
+                &with_query(&loc, "digest", d),
+                octet,
+                Some(Bytes::new()),
+            )
+            .await?;
+        if r.status() != StatusCode::CREATED {
+            return Err(fail("PUT", r).await);
+        }
+    } else {
+        let r = c
+            .send(
+                Method::PUT,
+                &with_query(&loc, "digest", d),
+                octet,
+                Some(body),
+            )
+            .await?;
+        if r.status() != StatusCode::CREATED {
+            return Err(fail("PUT", r).await);
+        }
+    }
+    Ok(Outcome::Uploaded(job.len))
+}
+
+/// Pushes every image of the Solution in `file` as `<prefix>/<image>:<tag>`.
+pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, PushError> {
+    let image = file.image()?;
+    let s = Solution::load(&image)?;
+    let prefix = match &opts.prefix {
+        Some(p) => p.trim_matches('/').to_string(),
+        None => s
+            .id()
+            .ok_or_else(|| PushError::Other("the archive has no name and version".into()))?,
+    };
+    let base = if opts.registry.contains("://") {
+        opts.registry.trim_end_matches('/').to_string()
+    } else if opts.insecure {
+        format!("http://{}", opts.registry.trim_end_matches('/'))
+    } else {
+        format!("https://{}", opts.registry.trim_end_matches('/'))
+    };
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(opts.insecure)
+        .build()
+        .map_err(|e| PushError::Other(e.to_string()))?;
+    let c = Client {
+        http,
+        base,
+        creds: opts.credentials.clone(),
+        token: Mutex::new(None),
+        attempts: opts.attempts.max(1),
+    };
+    let data_base = file.bytes().as_ptr() as usize;
+    // Blob jobs, one per (repository, digest); manifests after.
+    let mut jobs = Vec::new();
+    let mut seen = HashSet::new();
+    let mut manifests = Vec::new();
+    for (i, img) in s.images.iter().enumerate() {
+        let label = format!("{}:{}", img.name, img.tag);
+        if !matches!(
+            img.kind,
+            ManifestKind::DockerV2S2 | ManifestKind::OciManifest
+        ) {
+            return Err(PushError::Other(format!(
+                "{label}: pushing a {} is not supported yet",
+                img.media_type
+            )));
+        }
+        let repo = format!("{prefix}/{}", img.name);
+        for d in img.config.iter().chain(&img.layers) {
+            if !seen.insert((repo.clone(), d.digest.clone())) {
+                continue;
+            }
+            let c = s.blob(i, &d.digest).ok_or_else(|| {
+                PushError::Other(format!("{label}: blob {} is not in the archive", d.digest))
+            })?;
+            let parts = c
+                .parts()
+                .iter()
+                .map(|p| {
+                    let off = p.as_ptr() as usize - data_base;
+                    Bytes::from_owner(MapSlice::new(file.clone(), off..off + p.len()))
+                })
+                .collect();
+            jobs.push(BlobJob {
+                repo: repo.clone(),
+                digest: d.digest.clone(),
+                parts,
+                len: c.len(),
+            });
+        }
+        manifests.push((
+            repo,
+            img.tag.clone(),
+            img.media_type.clone(),
+            img.manifest_digest.clone(),
+            s.manifest_bytes(i)?,
+        ));
+    }
+    // Where each digest was pushed first, for mounts.
+    let pushed: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
+    let report = Mutex::new(PushReport::default());
+    // Blobs of one digest in several repositories go one after another (to mount); others in
+    // parallel.
+    let mut by_digest: Vec<Vec<&BlobJob>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for j in &jobs {
+        match index.get(j.digest.as_str()) {
+            Some(&k) => by_digest[k].push(j),
+            None => {
+                index.insert(&j.digest, by_digest.len());
+                by_digest.push(vec![j]);
+            }
+        }
+    }
+    stream::iter(by_digest.iter().map(Ok::<_, PushError>))
+        .try_for_each_concurrent(opts.concurrency.max(1), |group| {
+            let (c, pushed, report) = (&c, &pushed, &report);
+            async move {
+                for job in group {
+                    let from = pushed.lock().ok().and_then(|m| m.get(&job.digest).cloned());
+                    let outcome = push_blob(c, job, from, opts.chunk_size.max(1)).await?;
+                    if let Ok(mut m) = pushed.lock() {
+                        m.entry(job.digest.clone())
+                            .or_insert_with(|| job.repo.clone());
+                    }
+                    if let Ok(mut r) = report.lock() {
+                        match outcome {
+                            Outcome::Present => r.present += 1,
+                            Outcome::Mounted => r.mounted += 1,
+                            Outcome::Uploaded(n) => {
+                                r.uploaded += 1;
+                                r.bytes += n;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+        })
+        .await?;
+    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
+    for (repo, tag, media_type, digest, bytes) in manifests {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(&media_type) {
+            h.insert(CONTENT_TYPE, v);
+        }
+        let url = c.url(&format!("/v2/{repo}/manifests/{tag}"));
+        let r = c
+            .send(Method::PUT, &url, h, Some(Bytes::from(bytes)))
+            .await?;
+        if r.status() != StatusCode::CREATED {
+            return Err(fail("PUT", r).await);
+        }
+        if let Some(got) = r
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|v| v.to_str().ok())
+        {
+            if got != digest {
+                return Err(PushError::Other(format!(
+                    "{repo}:{tag}: the registry stored digest {got}, the archive's manifest is {digest}"
+                )));
+            }
+        }
+        let host = c.base.split("://").nth(1).unwrap_or(&c.base).to_string();
+        report.images.push(format!("{host}/{repo}:{tag}@{digest}"));
+    }
+    Ok(report)
+}

@@ -1,0 +1,175 @@
+//! `isolution push` against Debian's `docker-registry` (distribution) on 127.0.0.1, with a
+//! config written here: digests read back with skopeo, a second push sends no blob, chunked
+//! uploads, and a registry that stops mid-way gives a clear error that a re-run heals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_isolution");
+
+fn solution(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/solutions")
+        .join(name)
+}
+
+struct Registry {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_registry(root: &Path, port: u16) -> Option<Registry> {
+    if Command::new("docker-registry")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: docker-registry not installed");
+        return None;
+    }
+    let cfg = root.join("config.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog: {{ level: warn }}\nstorage:\n  filesystem: {{ rootdirectory: {} }}\n  delete: {{ enabled: true }}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            root.join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let t = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "docker-registry did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Registry { child, addr })
+}
+
+fn push(addr: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("push")
+        .arg(solution("example-solution-1.0.2.iso"))
+        .args(["--registry", addr, "--insecure", "--json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn report(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn expected() -> Vec<(String, String, String)> {
+    std::fs::read_to_string(solution("expected/example-solution-1.0.2.images.tsv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].to_string(), f[1].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn push_then_pull_back_with_skopeo_and_a_second_push_sends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = start_registry(dir.path(), free_port()) else {
+        return;
+    };
+    // Small chunks, so that the chunked PATCH path runs too.
+    let r = report(&push(&reg.addr, &["--chunk-size", "300"]));
+    assert_eq!(r["images"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        r["uploaded"].as_u64().unwrap() + r["mounted"].as_u64().unwrap(),
+        6
+    );
+    assert!(
+        r["mounted"].as_u64().unwrap() >= 1,
+        "the shared layer is mounted: {r}"
+    );
+    if Command::new("skopeo").arg("--version").output().is_ok() {
+        for (name, tag, digest) in expected() {
+            let out = Command::new("skopeo")
+                .args(["inspect", "--tls-verify=false"])
+                .arg(format!(
+                    "docker://{}/example-solution-1.0.2/{name}:{tag}",
+                    reg.addr
+                ))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["Digest"], digest.as_str(), "{name}:{tag}");
+        }
+    }
+    let again = report(&push(&reg.addr, &[]));
+    assert_eq!(again["uploaded"], 0);
+    assert_eq!(again["bytes"], 0);
+    assert_eq!(again["present"], 6);
+    // Another prefix: the repositories MetalK8s would not use, on request.
+    let other = report(&push(&reg.addr, &["--prefix", "mirror/solutions"]));
+    assert_eq!(
+        other["images"][0].as_str().unwrap().split('/').nth(1),
+        Some("mirror")
+    );
+}
+
+#[test]
+fn a_registry_that_stops_gives_a_clear_error_and_a_rerun_heals() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let Some(reg) = start_registry(dir.path(), port) else {
+        return;
+    };
+    let addr = reg.addr.clone();
+    drop(reg); // stopped
+    let out = push(&addr, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("isolution: ") && err.contains(&addr),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Same storage, started again: the push completes.
+    let Some(reg) = start_registry(dir.path(), port) else {
+        return;
+    };
+    let r = report(&push(&reg.addr, &[]));
+    assert_eq!(r["images"].as_array().unwrap().len(), 3);
+}
