@@ -9,6 +9,7 @@
 pub use iso_core;
 
 pub mod archive;
+pub mod import;
 pub mod layout;
 mod mapped;
 pub mod push;

@@ -381,16 +381,7 @@ async fn push_blob(
     Ok(Outcome::Uploaded(job.len))
 }
 
-/// Pushes every image of the Solution in `file` as `<prefix>/<image>:<tag>`.
-pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, PushError> {
-    let image = file.image()?;
-    let s = Solution::load(&image)?;
-    let prefix = match &opts.prefix {
-        Some(p) => p.trim_matches('/').to_string(),
-        None => s
-            .id()
-            .ok_or_else(|| PushError::Other("the archive has no name and version".into()))?,
-    };
+fn client(opts: &PushOptions) -> Result<Client, PushError> {
     let base = if opts.registry.contains("://") {
         opts.registry.trim_end_matches('/').to_string()
     } else if opts.insecure {
@@ -402,13 +393,135 @@ pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, 
         .danger_accept_invalid_certs(opts.insecure)
         .build()
         .map_err(|e| PushError::Other(e.to_string()))?;
-    let c = Client {
+    Ok(Client {
         http,
         base,
         creds: opts.credentials.clone(),
         token: Mutex::new(None),
         attempts: opts.attempts.max(1),
+    })
+}
+
+/// Repositories of the registry (`_catalog`, following `Link` pages, at most 100,000).
+pub async fn catalog(opts: &PushOptions) -> Result<Vec<String>, PushError> {
+    let c = client(opts)?;
+    let mut out: Vec<String> = Vec::new();
+    let mut url = c.url("/v2/_catalog?n=1000");
+    loop {
+        let r = c.send(Method::GET, &url, HeaderMap::new(), None).await?;
+        if !r.status().is_success() {
+            return Err(fail("GET", r).await);
+        }
+        let link = r
+            .headers()
+            .get("Link")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let v = r.json_body().await.unwrap_or_default();
+        let page: Vec<String> = v["repositories"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let empty = page.is_empty();
+        out.extend(page);
+        match link.and_then(|l| {
+            l.split('<')
+                .nth(1)
+                .and_then(|r| r.split('>').next())
+                .map(str::to_string)
+        }) {
+            Some(next) if !empty && out.len() < 100_000 => url = c.url(&next),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes every tagged manifest of `repo` (the registry must allow deletion); returns the
+/// references deleted.
+pub async fn delete_repository(opts: &PushOptions, repo: &str) -> Result<Vec<String>, PushError> {
+    let c = client(opts)?;
+    let r = c
+        .send(
+            Method::GET,
+            &c.url(&format!("/v2/{repo}/tags/list")),
+            HeaderMap::new(),
+            None,
+        )
+        .await?;
+    if r.status() == StatusCode::NOT_FOUND {
+        return Ok(Vec::new());
+    }
+    if !r.status().is_success() {
+        return Err(fail("GET", r).await);
+    }
+    let v = r.json_body().await.unwrap_or_default();
+    let tags: Vec<String> = v["tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut accept = HeaderMap::new();
+    accept.insert(
+        reqwest::header::ACCEPT,
+        HeaderValue::from_static(
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json",
+        ),
+    );
+    let mut deleted = Vec::new();
+    let mut digests = HashSet::new();
+    for t in tags {
+        let r = c
+            .send(
+                Method::HEAD,
+                &c.url(&format!("/v2/{repo}/manifests/{t}")),
+                accept.clone(),
+                None,
+            )
+            .await?;
+        if let Some(d) = r
+            .headers()
+            .get("Docker-Content-Digest")
+            .and_then(|v| v.to_str().ok())
+        {
+            digests.insert(d.to_string());
+        }
+    }
+    for d in digests {
+        let r = c
+            .send(
+                Method::DELETE,
+                &c.url(&format!("/v2/{repo}/manifests/{d}")),
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        if !(r.status().is_success() || r.status() == StatusCode::NOT_FOUND) {
+            return Err(fail("DELETE", r).await);
+        }
+        deleted.push(format!("{repo}@{d}"));
+    }
+    Ok(deleted)
+}
+
+/// Pushes every image of the Solution in `file` as `<prefix>/<image>:<tag>`.
+pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, PushError> {
+    let image = file.image()?;
+    let s = Solution::load(&image)?;
+    let prefix = match &opts.prefix {
+        Some(p) => p.trim_matches('/').to_string(),
+        None => s
+            .id()
+            .ok_or_else(|| PushError::Other("the archive has no name and version".into()))?,
     };
+    let c = client(opts)?;
     let data_base = file.bytes().as_ptr() as usize;
     // Blob jobs, one per (repository, digest); manifests after.
     let mut jobs = Vec::new();

@@ -173,3 +173,127 @@ fn a_registry_that_stops_gives_a_clear_error_and_a_rerun_heals() {
     let r = report(&push(&reg.addr, &[]));
     assert_eq!(r["images"].as_array().unwrap().len(), 3);
 }
+
+fn import(addr: &str, config: &str, dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let p = dir.join("solutions.yaml");
+    let abs = solution("").canonicalize().unwrap();
+    std::fs::write(&p, config.replace("@FIXTURES@", &abs.to_string_lossy())).unwrap();
+    let out = Command::new(BIN)
+        .arg("import")
+        .arg(&p)
+        .args(["--registry", addr, "--insecure", "--json", "--no-digests"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+const HEAD: &str =
+    "apiVersion: solutions.metalk8s.scality.com/v1alpha1\nkind: SolutionsConfiguration\n";
+
+#[test]
+fn import_pushes_listed_solutions_and_prunes_unlisted_ones_but_never_active_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = start_registry(dir.path(), free_port()) else {
+        return;
+    };
+    let both = format!(
+        "{HEAD}archives:\n  - \"@FIXTURES@/example-solution-1.0.2.iso\"\n  - \"@FIXTURES@/example-solution-1.0.10.iso\"\nactive:\n  example-solution: latest\n"
+    );
+    let (code, r) = import(&reg.addr, &both, dir.path(), &[]);
+    assert_eq!(code, 0, "{r}");
+    assert!(
+        r["archives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "pushed"),
+        "{r}"
+    );
+    // Only 1.0.10 listed, 1.0.10 active: the 1.0.2 repositories are stale.
+    let newer = format!(
+        "{HEAD}archives:\n  - \"@FIXTURES@/example-solution-1.0.10.iso\"\nactive:\n  example-solution: \"1.0.10\"\n"
+    );
+    let (code, r) = import(&reg.addr, &newer, dir.path(), &["--dry-run", "--prune"]);
+    assert_eq!(code, 0, "{r}");
+    let stale: Vec<&str> = r["stale"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stale,
+        [
+            "example-solution-1.0.2/base-server",
+            "example-solution-1.0.2/example-solution-operator"
+        ]
+    );
+    assert!(
+        r["pruned"].as_array().unwrap().is_empty(),
+        "dry run deletes nothing"
+    );
+    assert_eq!(r["archives"][0]["status"], "planned");
+    // With 1.0.2 still active, nothing of it is pruned.
+    let active_old = format!(
+        "{HEAD}archives:\n  - \"@FIXTURES@/example-solution-1.0.10.iso\"\nactive:\n  example-solution: \"1.0.2\"\n"
+    );
+    let (_, r) = import(&reg.addr, &active_old, dir.path(), &["--prune"]);
+    assert_eq!(r["kept_active"].as_array().unwrap().len(), 2, "{r}");
+    assert!(r["pruned"].as_array().unwrap().is_empty(), "{r}");
+    // Now prune for real.
+    let (code, r) = import(&reg.addr, &newer, dir.path(), &["--prune"]);
+    assert_eq!(code, 0, "{r}");
+    assert!(!r["pruned"].as_array().unwrap().is_empty(), "{r}");
+    if Command::new("skopeo").arg("--version").output().is_ok() {
+        let gone = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .arg(format!(
+                "docker://{}/example-solution-1.0.2/base-server:1.0.2",
+                reg.addr
+            ))
+            .output()
+            .unwrap();
+        assert!(!gone.status.success(), "pruned image still there");
+        let kept = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .arg(format!(
+                "docker://{}/example-solution-1.0.10/base-server:1.0.10",
+                reg.addr
+            ))
+            .output()
+            .unwrap();
+        // Same manifest digest in the 1.0.10 repository: deletion is per repository.
+        assert!(
+            kept.status.success(),
+            "{}",
+            String::from_utf8_lossy(&kept.stderr)
+        );
+    }
+    // An archive that fails validation is refused; the others are pushed; exit 1 names it.
+    let mixed = format!(
+        "{HEAD}archives:\n  - \"@FIXTURES@/broken-image-blob-missing.iso\"\n  - \"@FIXTURES@/example-solution-1.0.10.iso\"\nactive: {{}}\n"
+    );
+    let (code, r) = import(&reg.addr, &mixed, dir.path(), &[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["archives"][0]["status"], "refused");
+    assert!(
+        r["archives"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("image.blob-missing"),
+        "{r}"
+    );
+    assert_eq!(r["archives"][1]["status"], "pushed");
+    // A configuration with the wrong kind changes nothing.
+    let (code, r) = import(
+        &reg.addr,
+        "apiVersion: x\nkind: Y\narchives: []\n",
+        dir.path(),
+        &[],
+    );
+    assert_eq!(code, 1);
+    assert!(!r["config_errors"].as_array().unwrap().is_empty());
+}

@@ -40,6 +40,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Push a Solution's images to a registry as <prefix>/<image>:<tag>.
     Push(PushArgs),
+    /// Import the Solutions of a solutions.yaml into a registry (validate, verify, push, prune).
+    Import(ImportArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -147,6 +149,33 @@ pub struct PushArgs {
     /// Blobs larger than this many bytes are uploaded in chunks of this size.
     #[arg(long, default_value_t = 64 << 20)]
     pub chunk_size: usize,
+    /// Print a JSON summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The solutions.yaml (SolutionsConfiguration).
+    pub config: PathBuf,
+    /// Registry: a URL or host:port (https unless --insecure).
+    #[arg(long)]
+    pub registry: String,
+    /// Plain HTTP for host:port, and accept invalid TLS certificates.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Delete the repositories of Solutions no longer listed (never an active one).
+    #[arg(long)]
+    pub prune: bool,
+    /// Print the plan; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Verify every archive against this minisign/signify key first.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Do not hash blobs while validating.
+    #[arg(long)]
+    pub no_digests: bool,
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,

@@ -7,6 +7,7 @@ mod args;
 mod cat;
 mod export;
 mod extract;
+mod import;
 mod info;
 mod ls;
 mod push;
@@ -62,5 +63,6 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Export(a) => export::run(a),
         args::Command::Serve(a) => serve::run(a),
         args::Command::Push(a) => push::run(a),
+        args::Command::Import(a) => import::run(a),
     }
 }

@@ -1,0 +1,189 @@
+//! `SolutionsConfiguration` import without mounting: every archive of `solutions.yaml` is
+//! validated (and verified when a key is given) and its images pushed under
+//! `<name>-<version>/`; an archive refused leaves the others untouched. Repositories of
+//! Solutions no longer listed are reported, and deleted with `prune` where the registry allows
+//! it, except those of an active Solution (MetalK8s's unimport rule).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use iso_core::solution::{
+    self, check_config, Severity, TrustedKey, ValidateOptions, VerifyOptions,
+};
+use iso_core::IsoFile;
+
+use crate::push::{catalog, delete_repository, push, PushError, PushOptions};
+
+/// How to import.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The registry and how to reach it (`prefix` is ignored: each Solution goes under its id).
+    pub push: PushOptions,
+    /// Delete the repositories of Solutions no longer listed.
+    pub prune: bool,
+    /// Only say what would be done.
+    pub dry_run: bool,
+    /// Verify each archive against this key before pushing it.
+    pub key: Option<TrustedKey>,
+    /// Hash every blob while validating.
+    pub digests: bool,
+}
+
+/// What happened to one archive.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ArchiveResult {
+    /// The path in `solutions.yaml`.
+    pub path: String,
+    /// `<name>-<version>`, when readable.
+    pub id: Option<String>,
+    /// `pushed`, `planned` (dry run) or `refused`.
+    pub status: &'static str,
+    /// Why it was refused.
+    pub reason: Option<String>,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    /// Each archive, in order.
+    pub archives: Vec<ArchiveResult>,
+    /// Repositories of Solutions no longer listed.
+    pub stale: Vec<String>,
+    /// Manifests deleted (`repo@digest`).
+    pub pruned: Vec<String>,
+    /// Stale repositories kept because their Solution version is active.
+    pub kept_active: Vec<String>,
+    /// Problems of the configuration itself (kind, apiVersion, YAML).
+    pub config_errors: Vec<String>,
+}
+
+impl ImportReport {
+    /// True when nothing was refused.
+    pub fn ok(&self) -> bool {
+        self.config_errors.is_empty() && self.archives.iter().all(|a| a.status != "refused")
+    }
+}
+
+/// Imports the Solutions of a `solutions.yaml` into a registry.
+pub async fn import(config: &[u8], opts: &ImportOptions) -> Result<ImportReport, PushError> {
+    let checked = check_config(
+        config,
+        ValidateOptions {
+            digests: opts.digests,
+            threads: 0,
+        },
+    );
+    let mut report = ImportReport::default();
+    for f in &checked.findings {
+        if f.severity == Severity::Error
+            && !f.path.starts_with("archives[")
+            && !f.path.starts_with("active.")
+        {
+            report
+                .config_errors
+                .push(format!("{}: {}", f.rule, f.message));
+        }
+    }
+    if !report.config_errors.is_empty() {
+        return Ok(report);
+    }
+    let mut listed = BTreeSet::new();
+    for a in &checked.archives {
+        let key = format!("archives[{}]", a.index);
+        let id = match (&a.name, &a.version) {
+            (Some(n), Some(v)) => Some(format!("{n}-{v}")),
+            _ => None,
+        };
+        let mut reason: Option<String> = checked
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error && f.path == key)
+            .map(|f| format!("{} [{}]", f.message, f.rule))
+            .reduce(|a, b| format!("{a}; {b}"));
+        let file = if reason.is_none() {
+            match IsoFile::open(&a.path) {
+                Ok(f) => Some(Arc::new(f)),
+                Err(e) => {
+                    reason = Some(e.to_string());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if let (Some(file), Some(k), None) = (&file, &opts.key, &reason) {
+            match file.image() {
+                Ok(image) => {
+                    let v = solution::verify(&image, k, VerifyOptions::default());
+                    if !v.verified {
+                        reason = Some(
+                            v.failures
+                                .iter()
+                                .map(|f| f.to_string())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        );
+                    }
+                }
+                Err(e) => reason = Some(e.to_string()),
+            }
+        }
+        // Still listed (even if refused this time): its repositories are not stale.
+        if let Some(id) = &id {
+            listed.insert(id.clone());
+        }
+        let status = match (&reason, opts.dry_run) {
+            (Some(_), _) => "refused",
+            (None, true) => "planned",
+            (None, false) => {
+                let mut p = opts.push.clone();
+                p.prefix = None;
+                match &file {
+                    Some(f) => match push(f.clone(), &p).await {
+                        Ok(_) => "pushed",
+                        Err(e) => {
+                            reason = Some(e.to_string());
+                            "refused"
+                        }
+                    },
+                    None => "refused",
+                }
+            }
+        };
+        report.archives.push(ArchiveResult {
+            path: a.path.clone(),
+            id,
+            status,
+            reason,
+        });
+    }
+    // Repositories of Solutions no longer listed.
+    let active: BTreeSet<String> = checked
+        .config
+        .active
+        .iter()
+        .filter(|(_, v)| v.as_str() != "latest")
+        .map(|(n, v)| format!("{n}-{v}"))
+        .chain(checked.resolved.iter().map(|(n, v)| format!("{n}-{v}")))
+        .collect();
+    let repos = catalog(&opts.push).await?;
+    for repo in repos {
+        let Some((prefix, _image)) = repo.split_once('/') else {
+            continue;
+        };
+        if listed.contains(prefix) {
+            continue;
+        }
+        if active.contains(prefix) {
+            report.kept_active.push(repo);
+            continue;
+        }
+        if opts.prune && !opts.dry_run {
+            report
+                .pruned
+                .extend(delete_repository(&opts.push, &repo).await?);
+        }
+        report.stale.push(repo);
+    }
+    Ok(report)
+}
