@@ -434,6 +434,55 @@ pub fn export_oci(
     images: &[(String, String)],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportReport, ExportError> {
+    export_oci_with(solution, dest, images, false, progress)
+}
+
+/// A Docker v2 schema 2 manifest rewritten with OCI media types (manifest, config, layers);
+/// the config and layer blobs are unchanged, the manifest (and so its digest) is new.
+pub fn to_oci_manifest(docker: &[u8]) -> Result<Vec<u8>, String> {
+    let mut v: Value =
+        serde_json::from_slice(docker).map_err(|e| format!("manifest is not JSON: {e}"))?;
+    v["mediaType"] = json!(media::OCI_MANIFEST);
+    if let Some(c) = v.get_mut("config") {
+        c["mediaType"] = json!("application/vnd.oci.image.config.v1+json");
+    }
+    if let Some(Value::Array(layers)) = v.get_mut("layers") {
+        for l in layers {
+            let t = l.get("mediaType").and_then(Value::as_str).unwrap_or("");
+            let oci = match t {
+                "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+                    "application/vnd.oci.image.layer.v1.tar+gzip"
+                }
+                "application/vnd.docker.image.rootfs.diff.tar" => {
+                    "application/vnd.oci.image.layer.v1.tar"
+                }
+                "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip" => {
+                    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+                }
+                "application/vnd.docker.image.rootfs.foreign.diff.tar" => {
+                    "application/vnd.oci.image.layer.nondistributable.v1.tar"
+                }
+                other => {
+                    return Err(format!(
+                        "layer media type {other:?} has no OCI equivalent here"
+                    ))
+                }
+            };
+            l["mediaType"] = json!(oci);
+        }
+    }
+    serde_json::to_vec(&v).map_err(|e| e.to_string())
+}
+
+/// [`export_oci`], optionally rewriting Docker manifests to OCI media types
+/// (`oci_media_types`: new manifest digests, reported; for consumers that need OCI types).
+pub fn export_oci_with(
+    solution: &Solution<'_, '_>,
+    dest: &Path,
+    images: &[(String, String)],
+    oci_media_types: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportReport, ExportError> {
     let selected: Vec<usize> = if images.is_empty() {
         (0..solution.images.len()).collect()
     } else {
@@ -504,6 +553,40 @@ pub fn export_oci(
             &mut report,
             &mut |_| {},
         )?;
+        if oci_media_types && img.kind == ManifestKind::DockerV2S2 {
+            // Rewritten to OCI media types: a new manifest, a new digest.
+            let converted = to_oci_manifest(&manifest).map_err(|reason| ExportError::Corrupt {
+                image: label.clone(),
+                digest: img.manifest_digest.clone(),
+                reason,
+            })?;
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
+            put_blob(
+                dest,
+                &[&converted],
+                &digest,
+                converted.len() as u64,
+                &label,
+                &mut report,
+                &mut |_| {},
+            )?;
+            refs.insert(
+                label.clone(),
+                json!({
+                    "mediaType": media::OCI_MANIFEST,
+                    "digest": digest,
+                    "size": converted.len(),
+                    "annotations": { REF_NAME: label },
+                }),
+            );
+            report.images.push(ExportedImage {
+                ref_name: label,
+                manifest_digest: digest.clone(),
+                media_type: media::OCI_MANIFEST.to_string(),
+                index_digest: digest,
+            });
+            continue;
+        }
         let index_bytes = ref_index(solution, i);
         let index_digest = format!("sha256:{}", hex::encode(Sha256::digest(&index_bytes)));
         put_blob(

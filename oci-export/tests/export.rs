@@ -297,3 +297,72 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
     assert!(!bad.exists());
     assert!(!dir.path().join("bad.tar.partial").exists());
 }
+
+#[test]
+fn oci_media_types_rewrite_manifests_and_keep_blobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let r = json(&export(
+        &solution("example-solution-1.0.2.iso"),
+        &dest,
+        &["--json", "--oci-media-types"],
+    ));
+    let expected =
+        std::fs::read_to_string(solution("expected/example-solution-1.0.2.images.tsv")).unwrap();
+    for line in expected.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let label = format!("{}:{}", f[0], f[1]);
+        let img = r["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["ref_name"] == label.as_str())
+            .unwrap();
+        assert_eq!(
+            img["media_type"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        assert_ne!(
+            img["manifest_digest"], f[2],
+            "{label}: a new manifest, a new digest"
+        );
+        let hex = img["manifest_digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:");
+        let m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dest.join("blobs/sha256").join(hex)).unwrap())
+                .unwrap();
+        assert_eq!(
+            m["config"]["mediaType"],
+            "application/vnd.oci.image.config.v1+json"
+        );
+        assert_eq!(
+            m["config"]["digest"],
+            f[5].split(',').next().unwrap(),
+            "config unchanged"
+        );
+        for l in m["layers"].as_array().unwrap() {
+            assert_eq!(
+                l["mediaType"],
+                "application/vnd.oci.image.layer.v1.tar+gzip"
+            );
+        }
+        if Command::new("skopeo").arg("--version").output().is_ok() {
+            let out = Command::new("skopeo")
+                .args(["inspect", "--raw"])
+                .arg(format!("oci:{}:{label}", dest.display()))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                format!("sha256:{}", hex::encode(Sha256::digest(&out.stdout))),
+                img["manifest_digest"].as_str().unwrap()
+            );
+        }
+    }
+}

@@ -97,6 +97,9 @@ pub struct ExportArgs {
     /// Destination tar file in the `docker load` format.
     #[arg(long, value_name = "FILE")]
     pub docker_archive: Option<PathBuf>,
+    /// Rewrite Docker manifests to OCI media types (new manifest digests, printed).
+    #[arg(long, requires = "oci")]
+    pub oci_media_types: bool,
     /// Only this image (NAME:TAG); repeatable. Default: every image.
     #[arg(long = "image", value_name = "NAME:TAG")]
     pub images: Vec<String>,

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use iso_core::solution::Solution;
 use oci_export::archive::{export_archive, ArchiveFormat};
-use oci_export::layout::export_oci;
+use oci_export::layout::export_oci_with;
 
 use crate::args::ExportArgs;
 use crate::util;
@@ -61,7 +61,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         .oci
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("give --oci, --oci-archive or --docker-archive"))?;
-    let report = export_oci(&solution, dest, &images, &mut |p| {
+    let report = export_oci_with(&solution, dest, &images, a.oci_media_types, &mut |p| {
         if let Some(b) = &bar {
             b.set_length(p.total);
             b.set_position(p.done);
