@@ -328,3 +328,39 @@ fn sigterm_stops_it_cleanly() {
     let code = s.child.wait().unwrap();
     assert!(code.success(), "exit {code:?}");
 }
+
+#[test]
+fn podman_pulls_with_vfs_storage() {
+    if Command::new("podman").arg("--version").output().is_err() {
+        eprintln!("SKIP: podman not installed");
+        return;
+    }
+    let s = start();
+    let dir = tempfile::tempdir().unwrap();
+    let podman = |args: &[&str]| {
+        Command::new("podman")
+            .arg("--root")
+            .arg(dir.path().join("root"))
+            .arg("--runroot")
+            .arg(dir.path().join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (repo, tag, digest, _) = images().into_iter().next().unwrap();
+    let r = format!("{}/{repo}:{tag}", s.addr);
+    let out = podman(&["pull", "--tls-verify=false", "--quiet", &r]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = podman(&["images", "--digests", "--format", "{{.Digest}}"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), digest);
+}
