@@ -18,7 +18,7 @@ use iso_core::solution::{ManifestKind, Solution};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::layout::{ref_index, ExportError, REF_NAME};
+use crate::layout::{ref_index, select_images, ExportError, REF_NAME};
 
 /// A reader over blob parts that hashes what it hands out.
 struct Hashing<'a> {
@@ -115,22 +115,7 @@ fn write(
     format: ArchiveFormat,
     images: &[(String, String)],
 ) -> Result<ArchiveReport, ExportError> {
-    let selected: Vec<usize> = if images.is_empty() {
-        (0..solution.images.len()).collect()
-    } else {
-        images
-            .iter()
-            .map(|(n, t)| {
-                solution
-                    .images
-                    .iter()
-                    .position(|i| &i.name == n && &i.tag == t)
-                    .ok_or_else(|| {
-                        ExportError::NotFound(format!("no image {n}:{t} in the archive"))
-                    })
-            })
-            .collect::<Result<_, _>>()?
-    };
+    let selected = select_images(solution, images)?;
     let file = File::create(path).map_err(io_err(path))?;
     let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
     let mut report = ArchiveReport::default();

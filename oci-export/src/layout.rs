@@ -205,6 +205,26 @@ pub(crate) fn ref_index(solution: &Solution<'_, '_>, i: usize) -> Vec<u8> {
     serde_json::to_vec(&index).unwrap_or_default()
 }
 
+/// Indexes into `solution.images` of `images` (`(name, tag)`; empty: every image).
+pub(crate) fn select_images(
+    solution: &Solution<'_, '_>,
+    images: &[(String, String)],
+) -> Result<Vec<usize>, ExportError> {
+    if images.is_empty() {
+        return Ok((0..solution.images.len()).collect());
+    }
+    images
+        .iter()
+        .map(|(n, t)| {
+            solution
+                .images
+                .iter()
+                .position(|i| &i.name == n && &i.tag == t)
+                .ok_or_else(|| ExportError::NotFound(format!("no image {n}:{t} in the archive")))
+        })
+        .collect()
+}
+
 /// A blob to write.
 struct BlobJob<'a, 'd> {
     digest: &'a str,
@@ -483,22 +503,7 @@ pub fn export_oci_with(
     oci_media_types: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportReport, ExportError> {
-    let selected: Vec<usize> = if images.is_empty() {
-        (0..solution.images.len()).collect()
-    } else {
-        images
-            .iter()
-            .map(|(n, t)| {
-                solution
-                    .images
-                    .iter()
-                    .position(|i| &i.name == n && &i.tag == t)
-                    .ok_or_else(|| {
-                        ExportError::NotFound(format!("no image {n}:{t} in the archive"))
-                    })
-            })
-            .collect::<Result<_, _>>()?
-    };
+    let selected = select_images(solution, images)?;
     let blobs_dir = dest.join("blobs/sha256");
     fs::create_dir_all(&blobs_dir).map_err(io(&blobs_dir))?;
     // Leftovers of an interrupted run (temporary names are never referenced).
