@@ -1,0 +1,58 @@
+"""Read MetalK8s Solution archives (ISO 9660 images) as plain files: no mount, no root,
+zero-copy over ``mmap``, every length and offset checked.
+
+>>> import isolution
+>>> with isolution.open("example-solution-1.0.2.iso") as image:      # doctest: +SKIP
+...     image.listdir("images")
+...     manifest = image.read("manifest.yaml")
+...     s = image.solution
+...     findings = s.validate()
+
+``open(path)`` / ``Image.from_bytes(data)`` give an ``Image``; ``walk``, ``listdir``, ``stat``,
+``exists``, ``read``, ``open`` and ``view`` take a path relative to the root and an optional
+``namespace=`` (``"rr"``, ``"joliet"``, ``"iso1999"``, ``"primary"``). ``image.solution`` reads
+the Solution (``validate``, ``verify``, ``export_oci``); ``load_solutions_config`` reads a
+``solutions.yaml``. Errors: ``IsolutionError`` and its subclasses ``FormatError``,
+``LimitExceeded``, ``ValidationError``, ``SignatureError``, ``ExportError``, plus the built-in
+``FileNotFoundError``, ``NotADirectoryError``, ``IsADirectoryError`` and ``ValueError``.
+"""
+
+from ._io import ImageFile
+from ._native import (
+    ContainerImage,
+    Descriptor,
+    Entry,
+    ExportError,
+    Finding,
+    FormatError,
+    Image,
+    IsolutionError,
+    LimitExceeded,
+    SignatureError,
+    Solution,
+    SolutionsConfig,
+    ValidationError,
+    __version__,
+    load_solutions_config,
+    open,
+)
+
+__all__ = [
+    "ContainerImage",
+    "Descriptor",
+    "Entry",
+    "ExportError",
+    "Finding",
+    "FormatError",
+    "Image",
+    "ImageFile",
+    "IsolutionError",
+    "LimitExceeded",
+    "SignatureError",
+    "Solution",
+    "SolutionsConfig",
+    "ValidationError",
+    "__version__",
+    "load_solutions_config",
+    "open",
+]

@@ -1,0 +1,299 @@
+"""Type stubs of the native module ``isolution._native`` (re-exported by ``isolution``)."""
+
+import os
+from pathlib import Path
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Literal, final
+
+from ._io import ImageFile
+
+__all__ = [
+    "ContainerImage",
+    "Descriptor",
+    "Entry",
+    "ExportError",
+    "Finding",
+    "FormatError",
+    "Image",
+    "IsolutionError",
+    "LimitExceeded",
+    "SignatureError",
+    "Solution",
+    "SolutionsConfig",
+    "ValidationError",
+    "_NativeFile",
+    "__version__",
+    "load_solutions_config",
+    "open",
+]
+
+__version__: str
+
+_Namespace = Literal["rr", "joliet", "iso1999", "primary"]
+_EntryType = Literal["file", "dir", "symlink", "block-device", "char-device", "fifo", "socket"]
+_Path = str | os.PathLike[str]
+
+class IsolutionError(Exception):
+    """Base class of the errors raised by isolution."""
+
+class FormatError(IsolutionError):
+    """The image is not ISO 9660, or is malformed."""
+    offset: int | None
+    path: str | None
+
+class LimitExceeded(IsolutionError):
+    """A safety budget was exceeded while reading the image."""
+    offset: int | None
+    path: str | None
+
+class ValidationError(IsolutionError):
+    """A Solution failed validation (only with ``check=True``)."""
+    findings: list[Finding]
+
+class SignatureError(IsolutionError):
+    """A signature did not verify, or a key could not be read."""
+    report: dict[str, Any]
+
+class ExportError(IsolutionError):
+    """Writing an OCI layout failed."""
+
+@final
+class Entry:
+    """One entry of an image, in one namespace (plain data, like ``tarfile.TarInfo``)."""
+    @property
+    def path(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> _EntryType: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def mode(self) -> int: ...
+    @property
+    def mtime(self) -> float | None: ...
+    @property
+    def nlink(self) -> int | None: ...
+    @property
+    def uid(self) -> int | None: ...
+    @property
+    def gid(self) -> int | None: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def device(self) -> tuple[int, int] | None: ...
+    @property
+    def extents(self) -> list[tuple[int, int]]: ...
+    @property
+    def file_id(self) -> tuple[int, int] | None: ...
+    @property
+    def hidden(self) -> bool: ...
+    @property
+    def record_offset(self) -> int: ...
+    @property
+    def namespace(self) -> _Namespace: ...
+    def is_dir(self) -> bool: ...
+    def is_file(self) -> bool: ...
+    def is_symlink(self) -> bool: ...
+
+@final
+class Image:
+    """An ISO 9660 image; a context manager. Safe to share between threads."""
+    def __new__(
+        cls,
+        path: _Path,
+        *,
+        in_memory: bool = False,
+        max_depth: int | None = None,
+        max_entries: int | None = None,
+        max_directories: int | None = None,
+        max_name_bytes: int | None = None,
+        max_path_bytes: int | None = None,
+        max_susp_bytes: int | None = None,
+        max_extents_per_file: int | None = None,
+    ) -> Image: ...
+    @staticmethod
+    def from_bytes(
+        data: bytes | bytearray | memoryview,
+        *,
+        max_depth: int | None = None,
+        max_entries: int | None = None,
+        max_directories: int | None = None,
+        max_name_bytes: int | None = None,
+        max_path_bytes: int | None = None,
+        max_susp_bytes: int | None = None,
+        max_extents_per_file: int | None = None,
+    ) -> Image: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> Image: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+    @property
+    def path(self) -> Path | None: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def namespace(self) -> _Namespace: ...
+    @property
+    def namespaces(self) -> list[_Namespace]: ...
+    @property
+    def volume(self) -> dict[str, Any]: ...
+    def walk(self, path: str = "", *, namespace: _Namespace | None = None) -> list[Entry]: ...
+    def listdir(self, path: str = "", *, namespace: _Namespace | None = None) -> list[str]: ...
+    def stat(self, path: str, *, namespace: _Namespace | None = None) -> Entry: ...
+    def exists(self, path: str, *, namespace: _Namespace | None = None) -> bool: ...
+    def read(self, path: str, *, namespace: _Namespace | None = None) -> bytes: ...
+    def view(self, path: str, *, namespace: _Namespace | None = None) -> memoryview: ...
+    def open(
+        self, path: str, mode: Literal["rb", "r"] = "rb", *, namespace: _Namespace | None = None
+    ) -> ImageFile: ...
+    @property
+    def solution(self) -> Solution: ...
+
+@final
+class _NativeFile:
+    def read(self, size: int = -1) -> bytes: ...
+    def seek(self, offset: int, whence: int = 0) -> int: ...
+    def tell(self) -> int: ...
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def size(self) -> int: ...
+
+@final
+class Finding:
+    """A validation finding."""
+    @property
+    def rule(self) -> str: ...
+    @property
+    def severity(self) -> Literal["error", "warning", "info"]: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Descriptor:
+    """A content descriptor."""
+    @property
+    def digest(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def media_type(self) -> str: ...
+
+@final
+class ContainerImage:
+    """One image tag of a Solution."""
+    @property
+    def name(self) -> str: ...
+    @property
+    def tag(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def media_type(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def config(self) -> Descriptor | None: ...
+    @property
+    def layers(self) -> list[Descriptor]: ...
+    @property
+    def children(self) -> list[Descriptor]: ...
+    @property
+    def version_file(self) -> str | None: ...
+    @property
+    def blob_bytes(self) -> int: ...
+
+@final
+class Solution:
+    """A MetalK8s Solution archive (``Image.solution``)."""
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def version(self) -> str | None: ...
+    @property
+    def display_name(self) -> str | None: ...
+    @property
+    def id(self) -> str | None: ...
+    @property
+    def volume_id(self) -> str: ...
+    @property
+    def namespace(self) -> _Namespace: ...
+    @property
+    def operator_image(self) -> tuple[str, str] | None: ...
+    @property
+    def crds(self) -> list[str]: ...
+    @property
+    def roles(self) -> list[tuple[str, str]]: ...
+    @property
+    def images(self) -> list[ContainerImage]: ...
+    @property
+    def findings(self) -> list[Finding]: ...
+    @property
+    def manifest(self) -> dict[str, Any] | None: ...
+    def validate(
+        self, *, strict: bool = False, digests: bool = True, threads: int = 0, check: bool = False
+    ) -> list[Finding]: ...
+    def verify(
+        self,
+        key: _Path | bytes | None = None,
+        allowed_signers: _Path | bytes | None = None,
+        identity: str | None = None,
+        *,
+        detached: _Path | bytes | None = None,
+        threads: int = 0,
+    ) -> dict[str, Any]: ...
+    def export_oci(
+        self,
+        dest: _Path,
+        images: Iterable[str | tuple[str, str]] | None = None,
+        *,
+        oci_media_types: bool = False,
+    ) -> dict[str, Any]: ...
+    def registry_config(self) -> str: ...
+
+@final
+class SolutionsConfig:
+    """A MetalK8s ``solutions.yaml``."""
+    @property
+    def path(self) -> Path: ...
+    @property
+    def api_version(self) -> str | None: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def archives(self) -> list[str]: ...
+    @property
+    def active(self) -> dict[str, str]: ...
+    def check(
+        self, *, strict: bool = False, digests: bool = True, threads: int = 0, check: bool = False
+    ) -> list[Finding]: ...
+
+def open(
+    path: _Path,
+    *,
+    in_memory: bool = False,
+    max_depth: int | None = None,
+    max_entries: int | None = None,
+    max_directories: int | None = None,
+    max_name_bytes: int | None = None,
+    max_path_bytes: int | None = None,
+    max_susp_bytes: int | None = None,
+    max_extents_per_file: int | None = None,
+) -> Image: ...
+def load_solutions_config(path: _Path) -> SolutionsConfig: ...

@@ -1,0 +1,97 @@
+"""Errors: Python's built-in ones where they fit, isolution's otherwise, with locations."""
+
+from __future__ import annotations
+
+import pytest
+
+import isolution
+from conftest import FIXTURES, REPO
+
+
+def test_hierarchy():
+    for cls in (isolution.FormatError, isolution.LimitExceeded, isolution.ValidationError,
+                isolution.SignatureError, isolution.ExportError):
+        assert issubclass(cls, isolution.IsolutionError)
+    assert issubclass(isolution.IsolutionError, Exception)
+    assert isolution.FormatError.__module__ == "isolution"
+
+
+def test_missing_paths(rr_joliet):
+    with pytest.raises(FileNotFoundError) as e:
+        rr_joliet.read("dir/nope.txt")
+    assert "dir/nope.txt" in str(e.value)
+    assert e.value.path == "dir/nope.txt"
+    with pytest.raises(FileNotFoundError):
+        rr_joliet.stat("nope")
+    with pytest.raises(FileNotFoundError):
+        rr_joliet.open("nope")
+    with pytest.raises(FileNotFoundError):
+        rr_joliet.view("nope")
+    with pytest.raises(FileNotFoundError):
+        rr_joliet.listdir("nope")
+    with pytest.raises(NotADirectoryError):
+        rr_joliet.listdir("top.txt")
+    with pytest.raises(NotADirectoryError):
+        rr_joliet.read("top.txt/x")
+    with pytest.raises(IsADirectoryError):
+        rr_joliet.read("dir")
+    with pytest.raises(IsADirectoryError):
+        rr_joliet.open("dir")
+    with pytest.raises(isolution.IsolutionError, match="symlink"):
+        rr_joliet.read("dir/up")
+
+
+def test_missing_image_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        isolution.open(tmp_path / "absent.iso")
+    with pytest.raises(OSError):
+        isolution.open(tmp_path)
+
+
+def test_not_iso(tmp_path):
+    with pytest.raises(isolution.FormatError, match="too small"):
+        isolution.open(REPO / "README.md")
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\0" * (40 * 1024))
+    with pytest.raises(isolution.FormatError) as e:
+        isolution.open(junk)
+    assert "offset 0x8000" in str(e.value)
+    assert e.value.offset == 0x8000
+    with pytest.raises(isolution.FormatError):
+        isolution.Image.from_bytes(b"\0" * (40 * 1024))
+    with pytest.raises(TypeError):
+        isolution.Image.from_bytes("not bytes")
+
+
+def test_malformed_directory_reports_offset_and_path():
+    data = bytearray((FIXTURES / "rr-joliet.iso").read_bytes())
+    image = isolution.Image.from_bytes(bytes(data))
+    d = image.stat("dir/sub")
+    lba, length = d.extents[0]
+    # Break the first record after `.` and `..` of dir/sub: a length shorter than any record.
+    start = lba * 2048
+    off = start
+    for _ in range(2):
+        off += data[off]
+    data[off] = 20
+    broken = isolution.Image.from_bytes(bytes(data))
+    with pytest.raises(isolution.FormatError) as e:
+        broken.walk()
+    assert e.value.path == "dir/sub"
+    assert e.value.offset is not None
+    assert f"path dir/sub" in str(e.value)
+    # Other directories still read.
+    assert broken.read("top.txt") == b"top-level file\n"
+
+
+def test_limits():
+    with isolution.open(FIXTURES / "rr-joliet.iso", max_depth=3) as image:
+        with pytest.raises(isolution.LimitExceeded, match="max_depth") as e:
+            image.walk()
+        assert e.value.path
+        assert image.read("dir/file.txt")  # shallow paths still work
+    with isolution.open(FIXTURES / "rr-joliet.iso", max_entries=10) as image:
+        with pytest.raises(isolution.LimitExceeded, match="max_entries"):
+            image.walk()
+    with pytest.raises(OverflowError):
+        isolution.open(FIXTURES / "rr-joliet.iso", max_depth=-1)

@@ -1,0 +1,156 @@
+"""Solutions: fields, validate() against the expected findings, export_oci, verify, and
+solutions.yaml checks."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+import isolution
+from conftest import SOLUTIONS, lines, render, solution_isos
+
+
+def expected_findings(stem):
+    return sorted(lines(SOLUTIONS / "expected" / f"{stem}.findings"))
+
+
+@pytest.mark.parametrize("stem", solution_isos())
+def test_validate_gives_the_expected_findings(stem):
+    with isolution.open(SOLUTIONS / f"{stem}.iso") as image:
+        findings = image.solution.validate()
+    assert sorted(render(f) for f in findings) == expected_findings(stem), [
+        render(f, True) for f in findings
+    ]
+
+
+def test_example_fields(example):
+    s = example.solution
+    assert s.name == "example-solution"
+    assert s.version == "1.0.2"
+    assert s.display_name == "Example Solution"
+    assert s.id == "example-solution-1.0.2"
+    assert s.volume_id == "Example Solution 1.0.2"
+    assert s.namespace == "rr"
+    assert s.operator_image == ("example-solution-operator", "1.0.2")
+    assert len(s.crds) == 2 and all(c.startswith("operator/deploy/crds/") for c in s.crds)
+    assert ("Role", "example-solution-operator") in s.roles
+    m = s.manifest
+    assert m["kind"] == "Solution" and m["metadata"]["name"] == "example-solution"
+    m["kind"] = "changed"
+    assert s.manifest["kind"] == "Solution"  # a fresh copy each time
+    assert "example-solution-1.0.2" in repr(s)
+    rows = [line.split("\t") for line in lines(SOLUTIONS / "expected" / "example-solution-1.0.2.images.tsv")]
+    got = {(i.name, i.tag): i for i in s.images}
+    assert len(got) == len(rows) == 3
+    for name, tag, digest, media_type, size, blobs in rows:
+        i = got[(name, tag)]
+        assert i.digest == digest
+        assert i.media_type == media_type
+        assert i.size == int(size)
+        assert i.kind == "docker-v2-s2"
+        assert [i.config.digest] + [layer.digest for layer in i.layers] == blobs.split(",")
+        assert all(layer.size > 0 and layer.media_type for layer in i.layers)
+        assert i.path == f"images/{name}/{tag}"
+    # The generator omits the constant blocks; what it writes is in the archive's file.
+    rc = s.registry_config()
+    assert "example-solution-operator" in rc and "location" in rc
+    shipped = (SOLUTIONS / "expected" / "example-solution-1.0.2.registry-config.inc.j2").read_text()
+    assert all(line in shipped for line in rc.splitlines() if line.strip())
+
+
+def test_validate_options(example):
+    s = example.solution
+    no_digests = s.validate(digests=False)
+    assert [render(f) for f in no_digests] == [render(f) for f in s.validate()]
+    assert s.validate(check=True)  # warnings only: passes
+    with pytest.raises(isolution.ValidationError) as e:
+        s.validate(check=True, strict=True)
+    assert e.value.findings and "manifest.images-entry" in str(e.value)
+    f = s.validate()[0]
+    assert f == s.validate()[0] and hash(f) == hash(s.validate()[0])
+    assert f.severity in ("error", "warning", "info")
+
+
+def test_validate_raises_on_errors():
+    with isolution.open(SOLUTIONS / "broken-image-blob-digest.iso") as image:
+        s = image.solution
+        with pytest.raises(isolution.ValidationError, match="image.blob-digest"):
+            s.validate(check=True)
+        # Without digests the corruption is not seen.
+        assert not any(f.rule == "image.blob-digest" for f in s.validate(digests=False))
+
+
+def test_export_oci(example, tmp_path):
+    dest = tmp_path / "layout"
+    report = example.solution.export_oci(dest)
+    assert json.loads((dest / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+    index = json.loads((dest / "index.json").read_text())
+    refs = sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"])
+    assert len(refs) == 3, refs
+    assert report["blobs_written"] > 0 and len(report["images"]) == 3
+    for m in index["manifests"]:
+        assert (dest / "blobs" / "sha256" / m["digest"].split(":")[1]).is_file()
+    # Again: everything is already there.
+    again = example.solution.export_oci(dest, ["base-server:1.0.2"])
+    assert again["blobs_written"] == 0 and len(again["images"]) == 1
+    one = example.solution.export_oci(tmp_path / "one", [("example-solution-operator", "1.0.2")])
+    assert len(one["images"]) == 1
+    with pytest.raises(isolution.ExportError, match="no image nope:1"):
+        example.solution.export_oci(tmp_path / "x", ["nope:1"])
+    with pytest.raises(ValueError):
+        example.solution.export_oci(tmp_path / "x", ["no-tag"])
+
+
+def test_export_refuses_corrupt_blobs(tmp_path):
+    with isolution.open(SOLUTIONS / "broken-image-blob-digest.iso") as image:
+        with pytest.raises(isolution.ExportError, match="sha256"):
+            image.solution.export_oci(tmp_path / "layout")
+
+
+def test_verify_unsigned(example, tmp_path):
+    s = example.solution
+    with pytest.raises(TypeError):
+        s.verify()
+    with pytest.raises(isolution.SignatureError, match="key"):
+        s.verify(key=b"not a key")
+    # A well-formed minisign public key that did not sign anything here.
+    key = tmp_path / "minisign.pub"
+    raw = b"Ed" + bytes(range(8)) + bytes.fromhex("58" + "66" * 31)  # the Ed25519 base point
+    key.write_text("untrusted comment: minisign public key\n" + base64.b64encode(raw).decode() + "\n")
+    with pytest.raises(isolution.SignatureError) as e:
+        s.verify(key)
+    assert e.value.report["verified"] is False
+    assert any(f["kind"] == "no-sums" for f in e.value.report["failures"])
+    with pytest.raises(FileNotFoundError):
+        s.verify(tmp_path / "absent.pub")
+
+
+def config_cases():
+    return sorted(p.stem for p in (SOLUTIONS / "config").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case", config_cases())
+def test_solutions_config(case, tmp_path):
+    text = (SOLUTIONS / "config" / f"{case}.yaml").read_text()
+    path = tmp_path / f"{case}.yaml"
+    path.write_text(text.replace("@FIXTURES@", str(SOLUTIONS.resolve())))
+    cfg = isolution.load_solutions_config(path)
+    assert cfg.path == path
+    got = sorted(render(f) for f in cfg.check(digests=False))
+    assert got == sorted(lines(SOLUTIONS / "config" / f"{case}.expected"))
+
+
+def test_solutions_config_fields(tmp_path):
+    text = (SOLUTIONS / "config" / "ok.yaml").read_text()
+    path = tmp_path / "ok.yaml"
+    path.write_text(text.replace("@FIXTURES@", str(SOLUTIONS.resolve())))
+    cfg = isolution.load_solutions_config(path)
+    assert cfg.kind == "SolutionsConfiguration"
+    assert cfg.api_version == "solutions.metalk8s.scality.com/v1alpha1"
+    assert len(cfg.archives) >= 1
+    assert isinstance(cfg.active, dict)
+    assert cfg.check(check=True, strict=True) == cfg.check()
+    with pytest.raises(FileNotFoundError):
+        isolution.load_solutions_config(tmp_path / "absent.yaml")
