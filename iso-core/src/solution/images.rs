@@ -2,7 +2,6 @@
 //! digest verification on several threads.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use oci_spec::image::{ImageIndex, ImageManifest};
 use serde::Serialize;
@@ -336,19 +335,6 @@ fn read_tag<'data>(
     Ok(img)
 }
 
-fn hash_parts(c: &Contents<'_>) -> String {
-    match c.as_slice() {
-        Some(one) => hex::encode(sha256x2::digest(one)),
-        None => {
-            let mut h = Sha256::new();
-            for p in c.parts() {
-                h.update(p);
-            }
-            hex::encode(h.finalize())
-        }
-    }
-}
-
 /// Hashes each distinct blob file once, on `threads` threads (0: available parallelism), and
 /// compares with names and descriptors. Returns findings, bytes and blobs hashed.
 pub(crate) fn verify(
@@ -372,55 +358,12 @@ pub(crate) fn verify(
             }
         }
     }
-    // Largest first, so that two threads finish together.
-    let mut order: Vec<usize> = (0..unique.len()).collect();
-    order.sort_by_key(|&u| std::cmp::Reverse(blobs[unique[u]].size));
-    let n = if threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        threads
-    }
-    .clamp(1, 64);
-    let next = AtomicUsize::new(0);
-    let mut digests: Vec<Option<String>> = vec![None; unique.len()];
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..n)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = Vec::new();
-                    // Two blobs at a time, of neighbouring sizes: interleaving two messages
-                    // on one core keeps the SHA unit busy (see `sha256x2`).
-                    loop {
-                        let k = next.fetch_add(2, Ordering::Relaxed);
-                        let Some(&u) = order.get(k) else { break };
-                        let v = order.get(k + 1).copied();
-                        let one = |u: usize| blobs[unique[u]].contents.as_ref();
-                        let single = |u: usize| one(u).and_then(Contents::as_slice);
-                        match (single(u), v.and_then(single)) {
-                            (Some(a), Some(b)) => {
-                                let (da, db) = sha256x2::digest_pair(a, b);
-                                out.push((u, Some(hex::encode(da))));
-                                out.push((v.unwrap_or(u), Some(hex::encode(db))));
-                            }
-                            _ => {
-                                for w in std::iter::once(u).chain(v) {
-                                    out.push((w, one(w).map(hash_parts)));
-                                }
-                            }
-                        }
-                    }
-                    out
-                })
-            })
-            .collect();
-        for w in workers {
-            if let Ok(v) = w.join() {
-                for (u, d) in v {
-                    digests[u] = d;
-                }
-            }
-        }
-    });
+    let items: Vec<Option<&Contents<'_>>> =
+        unique.iter().map(|&i| blobs[i].contents.as_ref()).collect();
+    let digests: Vec<Option<String>> = sha256x2::digest_all(&items, threads)
+        .into_iter()
+        .map(|d| d.map(hex::encode))
+        .collect();
     let hashed_bytes = unique.iter().map(|&i| blobs[i].size).sum();
     let mut findings = Vec::new();
     for (i, b) in blobs.iter().enumerate() {

@@ -75,6 +75,73 @@ pub fn digest_pair(a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
     )
 }
 
+/// SHA-256 of a file's content (several extents hashed in order).
+pub fn digest_contents(c: &crate::Contents<'_>) -> [u8; 32] {
+    match c.as_slice() {
+        Some(one) => digest(one),
+        None => {
+            use sha2::Digest;
+            let mut h = sha2::Sha256::new();
+            for p in c.parts() {
+                h.update(p);
+            }
+            h.finalize().into()
+        }
+    }
+}
+
+/// SHA-256 of every item (`None` stays `None`), on `threads` threads (0: every core), largest
+/// first, two items at a time per thread, interleaved (see the module docs).
+pub fn digest_all(items: &[Option<&crate::Contents<'_>>], threads: usize) -> Vec<Option<[u8; 32]>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(items[i].map_or(0, |c| c.len())));
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    }
+    .clamp(1, 64);
+    let next = AtomicUsize::new(0);
+    let mut out = vec![None; items.len()];
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut res = Vec::new();
+                    loop {
+                        let k = next.fetch_add(2, Ordering::Relaxed);
+                        let Some(&a) = order.get(k) else { break };
+                        let b = order.get(k + 1).copied();
+                        let slice = |i: usize| items[i].and_then(|c| c.as_slice());
+                        match (slice(a), b.and_then(slice)) {
+                            (Some(x), Some(y)) => {
+                                let (dx, dy) = digest_pair(x, y);
+                                res.push((a, Some(dx)));
+                                res.push((b.unwrap_or(a), Some(dy)));
+                            }
+                            _ => {
+                                for i in std::iter::once(a).chain(b) {
+                                    res.push((i, items[i].map(digest_contents)));
+                                }
+                            }
+                        }
+                    }
+                    res
+                })
+            })
+            .collect();
+        for w in workers {
+            if let Ok(v) = w.join() {
+                for (i, d) in v {
+                    out[i] = d;
+                }
+            }
+        }
+    });
+    out
+}
+
 /// Digest of one message.
 pub fn digest(a: &[u8]) -> [u8; 32] {
     finish(H0, a, a.len())

@@ -295,65 +295,8 @@ type Item<'d> = (String, Option<crate::Contents<'d>>, [u8; 32]);
 
 /// SHA-256 of every file, two at a time per thread, largest first.
 fn hash_all(files: &[Item<'_>], threads: usize) -> Vec<Option<[u8; 32]>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let mut order: Vec<usize> = (0..files.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(files[i].1.as_ref().map_or(0, |c| c.len())));
-    let n = if threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        threads
-    }
-    .clamp(1, 64);
-    let next = AtomicUsize::new(0);
-    let mut out = vec![None; files.len()];
-    let hash = |c: &crate::Contents<'_>| -> [u8; 32] {
-        match c.as_slice() {
-            Some(s) => sha256x2::digest(s),
-            None => {
-                let mut h = sha2::Sha256::new();
-                for p in c.parts() {
-                    h.update(p);
-                }
-                h.finalize().into()
-            }
-        }
-    };
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..n)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut res = Vec::new();
-                    loop {
-                        let k = next.fetch_add(2, Ordering::Relaxed);
-                        let Some(&a) = order.get(k) else { break };
-                        let b = order.get(k + 1).copied();
-                        let slice = |i: usize| files[i].1.as_ref().and_then(|c| c.as_slice());
-                        match (slice(a), b.and_then(slice)) {
-                            (Some(x), Some(y)) => {
-                                let (dx, dy) = sha256x2::digest_pair(x, y);
-                                res.push((a, Some(dx)));
-                                res.push((b.unwrap_or(a), Some(dy)));
-                            }
-                            _ => {
-                                for i in std::iter::once(a).chain(b) {
-                                    res.push((i, files[i].1.as_ref().map(hash)));
-                                }
-                            }
-                        }
-                    }
-                    res
-                })
-            })
-            .collect();
-        for w in workers {
-            if let Ok(v) = w.join() {
-                for (i, d) in v {
-                    out[i] = d;
-                }
-            }
-        }
-    });
-    out
+    let items: Vec<Option<&crate::Contents<'_>>> = files.iter().map(|f| f.1.as_ref()).collect();
+    sha256x2::digest_all(&items, threads)
 }
 
 /// The isomd5sum of `implantisomd5`: an ASCII record in the primary volume descriptor's
