@@ -9,7 +9,8 @@
 #   5. operator/deploy/{crds/*_crd.yaml,role.yaml} and manifest.yaml;
 #   6. genisoimage with the documented flags.
 #
-# Then one broken copy of the good tree per validation rule, an expected-findings file for
+# Then one broken copy of the good tree per validation rule, four good copies with one CRD
+# change each (upgrade-crd-*, for `isolution upgrade-plan`), an expected-findings file for
 # every ISO (expected/<iso-name>.findings), and a set of solutions.yaml files with their
 # expected findings (config/). See README.md for every file and every expected finding.
 #
@@ -309,7 +310,19 @@ def cmd_manifest(a):
     sys.stdout.write(text)
 
 
-def crd(plural, kind, props, description):
+def yaml_bool(b):
+    if not isinstance(b, bool):
+        die('not a bool: %r' % (b,))
+    return 'true' if b else 'false'
+
+
+def crd(plural, kind, description, versions):
+    """One apiextensions.k8s.io/v1 CustomResourceDefinition, as YAML text written out line by line.
+
+    versions: [(name, served, storage, props)], written in that order; props: the properties of
+    `spec` in that version's schema, [(name, type, description)]. Every version gets the status
+    subresource and the same schema around `spec`.
+    """
     singular = kind.lower()
     lines = [
         'apiVersion: apiextensions.k8s.io/v1',
@@ -325,51 +338,82 @@ def crd(plural, kind, props, description):
         '    singular: %s' % singular,
         '  scope: Namespaced',
         '  versions:',
-        '  - name: v1alpha1',
-        '    served: true',
-        '    storage: true',
-        '    subresources:',
-        '      status: {}',
-        '    schema:',
-        '      openAPIV3Schema:',
-        '        description: %s' % description,
-        '        type: object',
-        '        properties:',
-        '          apiVersion:',
-        '            type: string',
-        '          kind:',
-        '            type: string',
-        '          metadata:',
-        '            type: object',
-        '          spec:',
-        '            type: object',
-        '            properties:',
     ]
-    for pname, ptype, pdesc in props:
-        lines += ['              %s:' % pname, '                description: %s' % pdesc,
-                  '                type: %s' % ptype]
-    lines += [
-        '          status:',
-        '            type: object',
-        '            properties:',
-        '              ready:',
-        '                type: boolean',
-    ]
+    for vname, served, storage, props in versions:
+        lines += [
+            '  - name: %s' % vname,
+            '    served: %s' % yaml_bool(served),
+            '    storage: %s' % yaml_bool(storage),
+            '    subresources:',
+            '      status: {}',
+            '    schema:',
+            '      openAPIV3Schema:',
+            '        description: %s' % description,
+            '        type: object',
+            '        properties:',
+            '          apiVersion:',
+            '            type: string',
+            '          kind:',
+            '            type: string',
+            '          metadata:',
+            '            type: object',
+            '          spec:',
+            '            type: object',
+            '            properties:',
+        ]
+        for pname, ptype, pdesc in props:
+            lines += ['              %s:' % pname, '                description: %s' % pdesc,
+                      '                type: %s' % ptype]
+        lines += [
+            '          status:',
+            '            type: object',
+            '            properties:',
+            '              ready:',
+            '                type: boolean',
+        ]
     return '\n'.join(lines) + '\n'
 
 
+def v1alpha1(props):
+    """The versions of every CRD in the good trees: v1alpha1 alone, served and stored."""
+    return [('v1alpha1', True, True, props)]
+
+
+CLOCK_DESC = 'ClockServer serves the current time'
+CLOCK_PROPS = [('timezone', 'string', 'Timezone shown by the clock, e.g. UTC'),
+               ('version', 'string', 'Version of the base-server image to run')]
+CLOCK_FORMAT = ('format', 'string', 'Time format')   # the property v1beta1 adds
+
 CRDS = {
-    'clockservers': crd('clockservers', 'ClockServer',
-                        [('timezone', 'string', 'Timezone shown by the clock, e.g. UTC'),
-                         ('version', 'string', 'Version of the base-server image to run')],
-                        'ClockServer serves the current time'),
-    'versionservers': crd('versionservers', 'VersionServer',
-                          [('replicas', 'integer', 'Number of replicas'),
-                           ('version', 'string', 'Version of the base-server image to run')],
-                          'VersionServer serves the version of the Solution'),
-    'alarmservers': crd('alarmservers', 'AlarmServer',
-                        [('schedule', 'string', 'Cron schedule of the alarm')],
-                        'AlarmServer rings at scheduled times'),
+    'clockservers': crd('clockservers', 'ClockServer', CLOCK_DESC, v1alpha1(CLOCK_PROPS)),
+    'versionservers': crd('versionservers', 'VersionServer', 'VersionServer serves the version of the Solution',
+                          v1alpha1([('replicas', 'integer', 'Number of replicas'),
+                                    ('version', 'string', 'Version of the base-server image to run')])),
+    'alarmservers': crd('alarmservers', 'AlarmServer', 'AlarmServer rings at scheduled times',
+                        v1alpha1([('schedule', 'string', 'Cron schedule of the alarm')])),
+}
+
+# The upgrade-crd-* edits (helper crd-edit ROOT EDIT): EDIT -> (plural, the file's new text,
+# the expected [(version, served, storage, spec property names)] of the result).
+CRD_EDITS = {
+    # v1beta1 added next to v1alpha1; v1alpha1 stays the storage version.
+    'version-added': ('clockservers', crd('clockservers', 'ClockServer', CLOCK_DESC, [
+        ('v1alpha1', True, True, CLOCK_PROPS),
+        ('v1beta1', True, False, CLOCK_PROPS + [CLOCK_FORMAT])]),
+        [('v1alpha1', True, True, ['timezone', 'version']),
+         ('v1beta1', True, False, ['timezone', 'version', 'format'])]),
+    # the same two versions, the storage version moved to v1beta1.
+    'storage-changed': ('clockservers', crd('clockservers', 'ClockServer', CLOCK_DESC, [
+        ('v1alpha1', True, False, CLOCK_PROPS),
+        ('v1beta1', True, True, CLOCK_PROPS + [CLOCK_FORMAT])]),
+        [('v1alpha1', True, False, ['timezone', 'version']),
+         ('v1beta1', True, True, ['timezone', 'version', 'format'])]),
+    # v1alpha1 alone, without spec.timezone.
+    'field-removed': ('clockservers', crd('clockservers', 'ClockServer', CLOCK_DESC,
+                                          v1alpha1([p for p in CLOCK_PROPS if p[0] != 'timezone'])),
+                      [('v1alpha1', True, True, ['version'])]),
+    # a third CRD file, AlarmServer, next to the two others.
+    'crd-added': ('alarmservers', CRDS['alarmservers'], [('v1alpha1', True, True, ['schedule'])]),
 }
 
 ROLE = '''---
@@ -466,6 +510,7 @@ def cmd_operator(a):
     for plural in ('clockservers', 'versionservers'):
         with open(os.path.join(crds, CRD_PREFIX + plural + '_crd.yaml'), 'w') as f:
             f.write(CRDS[plural])
+        check_crd(os.path.join(crds, CRD_PREFIX + plural + '_crd.yaml'))
     with open(os.path.join(a.root, 'operator', 'deploy', 'role.yaml'), 'w') as f:
         f.write(ROLE)
 
@@ -495,6 +540,92 @@ def cmd_operator_defect(a):
         for fn in files:
             with open(os.path.join(dirpath, fn)) as f:
                 list(yaml.safe_load_all(f))
+
+
+CRD_GROUP = 'example-solution.metalk8s.scality.com'
+
+
+def check_crd(path):
+    """PATH is one valid apiextensions.k8s.io/v1 CustomResourceDefinition, one YAML document,
+    named like its file, with exactly one storage version. Returns
+    [(version, served, storage, spec property names)]."""
+    fn = os.path.basename(path)
+    if not (fn.startswith(CRD_PREFIX) and fn.endswith('_crd.yaml')):
+        die('%s: not named %s<plural>_crd.yaml' % (path, CRD_PREFIX))
+    plural = fn[len(CRD_PREFIX):-len('_crd.yaml')]
+    with open(path) as f:
+        text = f.read()
+    if len(list(yaml.safe_load_all(text))) != 1:
+        die('%s: not exactly one YAML document' % path)
+    doc = yaml.safe_load(text)
+
+    def need(cond, what):
+        if not cond:
+            die('%s: %s' % (path, what))
+
+    need(isinstance(doc, dict), 'not a mapping')
+    need(doc.get('apiVersion') == 'apiextensions.k8s.io/v1', 'apiVersion')
+    need(doc.get('kind') == 'CustomResourceDefinition', 'kind')
+    need(doc.get('metadata', {}).get('name') == '%s.%s' % (plural, CRD_GROUP), 'metadata.name')
+    spec = doc.get('spec', {})
+    need(spec.get('group') == CRD_GROUP, 'spec.group')
+    need(spec.get('scope') in ('Namespaced', 'Cluster'), 'spec.scope')
+    names = spec.get('names', {})
+    need(names.get('plural') == plural and isinstance(names.get('kind'), str), 'spec.names')
+    versions = spec.get('versions')
+    need(isinstance(versions, list) and versions, 'spec.versions empty')
+    out = []
+    for v in versions:
+        need(isinstance(v.get('name'), str) and re.fullmatch(r'v[0-9]+((alpha|beta)[0-9]+)?', v['name']),
+             'version name %r' % v.get('name'))
+        need(isinstance(v.get('served'), bool) and isinstance(v.get('storage'), bool),
+             '%s: served/storage not booleans' % v['name'])
+        schema = v.get('schema', {}).get('openAPIV3Schema', {})
+        need(schema.get('type') == 'object', '%s: openAPIV3Schema.type' % v['name'])
+        props = schema.get('properties', {}).get('spec', {}).get('properties', {})
+        need(all(isinstance(p, dict) and p.get('type') for p in props.values()),
+             '%s: spec property without a type' % v['name'])
+        out.append((v['name'], v['served'], v['storage'], list(props)))
+    need(len({v[0] for v in out}) == len(out), 'duplicate version names')
+    need(sum(1 for v in out if v[2]) == 1, 'not exactly one storage version')
+    return out
+
+
+def cmd_crd_edit(a):
+    """One upgrade-crd-* change (CRD_EDITS) in ROOT; then every CRD file is checked."""
+    crds = os.path.join(a.root, 'operator', 'deploy', 'crds')
+    if a.edit not in CRD_EDITS:
+        die('unknown CRD edit ' + a.edit)
+    plural, text, want = CRD_EDITS[a.edit]
+    path = os.path.join(crds, CRD_PREFIX + plural + '_crd.yaml')
+    if a.edit == 'crd-added':
+        if os.path.exists(path):
+            die(path + ' already exists')
+    else:
+        with open(path) as f:
+            if f.read() != CRDS[plural]:
+                die(path + ' is not the good CRD')
+    replace_file(path, text.encode())
+    got = check_crd(path)
+    if got != want:
+        die('%s: versions %r, expected %r' % (path, got, want))
+    for fn in sorted(os.listdir(crds)):
+        check_crd(os.path.join(crds, fn))
+    # Outside spec.versions the edited CRD is the good one; inside, a version that keeps its
+    # name keeps the good schema apart from the listed spec properties.
+    new, old = yaml.safe_load(text), yaml.safe_load(CRDS[plural])
+    versions_new, versions_old = new['spec'].pop('versions'), old['spec'].pop('versions')
+    if new != old:
+        die(path + ': changed outside spec.versions')
+    base = versions_old[0]['schema']['openAPIV3Schema']
+    for v in versions_new:
+        schema = v['schema']['openAPIV3Schema']
+        sp = schema['properties']['spec'].pop('properties')
+        if schema != {**base, 'properties': {**base['properties'], 'spec': {'type': 'object'}}}:
+            die('%s: %s: schema differs outside spec.properties' % (path, v['name']))
+        for k, pv in sp.items():
+            if k in base['properties']['spec']['properties'] and pv != base['properties']['spec']['properties'][k]:
+                die('%s: %s: spec.%s changed' % (path, v['name'], k))
 
 
 # ---- 4. image defects ------------------------------------------------------------------
@@ -650,6 +781,7 @@ def main():
     s.add_argument('--break-yaml', action='store_true')
     s = sub.add_parser('operator'); s.add_argument('root')
     s = sub.add_parser('operator-defect'); s.add_argument('root'); s.add_argument('defect')
+    s = sub.add_parser('crd-edit'); s.add_argument('root'); s.add_argument('edit')
     s = sub.add_parser('image-defect'); s.add_argument('tagdir'); s.add_argument('defect')
     s = sub.add_parser('crosscheck'); s.add_argument('root')
     s = sub.add_parser('check-tree'); s.add_argument('root')
@@ -1080,6 +1212,55 @@ findings broken-iso-volume-id <<EOF
 warning iso.volume-id -
 $ENTRY
 EOF
+
+# -----------------------------------------------------------------------------------------
+# 2b. upgrade-plan fixtures: good trees, each a copy of the good 1.0.2 tree (same manifest,
+#     images and version) with one change to the CRDs, for `isolution upgrade-plan OLD NEW`.
+#     Same flags as the broken variants. They validate like the good tree: only $ENTRY.
+# -----------------------------------------------------------------------------------------
+CRDS_DIR=operator/deploy/crds
+CLOCK_CRD=$CRDS_DIR/example-solution.metalk8s.scality.com_clockservers_crd.yaml
+
+variant upgrade-crd-version-added       # clockservers: + v1beta1 (served, not stored, + spec.format)
+helper crd-edit "$T" version-added
+mkiso "$T" upgrade-crd-version-added.iso "$V" "${F[@]}"
+findings upgrade-crd-version-added <<<"$ENTRY"
+
+variant upgrade-crd-storage-changed     # clockservers: v1alpha1 + v1beta1, v1beta1 stored
+helper crd-edit "$T" storage-changed
+mkiso "$T" upgrade-crd-storage-changed.iso "$V" "${F[@]}"
+findings upgrade-crd-storage-changed <<<"$ENTRY"
+
+variant upgrade-crd-field-removed       # clockservers v1alpha1 without spec.timezone
+helper crd-edit "$T" field-removed
+mkiso "$T" upgrade-crd-field-removed.iso "$V" "${F[@]}"
+findings upgrade-crd-field-removed <<<"$ENTRY"
+
+variant upgrade-crd-added               # + the alarmservers CRD file
+helper crd-edit "$T" crd-added
+mkiso "$T" upgrade-crd-added.iso "$V" "${F[@]}"
+findings upgrade-crd-added <<<"$ENTRY"
+
+# Each upgrade tree differs from the good one in exactly one CRD file, is otherwise a good
+# tree, and its ISO's Rock Ridge tree is the staged tree, with the CRD files' bytes.
+for t in "$TREES"/upgrade-*; do
+    n=${t##*/}
+    case $n in
+        upgrade-crd-added) want="Only in $n/$CRDS_DIR: example-solution.metalk8s.scality.com_alarmservers_crd.yaml" ;;
+        *) want="Files good/$CLOCK_CRD and $n/$CLOCK_CRD differ" ;;
+    esac
+    got=$(cd "$TREES" && diff -rq good "$n" || true)
+    [ "$got" = "$want" ] || { printf 'build.sh: %s differs from the good tree by:\n%s\n' "$n" "$got" >&2; exit 1; }
+    helper check-tree "$t"
+    isoinfo -i "$OUT/$n.iso" -R -f | sed 's|^/||' | LC_ALL=C sort > "$WORK/x-rr"
+    (cd "$t" && find . -mindepth 1 | sed 's|^\./||' | LC_ALL=C sort) > "$WORK/x-tree"
+    diff -u "$WORK/x-tree" "$WORK/x-rr" >&2 \
+        || { echo "build.sh: Rock Ridge names differ from the tree in $n.iso" >&2; exit 1; }
+    for f in "$t/$CRDS_DIR"/*; do
+        isoinfo -i "$OUT/$n.iso" -R -x "/$CRDS_DIR/${f##*/}" | cmp -s - "$f" \
+            || { echo "build.sh: $n.iso: /$CRDS_DIR/${f##*/} is not the staged file" >&2; exit 1; }
+    done
+done
 
 # The good trees' Rock Ridge names must be the staged names too.
 isoinfo -i "$OUT/example-solution-1.0.2.iso" -R -f | sed 's|^/||' | LC_ALL=C sort > "$WORK/x-rr"

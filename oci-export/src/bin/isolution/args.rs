@@ -45,6 +45,54 @@ pub enum Command {
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the Kubernetes objects that deploy a Solution's CRDs and Operator, as MetalK8s
+    /// deploys them, as one YAML stream for `kubectl apply -f -`.
+    Render(RenderArgs),
+    /// What changes when a cluster moves from OLD to NEW: CRDs, images, operator, RBAC.
+    /// Exits 1 when something breaking is found.
+    UpgradePlan(UpgradePlanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The Solution ISO to deploy.
+    pub iso: PathBuf,
+    /// The environment namespace (required unless --crds-only).
+    #[arg(long, required_unless_present = "crds_only")]
+    pub namespace: Option<String>,
+    /// Registry host in image references and in the OperatorConfig endpoints.
+    #[arg(long, default_value = oci_export::render::DEFAULT_REGISTRY)]
+    pub registry: String,
+    /// Mount the `<name>-cert` Secret at /cert in the operator (for webhooks).
+    #[arg(long)]
+    pub webhook: bool,
+    /// Only the CRDs (what MetalK8s applies when a version is activated).
+    #[arg(long, conflicts_with = "no_crds")]
+    pub crds_only: bool,
+    /// Everything but the CRDs (what MetalK8s applies in an environment namespace).
+    #[arg(long)]
+    pub no_crds: bool,
+    /// Another imported version of the Solution, listed in the OperatorConfig as MetalK8s
+    /// lists every imported version; repeatable.
+    #[arg(long = "available", value_name = "ISO")]
+    pub available: Vec<PathBuf>,
+    /// Value of the metalk8s.scality.com/version label (MetalK8s writes its own version).
+    #[arg(long, default_value = "unknown")]
+    pub metalk8s_version: String,
+    /// Print the objects as one JSON list instead of YAML.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradePlanArgs {
+    /// The version deployed now.
+    pub old: PathBuf,
+    /// The version to move to.
+    pub new: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]

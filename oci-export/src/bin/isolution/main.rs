@@ -11,6 +11,7 @@ mod import;
 mod info;
 mod ls;
 mod push;
+mod render;
 mod serve;
 mod solution;
 mod util;
@@ -64,5 +65,7 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Serve(a) => serve::run(a),
         args::Command::Push(a) => push::run(a),
         args::Command::Import(a) => import::run(a),
+        args::Command::Render(a) => render::render(a),
+        args::Command::UpgradePlan(a) => render::upgrade_plan(a),
     }
 }
