@@ -773,6 +773,14 @@ pub fn render(
              Deployment cannot pull it"
         ));
     }
+    if solution.manifest.as_ref().and_then(|m| m.metrics_enabled) == Some(true) {
+        out.warnings.push(
+            "manifest.yaml: spec.operator.metrics.enabled is true: MetalK8s releases with PR \
+             #4813 also deploy a Service and a ServiceMonitor for the operator, which are not \
+             rendered (their exact shape is not part of the archive contract known here)"
+                .into(),
+        );
+    }
     let mut pod_labels = operator_labels(&name, &version);
     pod_labels.insert("app.kubernetes.io/managed-by".into(), "salt".into());
     pod_labels.insert("heritage".into(), "salt".into());
