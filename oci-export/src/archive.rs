@@ -12,23 +12,29 @@
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 use iso_core::solution::{ManifestKind, Solution};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::layout::{ref_index, select_images, ExportError, REF_NAME};
+use crate::layout::{ref_index, select_images, ExportError, Progress, REF_NAME};
 
-/// A reader over blob parts that hashes what it hands out.
-struct Hashing<'a> {
+/// A reader over blob parts that hashes what it hands out and reports progress; it fails
+/// (and sets `stopped`) when the progress callback asks to stop.
+struct Hashing<'a, 'p> {
     parts: &'a [&'a [u8]],
     idx: usize,
     pos: usize,
     hash: Sha256,
+    done: &'a mut u64,
+    total: u64,
+    progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
+    stopped: &'p mut bool,
 }
 
-impl Read for Hashing<'_> {
+impl Read for Hashing<'_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while let Some(p) = self.parts.get(self.idx) {
             if self.pos < p.len() {
@@ -36,6 +42,15 @@ impl Read for Hashing<'_> {
                 buf[..n].copy_from_slice(&p[self.pos..self.pos + n]);
                 self.hash.update(&buf[..n]);
                 self.pos += n;
+                *self.done += n as u64;
+                let at = Progress {
+                    done: *self.done,
+                    total: self.total,
+                };
+                if (self.progress)(at).is_break() {
+                    *self.stopped = true;
+                    return Err(io::Error::other(STOPPED));
+                }
                 return Ok(n);
             }
             self.idx += 1;
@@ -44,6 +59,9 @@ impl Read for Hashing<'_> {
         Ok(0)
     }
 }
+
+/// The message of the error returned when the progress callback stops an export.
+const STOPPED: &str = "export stopped by the progress callback";
 
 fn header(path: &str, size: u64) -> tar::Header {
     let mut h = tar::Header::new_ustar();
@@ -90,13 +108,38 @@ pub fn export_archive(
     format: ArchiveFormat,
     images: &[(String, String)],
 ) -> Result<ArchiveReport, ExportError> {
+    export_archive_with(solution, out, format, images, &mut |_| {
+        ControlFlow::Continue(())
+    })
+}
+
+/// [`export_archive`], calling `progress` with the bytes of blob content written so far and
+/// the total (first with `done` 0, last with `done == total` once the tar is complete and
+/// before it is renamed into place). When `progress` returns [`ControlFlow::Break`], the
+/// export stops: the partial file is removed and the result is an [`ExportError::Io`] of
+/// kind [`io::ErrorKind::Interrupted`] on `out`.
+pub fn export_archive_with(
+    solution: &Solution<'_, '_>,
+    out: &Path,
+    format: ArchiveFormat,
+    images: &[(String, String)],
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<ArchiveReport, ExportError> {
     let tmp = out.with_file_name(format!(
         "{}.partial",
         out.file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default()
     ));
-    let result = write(solution, &tmp, format, images);
+    let mut stopped = false;
+    let result = write(solution, &tmp, format, images, progress, &mut stopped);
+    let result = match result {
+        Err(_) if stopped => Err(ExportError::Io {
+            path: out.to_owned(),
+            error: io::Error::new(io::ErrorKind::Interrupted, STOPPED),
+        }),
+        r => r,
+    };
     match result {
         Ok(r) => {
             fs::rename(&tmp, out).map_err(io_err(out))?;
@@ -109,55 +152,49 @@ pub fn export_archive(
     }
 }
 
-fn write(
-    solution: &Solution<'_, '_>,
-    path: &Path,
+/// Where the bytes of one tar member come from.
+enum Source<'d> {
+    /// A blob of the archive (slices of the mapping).
+    Blob(iso_core::Contents<'d>),
+    /// Bytes made here (manifests, indexes).
+    Owned(Vec<u8>),
+}
+
+/// One blob to put in the tar.
+struct Member<'d> {
+    name: String,
+    source: Source<'d>,
+    digest: String,
+    size: u64,
+    label: String,
+}
+
+/// What goes in the tar: blobs (each name once), then the index or `manifest.json`.
+struct Plan<'d> {
+    members: Vec<Member<'d>>,
+    index_entries: Vec<Value>,
+    docker_manifest: Vec<Value>,
+    refs: Vec<String>,
+}
+
+fn plan<'d>(
+    solution: &Solution<'_, 'd>,
     format: ArchiveFormat,
     images: &[(String, String)],
-) -> Result<ArchiveReport, ExportError> {
+) -> Result<Plan<'d>, ExportError> {
     let selected = select_images(solution, images)?;
-    let file = File::create(path).map_err(io_err(path))?;
-    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
-    let mut report = ArchiveReport::default();
-    let mut written = BTreeSet::new();
-    let mut put = |tar: &mut tar::Builder<BufWriter<File>>,
-                   name: String,
-                   parts: &[&[u8]],
-                   digest: &str,
-                   size: u64,
-                   label: &str,
-                   report: &mut ArchiveReport|
-     -> Result<(), ExportError> {
-        if !written.insert(name.clone()) {
-            return Ok(());
-        }
-        let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        let corrupt = |reason: String| ExportError::Corrupt {
-            image: label.into(),
-            digest: digest.into(),
-            reason,
-        };
-        if len != size {
-            return Err(corrupt(format!("{len} bytes, the descriptor says {size}")));
-        }
-        let mut r = Hashing {
-            parts,
-            idx: 0,
-            pos: 0,
-            hash: Sha256::new(),
-        };
-        tar.append(&header(&name, len), &mut r)
-            .map_err(io_err(path))?;
-        let got = format!("sha256:{}", hex::encode(r.hash.finalize()));
-        if got != digest {
-            return Err(corrupt(format!("content has {got}")));
-        }
-        report.blobs += 1;
-        report.bytes += len;
-        Ok(())
+    let mut names = BTreeSet::new();
+    let mut p = Plan {
+        members: Vec::new(),
+        index_entries: Vec::new(),
+        docker_manifest: Vec::new(),
+        refs: Vec::new(),
     };
-    let mut index_entries = Vec::new();
-    let mut docker_manifest = Vec::new();
+    let mut add = |p: &mut Plan<'d>, m: Member<'d>| {
+        if names.insert(m.name.clone()) {
+            p.members.push(m);
+        }
+    };
     for &i in &selected {
         let img = &solution.images[i];
         let label = format!("{}:{}", img.name, img.tag);
@@ -182,15 +219,16 @@ fn write(
                 ArchiveFormat::Docker if k == 0 => format!("{hex}.json"),
                 ArchiveFormat::Docker => format!("{hex}.tar"),
             };
-            put(
-                &mut tar,
-                name.clone(),
-                c.parts(),
-                &d.digest,
-                d.size,
-                &label,
-                &mut report,
-            )?;
+            add(
+                &mut p,
+                Member {
+                    name: name.clone(),
+                    source: Source::Blob(c),
+                    digest: d.digest.clone(),
+                    size: d.size,
+                    label: label.clone(),
+                },
+            );
             if k == 0 {
                 config_name = name;
             } else {
@@ -201,42 +239,111 @@ fn write(
             ArchiveFormat::Oci => {
                 let m = solution.manifest_bytes(i)?;
                 let hex = img.manifest_digest.trim_start_matches("sha256:");
-                put(
-                    &mut tar,
-                    format!("blobs/sha256/{hex}"),
-                    &[&m],
-                    &img.manifest_digest,
-                    m.len() as u64,
-                    &label,
-                    &mut report,
-                )?;
+                add(
+                    &mut p,
+                    Member {
+                        name: format!("blobs/sha256/{hex}"),
+                        size: m.len() as u64,
+                        source: Source::Owned(m),
+                        digest: img.manifest_digest.clone(),
+                        label: label.clone(),
+                    },
+                );
                 // As in the layout: a one-entry OCI index per ref (see `crate::layout`).
                 let ix = ref_index(solution, i);
                 let ix_digest = format!("sha256:{}", hex::encode(Sha256::digest(&ix)));
                 let ix_hex = ix_digest.trim_start_matches("sha256:").to_string();
-                put(
-                    &mut tar,
-                    format!("blobs/sha256/{ix_hex}"),
-                    &[&ix],
-                    &ix_digest,
-                    ix.len() as u64,
-                    &label,
-                    &mut report,
-                )?;
-                index_entries.push(json!({
+                p.index_entries.push(json!({
                     "mediaType": iso_core::solution::media::OCI_INDEX,
                     "digest": ix_digest,
                     "size": ix.len(),
                     "annotations": { REF_NAME: label },
                 }));
+                add(
+                    &mut p,
+                    Member {
+                        name: format!("blobs/sha256/{ix_hex}"),
+                        size: ix.len() as u64,
+                        source: Source::Owned(ix),
+                        digest: ix_digest,
+                        label: label.clone(),
+                    },
+                );
             }
-            ArchiveFormat::Docker => docker_manifest.push(json!({
+            ArchiveFormat::Docker => p.docker_manifest.push(json!({
                 "Config": config_name,
                 "RepoTags": [label],
                 "Layers": layer_names,
             })),
         }
-        report.refs.push(label);
+        p.refs.push(label);
+    }
+    Ok(p)
+}
+
+fn write(
+    solution: &Solution<'_, '_>,
+    path: &Path,
+    format: ArchiveFormat,
+    images: &[(String, String)],
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    stopped: &mut bool,
+) -> Result<ArchiveReport, ExportError> {
+    let plan = plan(solution, format, images)?;
+    let total: u64 = plan.members.iter().map(|m| m.size).sum();
+    let mut done = 0u64;
+    if progress(Progress { done, total }).is_break() {
+        *stopped = true;
+        return Err(ExportError::Io {
+            path: path.to_owned(),
+            error: io::Error::other(STOPPED),
+        });
+    }
+    let file = File::create(path).map_err(io_err(path))?;
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
+    let mut report = ArchiveReport {
+        refs: plan.refs.clone(),
+        ..ArchiveReport::default()
+    };
+    for m in &plan.members {
+        let owned;
+        let parts: &[&[u8]] = match &m.source {
+            Source::Blob(c) => c.parts(),
+            Source::Owned(v) => {
+                owned = [v.as_slice()];
+                &owned
+            }
+        };
+        let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
+        let corrupt = |reason: String| ExportError::Corrupt {
+            image: m.label.clone(),
+            digest: m.digest.clone(),
+            reason,
+        };
+        if len != m.size {
+            return Err(corrupt(format!(
+                "{len} bytes, the descriptor says {}",
+                m.size
+            )));
+        }
+        let mut r = Hashing {
+            parts,
+            idx: 0,
+            pos: 0,
+            hash: Sha256::new(),
+            done: &mut done,
+            total,
+            progress: &mut *progress,
+            stopped: &mut *stopped,
+        };
+        tar.append(&header(&m.name, len), &mut r)
+            .map_err(io_err(path))?;
+        let got = format!("sha256:{}", hex::encode(r.hash.finalize()));
+        if got != m.digest {
+            return Err(corrupt(format!("content has {got}")));
+        }
+        report.blobs += 1;
+        report.bytes += len;
     }
     let small = |tar: &mut tar::Builder<BufWriter<File>>, name: &str, bytes: &[u8]| {
         tar.append(&header(name, bytes.len() as u64), bytes)
@@ -249,7 +356,7 @@ fn write(
                 "oci-layout",
                 b"{\"imageLayoutVersion\":\"1.0.0\"}",
             )?;
-            let index = json!({"schemaVersion": 2, "manifests": index_entries});
+            let index = json!({"schemaVersion": 2, "manifests": plan.index_entries});
             small(
                 &mut tar,
                 "index.json",
@@ -260,12 +367,69 @@ fn write(
             small(
                 &mut tar,
                 "manifest.json",
-                &serde_json::to_vec(&Value::Array(docker_manifest)).unwrap_or_default(),
+                &serde_json::to_vec(&Value::Array(plan.docker_manifest)).unwrap_or_default(),
             )?;
         }
     }
     let mut w = tar.into_inner().map_err(io_err(path))?;
     w.flush().map_err(io_err(path))?;
     w.get_ref().sync_all().map_err(io_err(path))?;
+    if progress(Progress { done, total }).is_break() {
+        *stopped = true;
+        return Err(ExportError::Io {
+            path: path.to_owned(),
+            error: io::Error::other(STOPPED),
+        });
+    }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> iso_core::IsoFile {
+        let iso = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/solutions/example-solution-1.0.2.iso");
+        iso_core::IsoFile::open(iso).unwrap()
+    }
+
+    #[test]
+    fn progress_goes_from_zero_to_the_total_and_can_stop_the_export() {
+        let file = example();
+        let image = file.image().unwrap();
+        let s = Solution::load(&image).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for format in [ArchiveFormat::Oci, ArchiveFormat::Docker] {
+            let out = dir.path().join("x.tar");
+            let mut seen = Vec::new();
+            let r = export_archive_with(&s, &out, format, &[], &mut |p| {
+                seen.push((p.done, p.total));
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            assert_eq!(seen.first(), Some(&(0, r.bytes)), "{format:?}");
+            assert_eq!(seen.last(), Some(&(r.bytes, r.bytes)), "{format:?}");
+            assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+            assert!(out.exists());
+            std::fs::remove_file(&out).unwrap();
+            // Stopped at the third report: an Interrupted error, and no file at all.
+            let mut calls = 0;
+            let e = export_archive_with(&s, &out, format, &[], &mut |_| {
+                calls += 1;
+                if calls == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .unwrap_err();
+            assert!(
+                matches!(&e, ExportError::Io { error, .. } if error.kind() == io::ErrorKind::Interrupted),
+                "{e}"
+            );
+            assert_eq!(calls, 3);
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        }
+    }
 }

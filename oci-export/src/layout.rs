@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use iso_core::solution::{media, ManifestKind, Solution};
@@ -64,6 +65,9 @@ pub enum ExportError {
         /// What.
         what: String,
     },
+    /// The progress callback asked to stop ([`ControlFlow::Break`]).
+    #[error("export stopped by the progress callback")]
+    Stopped,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
@@ -117,7 +121,7 @@ fn put_blob(
     size: u64,
     label: &str,
     report: &mut ExportReport,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(), ExportError> {
     let hex = digest
         .strip_prefix("sha256:")
@@ -135,8 +139,10 @@ fn put_blob(
     let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
     if final_path.exists() {
         report.blobs_present += 1;
-        progress(len);
-        return Ok(());
+        return match progress(len) {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(()) => Err(ExportError::Stopped),
+        };
     }
     let corrupt = |reason: String| ExportError::Corrupt {
         image: label.into(),
@@ -156,7 +162,9 @@ fn put_blob(
             for chunk in part.chunks(64 << 10) {
                 h.update(chunk);
                 f.write_all(chunk).map_err(io(&tmp))?;
-                progress(chunk.len() as u64);
+                if progress(chunk.len() as u64).is_break() {
+                    return Err(ExportError::Stopped);
+                }
             }
         }
         let got = hex::encode(h.finalize());
@@ -241,7 +249,7 @@ fn put_blob_pair<'a, 'd>(
     a: &BlobJob<'a, 'd>,
     b: &BlobJob<'a, 'd>,
     report: &mut ExportReport,
-    tick: &mut dyn FnMut(u64),
+    tick: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(), ExportError> {
     use iso_core::solution::sha256x2::{update_pair, State};
     let path = |d: &str| {
@@ -300,7 +308,9 @@ fn put_blob_pair<'a, 'd>(
             update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
             fa.write_all(&da[pos..end]).map_err(io(&ta))?;
             fb.write_all(&db[pos..end]).map_err(io(&tb))?;
-            tick(2 * (end - pos) as u64);
+            if tick(2 * (end - pos) as u64).is_break() {
+                return Err(ExportError::Stopped);
+            }
             pos = end;
         }
         let mut finish =
@@ -310,11 +320,15 @@ fn put_blob_pair<'a, 'd>(
                     let end = (p + STEP).min(d.len());
                     let n = s.update_blocks(&d[p..end]);
                     f.write_all(&d[p..p + n]).map_err(io(t))?;
-                    tick(n as u64);
+                    if tick(n as u64).is_break() {
+                        return Err(ExportError::Stopped);
+                    }
                     p += n;
                 }
                 f.write_all(&d[p..]).map_err(io(t))?;
-                tick((d.len() - p) as u64);
+                if tick((d.len() - p) as u64).is_break() {
+                    return Err(ExportError::Stopped);
+                }
                 f.sync_all().map_err(io(t))?;
                 Ok(hex::encode(s.finish(&d[p..])))
             };
@@ -357,9 +371,9 @@ fn write_blobs(
     dest: &Path,
     jobs: &BTreeMap<String, (iso_core::Contents<'_>, u64, String)>,
     total: u64,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ExportReport, ExportError> {
-    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::sync::Mutex;
     type Job<'a, 'd> = (&'a String, &'a (iso_core::Contents<'d>, u64, String));
     let mut order: Vec<Job<'_, '_>> = jobs.iter().collect();
@@ -370,8 +384,10 @@ fn write_blobs(
         .map_or(2, |n| n.get())
         .clamp(1, 16);
     let merged = Mutex::new((ExportReport::default(), None::<ExportError>));
+    // Set when the progress callback asks to stop: every worker abandons its blobs.
+    let stop = AtomicBool::new(false);
     // Each worker takes the next blob; the calling thread is one of them, and reports progress.
-    let work = |tick: &mut dyn FnMut()| {
+    let work = |tick: &mut dyn FnMut() -> ControlFlow<()>| {
         let mut local = ExportReport::default();
         let mut err = None;
         loop {
@@ -388,7 +404,11 @@ fn write_blobs(
             };
             let mut count = |n: u64| {
                 done.fetch_add(n, Ordering::Relaxed);
-                tick();
+                if stop.load(Ordering::Relaxed) || tick().is_break() {
+                    stop.store(true, Ordering::Relaxed);
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
             };
             let r = match order.get(k + 1) {
                 Some((d2, (c2, s2, l2))) => {
@@ -426,7 +446,7 @@ fn write_blobs(
     };
     std::thread::scope(|s| {
         for _ in 1..threads {
-            s.spawn(|| work(&mut || {}));
+            s.spawn(|| work(&mut || ControlFlow::Continue(())));
         }
         work(&mut || {
             progress(Progress {
@@ -435,11 +455,19 @@ fn write_blobs(
             })
         });
     });
-    progress(Progress {
-        done: done.load(Ordering::Relaxed),
-        total,
-    });
     let (report, err) = merged.into_inner().unwrap_or_else(|p| p.into_inner());
+    if stop.load(Ordering::Relaxed) {
+        return Err(ExportError::Stopped);
+    }
+    if err.is_none()
+        && progress(Progress {
+            done: done.load(Ordering::Relaxed),
+            total,
+        })
+        .is_break()
+    {
+        return Err(ExportError::Stopped);
+    }
     match err {
         Some(e) => Err(e),
         None => Ok(report),
@@ -448,11 +476,16 @@ fn write_blobs(
 
 /// Exports `images` (`(name, tag)`; empty: every image) of `solution` to the OCI layout at
 /// `dest` (created if needed; an existing layout is completed and its `index.json` updated).
+///
+/// `progress` is called with the bytes done and to do; when it returns
+/// [`ControlFlow::Break`], every writer thread abandons its blob (temporary files removed),
+/// `index.json` is left as it was, and the result is [`ExportError::Stopped`]. The blobs
+/// already complete stay, verified, and a later export into `dest` reuses them.
 pub fn export_oci(
     solution: &Solution<'_, '_>,
     dest: &Path,
     images: &[(String, String)],
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ExportReport, ExportError> {
     export_oci_with(solution, dest, images, false, progress)
 }
@@ -501,7 +534,7 @@ pub fn export_oci_with(
     dest: &Path,
     images: &[(String, String)],
     oci_media_types: bool,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ExportReport, ExportError> {
     let selected = select_images(solution, images)?;
     let blobs_dir = dest.join("blobs/sha256");
@@ -556,7 +589,7 @@ pub fn export_oci_with(
             manifest.len() as u64,
             &label,
             &mut report,
-            &mut |_| {},
+            &mut |_| ControlFlow::Continue(()),
         )?;
         if oci_media_types && img.kind == ManifestKind::DockerV2S2 {
             // Rewritten to OCI media types: a new manifest, a new digest.
@@ -573,7 +606,7 @@ pub fn export_oci_with(
                 converted.len() as u64,
                 &label,
                 &mut report,
-                &mut |_| {},
+                &mut |_| ControlFlow::Continue(()),
             )?;
             refs.insert(
                 label.clone(),
@@ -601,7 +634,7 @@ pub fn export_oci_with(
             index_bytes.len() as u64,
             &label,
             &mut report,
-            &mut |_| {},
+            &mut |_| ControlFlow::Continue(()),
         )?;
         refs.insert(
             label.clone(),

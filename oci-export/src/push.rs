@@ -10,6 +10,8 @@
 //! authentication.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode};
 
+use crate::layout::Progress;
 use crate::mapped::MapSlice;
 
 /// How to push.
@@ -91,6 +94,9 @@ pub enum PushError {
     /// image kind.
     #[error("{0}")]
     Other(String),
+    /// The progress callback asked to stop ([`ControlFlow::Break`]).
+    #[error("push stopped by the progress callback")]
+    Stopped,
 }
 
 /// What a push did.
@@ -513,6 +519,22 @@ pub async fn delete_repository(opts: &PushOptions, repo: &str) -> Result<Vec<Str
 
 /// Pushes every image of the Solution in `file` as `<prefix>/<image>:<tag>`.
 pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, PushError> {
+    push_with(file, opts, &|_| ControlFlow::Continue(())).await
+}
+
+/// A progress callback for [`push_with`]: called from the pushing tasks, so `Send + Sync`.
+pub type PushProgress<'a> = &'a (dyn Fn(Progress) -> ControlFlow<()> + Send + Sync);
+
+/// [`push`], calling `progress` with the blob bytes handled so far (uploaded, found present
+/// or mounted) and the total: first with 0, then after each blob, last with `done == total`
+/// before the manifests are sent. When it returns [`ControlFlow::Break`], no new blob is
+/// started, no manifest is sent, and the result is [`PushError::Stopped`] (a later push
+/// skips the blobs already there).
+pub async fn push_with(
+    file: Arc<IsoFile>,
+    opts: &PushOptions,
+    progress: PushProgress<'_>,
+) -> Result<PushReport, PushError> {
     let image = file.image()?;
     let s = Solution::load(&image)?;
     let prefix = match &opts.prefix {
@@ -569,6 +591,12 @@ pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, 
             s.manifest_bytes(i)?,
         ));
     }
+    let total: u64 = jobs.iter().map(|j| j.len).sum();
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    if progress(Progress { done: 0, total }).is_break() {
+        return Err(PushError::Stopped);
+    }
     // Where each digest was pushed first, for mounts.
     let pushed: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
     let report = Mutex::new(PushReport::default());
@@ -587,9 +615,12 @@ pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, 
     }
     stream::iter(by_digest.iter().map(Ok::<_, PushError>))
         .try_for_each_concurrent(opts.concurrency.max(1), |group| {
-            let (c, pushed, report) = (&c, &pushed, &report);
+            let (c, pushed, report, done, stop) = (&c, &pushed, &report, &done, &stop);
             async move {
                 for job in group {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(PushError::Stopped);
+                    }
                     let from = pushed.lock().ok().and_then(|m| m.get(&job.digest).cloned());
                     let outcome = push_blob(c, job, from, opts.chunk_size.max(1)).await?;
                     if let Ok(mut m) = pushed.lock() {
@@ -605,6 +636,13 @@ pub async fn push(file: Arc<IsoFile>, opts: &PushOptions) -> Result<PushReport, 
                                 r.bytes += n;
                             }
                         }
+                    }
+                    let now = done.fetch_add(job.len, Ordering::Relaxed) + job.len;
+                    if stop.load(Ordering::Relaxed)
+                        || progress(Progress { done: now, total }).is_break()
+                    {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(PushError::Stopped);
                     }
                 }
                 Ok(())

@@ -366,3 +366,49 @@ fn oci_media_types_rewrite_manifests_and_keep_blobs() {
         }
     }
 }
+
+/// A progress callback that returns `Break` stops the layout export: `ExportError::Stopped`,
+/// no `index.json`, no temporary file left; a second export completes the layout.
+#[test]
+fn a_progress_callback_can_stop_the_export() {
+    use std::ops::ControlFlow;
+
+    use iso_core::solution::Solution;
+    use iso_core::IsoFile;
+    use oci_export::layout::{export_oci, ExportError};
+
+    let file = IsoFile::open(solution("example-solution-1.0.2.iso")).unwrap();
+    let image = file.image().unwrap();
+    let s = Solution::load(&image).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let mut calls = 0;
+    let r = export_oci(&s, &dest, &[], &mut |p| {
+        calls += 1;
+        assert!(p.done <= p.total);
+        if p.done > 0 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert!(matches!(r, Err(ExportError::Stopped)), "{r:?}");
+    assert!(calls >= 1);
+    assert!(!dest.join("index.json").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dest.join("blobs/sha256"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let mut last = None;
+    let report = export_oci(&s, &dest, &[], &mut |p| {
+        last = Some(p);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let last = last.unwrap();
+    assert_eq!(last.done, last.total);
+    assert!(dest.join("index.json").exists());
+    assert_eq!(report.images.len(), s.images.len());
+}

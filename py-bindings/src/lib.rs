@@ -11,8 +11,14 @@
 //!   `#[pyclass(frozen)]`: every method takes `&self`; `close()` swaps the state under a lock.
 //! - Objects handed out (open files, [`Solution`]) hold their own `Arc<IsoFile>`: they keep
 //!   working after `Image.close()`, as a memoryview from `Image.view()` keeps its buffer alive.
-//! - Pure-Rust work (walks, hashing, signature checks, exports) runs with the interpreter
-//!   detached (`Python::detach`), so other Python threads run meanwhile.
+//! - Paths are found as `iso_core::Image::lookup` finds them, but the last component through
+//!   an index of its directory, built on the first lookup there and kept by the `Image`
+//!   (`entries::DirCache`, bounded): reading every file of a 20,000-entry directory by path
+//!   costs a hash lookup per file instead of a scan of the directory.
+//! - Pure-Rust work (walks, hashing, signature checks, exports, pushes) runs with the
+//!   interpreter detached (`Python::detach`), so other Python threads run meanwhile.
+//!   `progress=` callables are called from there with the interpreter taken for the call
+//!   only, throttled (`progress::Reporter`); one that raises stops the operation.
 //! - `iso_core::Error` becomes `FormatError`, `LimitExceeded`, `FileNotFoundError`,
 //!   `NotADirectoryError` or `ValueError` (a namespace the image lacks), with the Rust error's
 //!   message (byte offset and path inside the image) and `offset` / `path` attributes.
@@ -22,21 +28,33 @@
 //! cannot implement `__getbuffer__` itself (that slot needs the 3.11 limited API).
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
+mod boot;
+mod entries;
+mod progress;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use iso_core::solution::{self as sol, signature, TrustedKey, ValidateOptions, VerifyOptions};
 use iso_core::{DirEntry, EntryKind, ErrorKind, IsoFile, Limits, Namespace};
+use oci_export::archive::{self, ArchiveFormat};
 use oci_export::layout::{self, ExportError as RsExportError};
+use oci_export::push::{self as rpush, PushError, PushOptions};
+
+use crate::boot::{BootCatalog, BootEntry};
+use crate::entries::{kind_str, DirCache, DirIndex, Entry, Loc, Slot};
+use crate::progress::Reporter;
 use pyo3::create_exception;
 use pyo3::exceptions::{
-    PyException, PyFileNotFoundError, PyIsADirectoryError, PyNotADirectoryError, PyOSError,
-    PyPermissionError, PyTypeError, PyValueError,
+    PyException, PyFileNotFoundError, PyIndexError, PyIsADirectoryError, PyNotADirectoryError,
+    PyOSError, PyPermissionError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySlice, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySlice, PyTuple, PyType};
 
 create_exception!(
     isolution,
@@ -72,7 +90,13 @@ create_exception!(
     isolution,
     ExportError,
     IsolutionError,
-    "Writing an OCI layout failed (I/O, or a blob that does not match its digest)."
+    "Exporting images failed: writing an OCI layout or an archive (I/O, or a blob that does not match its digest), or pushing to a registry."
+);
+create_exception!(
+    isolution,
+    RegistryError,
+    ExportError,
+    "A push failed at the registry: it answered with an error (`status` is the HTTP status, `body` its answer) or could not be reached (`status` is None). `method` and `url` name the request."
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -139,129 +163,6 @@ fn to_py_json<'py, T: serde::Serialize>(py: Python<'py>, t: &T) -> PyResult<Boun
 }
 
 // ---------------------------------------------------------------------------------------------
-// Entries
-
-/// One entry of an image: a file, directory, symbolic link or device, in one namespace.
-///
-/// Like `tarfile.TarInfo` or `zipfile.ZipInfo`: plain data, detached from the image.
-#[pyclass(frozen, skip_from_py_object, module = "isolution", name = "Entry")]
-#[derive(Clone)]
-struct Entry {
-    /// Path from the root of the namespace, components joined by `/` (no leading `/`).
-    #[pyo3(get)]
-    path: String,
-    /// The last component of the path (empty for the root).
-    #[pyo3(get)]
-    name: String,
-    /// `"file"`, `"dir"`, `"symlink"`, `"block-device"`, `"char-device"`, `"fifo"` or `"socket"`.
-    #[pyo3(get, name = "type")]
-    kind: &'static str,
-    /// Size of the content in bytes (0 for symlinks and devices).
-    #[pyo3(get)]
-    size: u64,
-    /// POSIX mode, type bits included (Rock Ridge, else 0o040555 / 0o100444).
-    #[pyo3(get)]
-    mode: u32,
-    /// Modification time in seconds since the epoch, or None.
-    #[pyo3(get)]
-    mtime: Option<f64>,
-    /// Link count (Rock Ridge), or None.
-    #[pyo3(get)]
-    nlink: Option<u32>,
-    /// Owner (Rock Ridge), or None.
-    #[pyo3(get)]
-    uid: Option<u32>,
-    /// Group (Rock Ridge), or None.
-    #[pyo3(get)]
-    gid: Option<u32>,
-    /// Symbolic link target as recorded, or None.
-    #[pyo3(get)]
-    target: Option<String>,
-    /// `(major, minor)` of a device, or None.
-    #[pyo3(get)]
-    device: Option<(u32, u32)>,
-    /// The extents holding the data: `(first logical block, length in bytes)` tuples.
-    #[pyo3(get)]
-    extents: Vec<(u32, u32)>,
-    /// `(first block, size)`: equal for hard links of each other; None for empty files and
-    /// non-files.
-    #[pyo3(get)]
-    file_id: Option<(u32, u64)>,
-    /// The directory record's existence (hidden) bit is set.
-    #[pyo3(get)]
-    hidden: bool,
-    /// Byte offset in the image of the entry's directory record.
-    #[pyo3(get)]
-    record_offset: u64,
-    /// The namespace it was read in (`"rr"`, `"joliet"`, `"iso1999"`, `"primary"`).
-    #[pyo3(get)]
-    namespace: &'static str,
-}
-
-fn kind_str(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::File => "file",
-        EntryKind::Directory => "dir",
-        EntryKind::Symlink => "symlink",
-        EntryKind::BlockDevice => "block-device",
-        EntryKind::CharDevice => "char-device",
-        EntryKind::Fifo => "fifo",
-        EntryKind::Socket => "socket",
-    }
-}
-
-impl Entry {
-    fn new(path: &str, e: &DirEntry<'_>) -> Self {
-        let rr = e.rock_ridge();
-        Entry {
-            path: path.to_string(),
-            name: e.name().to_string(),
-            kind: kind_str(e.kind()),
-            size: e.size(),
-            mode: e.mode(),
-            mtime: e
-                .modified()
-                .map(|t| t.unix_seconds() as f64 + f64::from(t.hundredths) / 100.0),
-            nlink: rr.and_then(|r| r.nlink),
-            uid: rr.and_then(|r| r.uid),
-            gid: rr.and_then(|r| r.gid),
-            target: e.symlink_target().map(str::to_string),
-            device: e.device(),
-            extents: e.extents().iter().map(|x| (x.lba, x.len)).collect(),
-            file_id: e.file_id().map(|f| (f.lba, f.size)),
-            hidden: e.is_hidden(),
-            record_offset: e.record_offset(),
-            namespace: e.namespace().as_str(),
-        }
-    }
-}
-
-#[pymethods]
-impl Entry {
-    /// True for a directory.
-    fn is_dir(&self) -> bool {
-        self.kind == "dir"
-    }
-
-    /// True for a regular file.
-    fn is_file(&self) -> bool {
-        self.kind == "file"
-    }
-
-    /// True for a symbolic link.
-    fn is_symlink(&self) -> bool {
-        self.kind == "symlink"
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "<isolution.Entry {:?} type={} size={} mode={:#o}>",
-            self.path, self.kind, self.size, self.mode
-        )
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Images
 
 /// What an open image holds: the image, and the Python object `view()` exports from.
@@ -282,38 +183,10 @@ struct Image {
     state: RwLock<Option<Open>>,
     limits: Limits,
     path: Option<PathBuf>,
-}
-
-/// Where a file's bytes are: one range of the image, or decoded (zisofs, several extents).
-enum Data {
-    Range(usize, usize),
-    Owned(Vec<u8>),
-}
-
-/// Offset of `part` inside `whole` (a slice of it).
-fn offset_in(whole: &[u8], part: &[u8]) -> usize {
-    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
-}
-
-fn file_data(img: &iso_core::Image<'_>, e: &DirEntry<'_>) -> iso_core::Result<Data> {
-    match img.contents(e) {
-        Ok(c) => match c.parts() {
-            [] => Ok(Data::Range(0, 0)),
-            [one] => Ok(Data::Range(offset_in(img.data(), one), one.len())),
-            _ => Ok(Data::Owned(c.to_vec())),
-        },
-        // Compressed (zisofs): decode through a reader. Never preallocate what a header
-        // claims beyond 16 MiB.
-        Err(_) => {
-            let mut r = img.reader(e)?;
-            let mut v = Vec::with_capacity(e.size().min(16 << 20) as usize);
-            (&mut r)
-                .take(e.size())
-                .read_to_end(&mut v)
-                .map_err(iso_core::Error::from)?;
-            Ok(Data::Owned(v))
-        }
-    }
+    /// The default namespace (the image never changes).
+    default_ns: Namespace,
+    /// Indexes of the directories that paths were looked up in.
+    dirs: Mutex<DirCache>,
 }
 
 /// Opens `path` as a file of the image, in `ns`: an error unless it is a regular file.
@@ -327,6 +200,33 @@ fn lookup_file<'d>(
         EntryKind::File => Ok(e),
         EntryKind::Directory => Err(NotFile::Dir(path.to_string())),
         k => Err(NotFile::Other(path.to_string(), kind_str(k))),
+    }
+}
+
+/// The content of a file that is not stored as is (zisofs), through the reader: the
+/// inflated bytes from `pos`, at most `max`. Never preallocates beyond 16 MiB of what a
+/// header claims.
+fn read_slow(
+    img: &iso_core::Image<'_>,
+    e: &DirEntry<'_>,
+    pos: u64,
+    max: u64,
+) -> iso_core::Result<Vec<u8>> {
+    let mut r = img.reader(e)?;
+    let len = reader_len(&r, e);
+    let n = len.saturating_sub(pos).min(max);
+    r.seek(SeekFrom::Start(pos))?;
+    let mut v = Vec::with_capacity(n.min(16 << 20) as usize);
+    (&mut r).take(n).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// The length of what `r` reads: the inflated size of a zisofs file (in the Joliet tree,
+/// `size()` is the stored size), else the entry's size.
+fn reader_len(r: &iso_core::iso9660::FileReader<'_>, e: &DirEntry<'_>) -> u64 {
+    match r {
+        iso_core::iso9660::FileReader::Zisofs(z) => z.len(),
+        _ => e.size(),
     }
 }
 
@@ -352,6 +252,64 @@ impl From<iso_core::Error> for NotFile {
     fn from(e: iso_core::Error) -> Self {
         NotFile::Iso(e)
     }
+}
+
+/// The stored ranges of regular file `s` (`user_path` names it in errors).
+fn file_loc<'s>(s: &'s Slot, user_path: &str) -> Result<&'s Loc, NotFile> {
+    match (s.entry.kind(), &s.loc) {
+        (EntryKind::File, Some(loc)) => Ok(loc),
+        (EntryKind::Directory, _) => Err(NotFile::Dir(user_path.to_string())),
+        (k, _) => Err(NotFile::Other(user_path.to_string(), kind_str(k))),
+    }
+}
+
+/// An iterator of known length over the chunks of a walk (for `PyList::new`).
+struct Chunked<I>(I, usize);
+
+impl<I: Iterator> Iterator for Chunked<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let item = self.0.next()?;
+        self.1 = self.1.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.1, Some(self.1))
+    }
+}
+
+impl<I: Iterator> ExactSizeIterator for Chunked<I> {}
+
+/// `path` split into its components (empty and `.` dropped), as `lookup` reads it.
+fn components(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect()
+}
+
+/// The bytes of `ranges` of `data`, concatenated (None if one lies outside).
+fn gather(data: &[u8], ranges: &[(usize, usize)], skip: u64, out: &mut [u8]) -> Option<()> {
+    let mut base = 0u64;
+    let mut filled = 0usize;
+    for &(off, len) in ranges {
+        let end = base + len as u64;
+        let at = skip + filled as u64;
+        if filled < out.len() && at < end {
+            let from = usize::try_from(at - base).ok()?;
+            let k = (len - from).min(out.len() - filled);
+            let src = data.get(off.checked_add(from)?..off.checked_add(from + k)?)?;
+            out[filled..filled + k].copy_from_slice(src);
+            filled += k;
+        }
+        base = end;
+    }
+    (filled == out.len()).then_some(())
+}
+
+fn outside() -> PyErr {
+    FormatError::new_err("a file's bytes lie outside the image")
 }
 
 impl Image {
@@ -387,6 +345,127 @@ impl Image {
         .map_err(|e| e.into_py(py))
     }
 
+    /// The entry at `path` in `namespace` (symbolic links not followed), with where its
+    /// bytes are, and the namespace and cleaned path it was found at.
+    ///
+    /// The same result and the same errors as `iso_core::Image::lookup`, but the last
+    /// component is found in an index of its directory, built on the first lookup there
+    /// and kept (see [`DirCache`]): a lookup in an indexed directory is a hash lookup, with
+    /// the interpreter kept (it is shorter than releasing it). A directory whose records do
+    /// not all read is not indexed; `lookup` then scans it as before.
+    fn locate(
+        &self,
+        py: Python<'_>,
+        namespace: Option<&str>,
+        path: &str,
+    ) -> PyResult<(Namespace, String, Slot)> {
+        let ns = parse_ns(namespace)?.unwrap_or(self.default_ns);
+        let comps = components(path);
+        let clean = comps.join("/");
+        let indexable = !comps.is_empty() && comps.len() <= self.limits.max_depth as usize;
+        let parent = match comps.split_last() {
+            Some((_, p)) if indexable => Some(p.join("/")),
+            _ => None,
+        };
+        if let (Some(parent), Some(last)) = (&parent, comps.last()) {
+            let ix = self.dirs.lock().ok().and_then(|c| c.get(ns, parent));
+            if let Some(ix) = ix {
+                self.file()?; // closed: ValueError, as on the slow path
+                return match ix.get(last) {
+                    Some(slot) => Ok((ns, clean, slot.clone())),
+                    None => Err(iso_err(
+                        py,
+                        iso_core::Error::new(ErrorKind::NotFound).with_path(clean),
+                    )),
+                };
+            }
+        }
+        let file = self.file()?;
+        let limits = self.limits;
+        let last = comps.last().map(|c| c.to_string());
+        let clean2 = clean.clone();
+        type Built = Option<(String, Arc<DirIndex>)>;
+        let (found, built): (iso_core::Result<Slot>, Built) = py
+            .detach(move || -> iso_core::Result<_> {
+                let img = file.image_with_limits(limits)?;
+                if let (Some(parent), Some(last)) = (parent, last) {
+                    let dir = img.lookup(ns, &parent)?;
+                    if dir.is_dir() {
+                        if let Some(ix) = DirIndex::build(&img, ns, &dir, &parent, DirCache::BUDGET)
+                        {
+                            let ix = Arc::new(ix);
+                            let found = match ix.get(&last) {
+                                Some(slot) => Ok(slot.clone()),
+                                None => {
+                                    Err(iso_core::Error::new(ErrorKind::NotFound).with_path(clean2))
+                                }
+                            };
+                            return Ok((found, Some((parent, ix))));
+                        }
+                    }
+                }
+                let e = img.lookup(ns, &clean2)?;
+                Ok((Ok(Slot::new(&img, &clean2, &e)), None))
+            })
+            .map_err(|e| iso_err(py, e))?;
+        if let Some((parent, ix)) = built {
+            if let Ok(mut c) = self.dirs.lock() {
+                c.insert(ns, &parent, ix);
+            }
+        }
+        Ok((ns, clean, found.map_err(|e| iso_err(py, e))?))
+    }
+
+    /// The bytes of the regular file at `path`: copied into a new `bytes`, or (`view`) a
+    /// zero-copy memoryview of `buffer` where the file is one range of the image.
+    fn content<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        namespace: Option<&str>,
+        buffer: Option<&Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let file = self.file()?;
+        let (ns, clean, slot) = self.locate(py, namespace, path)?;
+        let loc = file_loc(&slot, path).map_err(|e| e.into_py(py))?.clone();
+        let data = file.bytes();
+        match (loc, buffer) {
+            (Loc::One(off, len), Some(buf)) => {
+                data.get(off..off.saturating_add(len)).ok_or_else(outside)?;
+                let whole = PyMemoryView::from(buf.bind(py))?;
+                let slice = PySlice::new(py, off as isize, off.saturating_add(len) as isize, 1);
+                Ok(whole.get_item(slice)?)
+            }
+            (Loc::One(off, len), None) => {
+                let b = data.get(off..off.saturating_add(len)).ok_or_else(outside)?;
+                Ok(PyBytes::new(py, b).into_any())
+            }
+            (Loc::Many(ranges), _) => {
+                let total: usize = ranges.iter().map(|r| r.1).sum();
+                let mut ok = true;
+                let b = PyBytes::new_with(py, total, |out| {
+                    ok = gather(data, &ranges, 0, out).is_some();
+                    Ok(())
+                })?;
+                if !ok {
+                    return Err(outside());
+                }
+                Ok(b.into_any())
+            }
+            (Loc::Slow, _) => {
+                let limits = self.limits;
+                let v = py
+                    .detach(move || -> Result<Vec<u8>, NotFile> {
+                        let img = file.image_with_limits(limits)?;
+                        let e = lookup_file(&img, ns, &clean)?;
+                        Ok(read_slow(&img, &e, 0, u64::MAX).map_err(|err| err.with_path(clean))?)
+                    })
+                    .map_err(|e| e.into_py(py))?;
+                Ok(PyBytes::new(py, &v).into_any())
+            }
+        }
+    }
+
     fn build(
         py: Python<'_>,
         file: IsoFile,
@@ -395,7 +474,10 @@ impl Image {
     ) -> PyResult<Self> {
         let path = file.path().map(PathBuf::from);
         // Parse once now, so that a file that is not ISO 9660 fails here.
-        file.image_with_limits(limits).map_err(|e| iso_err(py, e))?;
+        let default_ns = file
+            .image_with_limits(limits)
+            .map_err(|e| iso_err(py, e))?
+            .default_namespace();
         Ok(Image {
             state: RwLock::new(Some(Open {
                 file: Arc::new(file),
@@ -403,6 +485,8 @@ impl Image {
             })),
             limits,
             path,
+            default_ns,
+            dirs: Mutex::new(DirCache::default()),
         })
     }
 }
@@ -562,6 +646,9 @@ impl Image {
             Ok(mut g) => g.take(),
             Err(_) => None,
         };
+        if let Ok(mut c) = self.dirs.lock() {
+            c.clear();
+        }
         drop(old);
     }
 
@@ -699,25 +786,36 @@ impl Image {
     }
 
     /// Every entry below `path` (default: the whole tree), depth first, parents before
-    /// children, in recorded order: a list of `Entry`. The interpreter is released meanwhile.
+    /// children, in recorded order: a list of `Entry`. The interpreter is released while the
+    /// tree is read.
     #[pyo3(signature = (path="", *, namespace=None))]
-    fn walk(&self, py: Python<'_>, path: &str, namespace: Option<&str>) -> PyResult<Vec<Entry>> {
+    fn walk<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        namespace: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let path = path.to_string();
-        self.run(py, namespace, move |img, ns| {
+        let chunks = self.run(py, namespace, move |img, ns| {
             let dir = img.lookup(ns, &path)?;
-            let prefix = path
-                .split('/')
-                .filter(|c| !c.is_empty() && *c != ".")
-                .collect::<Vec<_>>()
-                .join("/");
+            let prefix = components(&path).join("/");
             let mut walk = img.walk_from(&dir, &prefix)?;
-            let mut out = Vec::new();
+            // In chunks: a growing Vec would move every entry again at each doubling.
+            let mut chunks: Vec<Vec<Entry>> = Vec::new();
+            let mut cur: Vec<Entry> = Vec::with_capacity(256);
             while let Some(item) = walk.next_entry() {
                 let (p, e) = item?;
-                out.push(Entry::new(p, e));
+                if cur.len() == cur.capacity() {
+                    let next = Vec::with_capacity((cur.len() * 2).min(16384));
+                    chunks.push(std::mem::replace(&mut cur, next));
+                }
+                cur.push(Entry::new(p, e));
             }
-            Ok(out)
-        })
+            chunks.push(cur);
+            Ok(chunks)
+        })?;
+        let n = chunks.iter().map(Vec::len).sum();
+        PyList::new(py, Chunked(chunks.into_iter().flatten(), n))
     }
 
     /// The names in directory `path` (default: the root), in recorded order, like
@@ -753,29 +851,23 @@ impl Image {
     /// The `Entry` at `path` (symbolic links are not followed). Raises FileNotFoundError.
     #[pyo3(signature = (path, *, namespace=None))]
     fn stat(&self, py: Python<'_>, path: &str, namespace: Option<&str>) -> PyResult<Entry> {
-        let path = path.to_string();
-        self.run(py, namespace, move |img, ns| {
-            let e = img.lookup(ns, &path)?;
-            let clean = path
-                .split('/')
-                .filter(|c| !c.is_empty() && *c != ".")
-                .collect::<Vec<_>>()
-                .join("/");
-            Ok(Entry::new(&clean, &e))
-        })
+        let (_, clean, slot) = self.locate(py, namespace, path)?;
+        Ok(slot.entry.with_path(&clean))
     }
 
     /// True when `path` names an entry (of any type).
     #[pyo3(signature = (path, *, namespace=None))]
     fn exists(&self, py: Python<'_>, path: &str, namespace: Option<&str>) -> PyResult<bool> {
-        let path = path.to_string();
-        self.run(py, namespace, move |img, ns| match img.lookup(ns, &path) {
+        match self.locate(py, namespace, path) {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+            Err(e)
+                if e.is_instance_of::<PyFileNotFoundError>(py)
+                    || e.is_instance_of::<PyNotADirectoryError>(py) =>
+            {
                 Ok(false)
             }
-            Err(e) => Err(e.into()),
-        })
+            Err(e) => Err(e),
+        }
     }
 
     /// The whole content of the regular file at `path`, as bytes (zisofs files decompressed).
@@ -787,26 +879,19 @@ impl Image {
         path: &str,
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let file = self.file()?;
-        let path = path.to_string();
-        let data = self.run(py, namespace, move |img, ns| {
-            let e = lookup_file(img, ns, &path)?;
-            Ok(file_data(img, &e).map_err(|err| err.with_path(path.clone()))?)
-        })?;
-        Ok(match data {
-            Data::Range(off, len) => {
-                PyBytes::new(py, file.bytes().get(off..off + len).unwrap_or(&[]))
-            }
-            Data::Owned(v) => PyBytes::new(py, &v),
-        })
+        Ok(self
+            .content(py, path, namespace, None)?
+            .cast_into::<PyBytes>()?)
     }
 
     /// A read-only `memoryview` of the regular file at `path`.
     ///
-    /// For a file stored in one extent (nearly all), the view is zero-copy: a slice of a
-    /// read-only `mmap.mmap` of the image file (or of the bytes given to `from_bytes`). The view
-    /// keeps that buffer alive, also after `close()`. For a multi-extent or zisofs-compressed
-    /// file, or an image that could not be mapped, it is a view of a copy.
+    /// Zero-copy for a file stored as one range of the image (nearly all files, and a
+    /// multi-extent file whose extents are adjacent, as mkisofs and xorriso write them): a
+    /// slice of a read-only `mmap.mmap` of the image file (or of the bytes given to
+    /// `from_bytes`), which the view keeps alive, also after `close()`. For a zisofs file
+    /// (the view holds the inflated bytes), a multi-extent file in separate places, or an
+    /// image that could not be mapped, it is a view of a copy.
     #[pyo3(signature = (path, *, namespace=None))]
     fn view<'py>(
         &self,
@@ -814,23 +899,11 @@ impl Image {
         path: &str,
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyMemoryView>> {
-        let (file, buffer) = self.handle(py)?;
-        let path = path.to_string();
-        let data = self.run(py, namespace, move |img, ns| {
-            let e = lookup_file(img, ns, &path)?;
-            Ok(file_data(img, &e).map_err(|err| err.with_path(path.clone()))?)
-        })?;
-        match (data, buffer) {
-            (Data::Range(off, len), Some(buf)) => {
-                let whole = PyMemoryView::from(buf.bind(py))?;
-                let slice = PySlice::new(py, off as isize, (off + len) as isize, 1);
-                Ok(whole.get_item(slice)?.cast_into::<PyMemoryView>()?)
-            }
-            (Data::Range(off, len), None) => {
-                let b = PyBytes::new(py, file.bytes().get(off..off + len).unwrap_or(&[]));
-                PyMemoryView::from(b.as_any())
-            }
-            (Data::Owned(v), _) => PyMemoryView::from(PyBytes::new(py, &v).as_any()),
+        let (_, buffer) = self.handle(py)?;
+        let v = self.content(py, path, namespace, buffer.as_ref())?;
+        match v.cast_into::<PyMemoryView>() {
+            Ok(m) => Ok(m),
+            Err(e) => PyMemoryView::from(&e.into_inner()),
         }
     }
 
@@ -851,32 +924,76 @@ impl Image {
             )));
         }
         let file = self.file()?;
-        let p = path.to_string();
-        let (ns, ranges, size) = self.run(py, namespace, move |img, ns| {
-            let e = lookup_file(img, ns, &p)?;
-            let ranges = img.contents(&e).ok().map(|c| {
-                c.parts()
-                    .iter()
-                    .map(|part| (offset_in(img.data(), part), part.len()))
-                    .collect::<Vec<_>>()
-            });
-            let size = match &ranges {
-                Some(r) => r.iter().map(|x| x.1 as u64).sum(),
-                None => e.size(),
-            };
-            Ok((ns, ranges, size))
-        })?;
+        let (ns, clean, slot) = self.locate(py, namespace, path)?;
+        let (ranges, size) = match file_loc(&slot, path).map_err(|e| e.into_py(py))? {
+            Loc::One(off, len) => (Some(vec![(*off, *len)]), *len as u64),
+            Loc::Many(r) => (Some(r.to_vec()), r.iter().map(|x| x.1 as u64).sum()),
+            Loc::Slow => {
+                // The inflated size (and any error of the compressed data's header) now.
+                let (f, limits, c) = (file.clone(), self.limits, clean.clone());
+                let size = py
+                    .detach(move || -> Result<u64, NotFile> {
+                        let img = f.image_with_limits(limits)?;
+                        let e = lookup_file(&img, ns, &c)?;
+                        let r = img.reader(&e).map_err(|err| err.with_path(c.clone()))?;
+                        Ok(reader_len(&r, &e))
+                    })
+                    .map_err(|e| e.into_py(py))?;
+                (None, size)
+            }
+        };
         let native = NativeFile {
             file: Some(file),
             limits: self.limits,
             ns,
-            path: path.to_string(),
+            path: clean,
             ranges,
             size,
             pos: 0,
         };
-        let wrapper = py.import("isolution._io")?.getattr("ImageFile")?;
+        static IMAGE_FILE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+        let wrapper = IMAGE_FILE.import(py, "isolution._io", "ImageFile")?;
         wrapper.call1((Py::new(py, native)?, path))
+    }
+
+    /// The El Torito boot catalog (a `BootCatalog`: `lba`, `platform`, `id`, `checksum_ok`
+    /// and `entries`, a list of `BootEntry`), or None when the image has no El Torito boot
+    /// record. Raises FormatError when the catalog is malformed, LimitExceeded when it holds
+    /// more entries than the `max_boot_entries` budget.
+    #[getter]
+    fn boot_catalog(&self, py: Python<'_>) -> PyResult<Option<BootCatalog>> {
+        self.run(py, None, |img, _| {
+            Ok(img.boot_catalog()?.as_ref().map(BootCatalog::from))
+        })
+    }
+
+    /// The boot image of entry `index` of the El Torito catalog, as bytes (`BootEntry.size`
+    /// bytes from block `BootEntry.load_rba`: what `isolution cat --boot N` writes). Raises
+    /// IsolutionError when there is no catalog, IndexError for an index it does not have,
+    /// FormatError when the image runs past the end of the ISO.
+    #[pyo3(signature = (index=0))]
+    fn read_boot<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let file = self.file()?;
+        let (off, len) = self.run(py, None, move |img, _| {
+            let Some(cat) = img.boot_catalog()? else {
+                return Ok(Err(IsolutionError::new_err(
+                    "the image has no El Torito boot catalog",
+                )));
+            };
+            let Some(e) = cat.entries.get(index) else {
+                return Ok(Err(PyIndexError::new_err(format!(
+                    "no boot entry {index} (the catalog has {})",
+                    cat.entries.len()
+                ))));
+            };
+            let b = img.boot_image(e)?;
+            Ok(Ok((entries::offset_in(img.data(), b), b.len())))
+        })??;
+        let b = file
+            .bytes()
+            .get(off..off.saturating_add(len))
+            .ok_or_else(outside)?;
+        Ok(PyBytes::new(py, b))
     }
 
     /// The MetalK8s Solution in this image (manifest, images, CRDs, roles, and the findings
@@ -930,25 +1047,15 @@ impl NativeFile {
         let n_usize = usize::try_from(n).map_err(|_| PyValueError::new_err("read too large"))?;
         let out = match &self.ranges {
             Some(ranges) => {
-                let data = file.bytes();
-                let pos = self.pos;
-                PyBytes::new_with(py, n_usize, |buf| {
-                    let mut base = 0u64;
-                    let mut filled = 0usize;
-                    for &(off, len) in ranges {
-                        let end = base + len as u64;
-                        let at = pos + filled as u64;
-                        if filled < buf.len() && at < end {
-                            let skip = (at - base) as usize;
-                            let k = (len - skip).min(buf.len() - filled);
-                            let src = data.get(off + skip..off + skip + k).unwrap_or(&[]);
-                            buf[filled..filled + src.len()].copy_from_slice(src);
-                            filled += src.len();
-                        }
-                        base = end;
-                    }
+                let mut ok = true;
+                let b = PyBytes::new_with(py, n_usize, |buf| {
+                    ok = gather(file.bytes(), ranges, self.pos, buf).is_some();
                     Ok(())
-                })?
+                })?;
+                if !ok {
+                    return Err(outside());
+                }
+                b
             }
             None => {
                 let (limits, ns, path, pos) = (self.limits, self.ns, self.path.clone(), self.pos);
@@ -956,15 +1063,7 @@ impl NativeFile {
                     .detach(move || -> Result<Vec<u8>, NotFile> {
                         let img = file.image_with_limits(limits)?;
                         let e = lookup_file(&img, ns, &path)?;
-                        let mut r = img.reader(&e).map_err(|err| err.with_path(path.clone()))?;
-                        r.seek(SeekFrom::Start(pos))
-                            .map_err(iso_core::Error::from)?;
-                        let mut v = Vec::with_capacity(n_usize.min(16 << 20));
-                        (&mut r)
-                            .take(n)
-                            .read_to_end(&mut v)
-                            .map_err(iso_core::Error::from)?;
-                        Ok(v)
+                        Ok(read_slow(&img, &e, pos, n).map_err(|err| err.with_path(path))?)
                     })
                     .map_err(|e| e.into_py(py))?;
                 PyBytes::new(py, &v)
@@ -1277,21 +1376,179 @@ fn text_arg(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         .map_err(|e| io_err_kind(e.kind(), format!("{what} {}: {e}", path.display())))
 }
 
-fn findings_err(py: Python<'_>, findings: &[Finding], what: &str) -> PyErr {
-    let bad: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity != "info")
-        .map(|f| format!("{}: {} [{}] {}", f.severity, f.path, f.rule, f.message))
-        .collect();
-    let err = ValidationError::new_err(format!("{what}:\n  {}", bad.join("\n  ")));
-    let _ = err.value(py).setattr("findings", findings.to_vec());
+/// A `ValidationReport` (`isolution._report`): the findings, a list, with the verdict.
+fn make_report<'py>(
+    py: Python<'py>,
+    findings: Vec<Finding>,
+    strict: bool,
+    hashed: Option<(usize, u64)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("strict", strict)?;
+    if let Some((blobs, bytes)) = hashed {
+        kwargs.set_item("hashed_blobs", blobs)?;
+        kwargs.set_item("hashed_bytes", bytes)?;
+    }
+    static REPORT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    REPORT
+        .import(py, "isolution._report", "ValidationReport")?
+        .call((findings,), Some(&kwargs))
+}
+
+/// ValidationError for a report that does not pass: the failing findings in the message,
+/// the report as its `findings` attribute.
+fn findings_err(py: Python<'_>, report: &Bound<'_, PyAny>, what: &str) -> PyErr {
+    let lines: Vec<String> = report
+        .getattr("failures")
+        .and_then(|f| f.extract::<Vec<Bound<'_, Finding>>>())
+        .map(|fs| fs.iter().map(|f| f.get().__str__()).collect())
+        .unwrap_or_default();
+    let err = ValidationError::new_err(format!("{what}:\n  {}", lines.join("\n  ")));
+    let _ = err.value(py).setattr("findings", report);
     err
 }
 
-fn passes(findings: &[Finding], strict: bool) -> bool {
-    !findings
-        .iter()
-        .any(|f| f.severity == "error" || (strict && f.severity == "warning"))
+/// The images an export is asked for: "name:tag" strings or (name, tag) tuples.
+fn wanted_images(images: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, String)>> {
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    if let Some(list) = images {
+        if list.is_instance_of::<pyo3::types::PyString>() {
+            return Err(PyTypeError::new_err(
+                "images must be a list of \"name:tag\" strings or (name, tag) tuples, not a string",
+            ));
+        }
+        for item in list.try_iter()? {
+            let item = item?;
+            if let Ok(s) = item.extract::<String>() {
+                let (n, t) = s
+                    .rsplit_once(':')
+                    .ok_or_else(|| PyValueError::new_err(format!("{s:?} is not \"name:tag\"")))?;
+                wanted.push((n.to_string(), t.to_string()));
+            } else {
+                wanted.push(item.extract::<(String, String)>()?);
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Bytes of the distinct config and layer blobs of the `wanted` images (all when empty), as
+/// `oci_export::layout` counts its progress.
+fn layout_total(s: &sol::Solution<'_, '_>, wanted: &[(String, String)]) -> u64 {
+    let mut seen = BTreeSet::new();
+    let mut total = 0u64;
+    for (i, img) in s.images.iter().enumerate() {
+        if !wanted.is_empty() && !wanted.iter().any(|(n, t)| *n == img.name && *t == img.tag) {
+            continue;
+        }
+        for d in img.config.iter().chain(&img.layers) {
+            if seen.insert(d.digest.as_str()) {
+                let len = s.blob(i, &d.digest).map_or(d.size, |c| c.len());
+                total = total.saturating_add(len);
+            }
+        }
+    }
+    total
+}
+
+/// Why an export or a push failed, before it becomes a Python exception.
+enum Fail {
+    Iso(iso_core::Error),
+    Export(RsExportError),
+    Push(PushError, String),
+    Other(String),
+    /// The progress callable raised (its exception is in the `Reporter`).
+    Stopped,
+}
+
+impl Fail {
+    /// The exception: the progress callable's when it raised (that is what stopped the
+    /// operation), else the operation's own.
+    fn into_py(self, py: Python<'_>, rep: &mut Reporter) -> PyErr {
+        if let Some(e) = rep.take_error() {
+            return e;
+        }
+        match self {
+            Fail::Iso(e) => iso_err(py, e),
+            Fail::Export(e) => ExportError::new_err(e.to_string()),
+            Fail::Push(e, registry) => push_err(py, e, &registry),
+            Fail::Other(m) => ExportError::new_err(m),
+            Fail::Stopped => ExportError::new_err("stopped by the progress callback"),
+        }
+    }
+}
+
+/// RegistryError (with `method`, `url`, `status`, `body`) for what the registry said or
+/// could not say; FormatError for an unreadable image; ExportError for the rest.
+fn push_err(py: Python<'_>, e: PushError, registry: &str) -> PyErr {
+    let registry_error = |msg: String, method: &str, url: &str, status: Option<u16>, body| {
+        let err = RegistryError::new_err(msg);
+        let v = err.value(py);
+        let _ = v.setattr("method", method);
+        let _ = v.setattr("url", url);
+        let _ = v.setattr("status", status);
+        let _ = v.setattr("body", body);
+        err
+    };
+    match e {
+        PushError::Image(e) => iso_err(py, e),
+        PushError::Registry {
+            method,
+            url,
+            status,
+            body,
+        } => registry_error(
+            format!("push to {registry}: {method} {url}: HTTP {status}: {body}"),
+            &method,
+            &url,
+            Some(status),
+            Some(body.clone()),
+        ),
+        PushError::Transport { method, url, error } => registry_error(
+            format!(
+                "push to {registry}: {method} {url}: {error} (is the registry running, and \
+                 does it speak https? use insecure=True for plain http)"
+            ),
+            &method,
+            &url,
+            None,
+            None,
+        ),
+        other => ExportError::new_err(format!("push to {registry}: {other}")),
+    }
+}
+
+impl Solution {
+    /// `export_docker_archive` and `export_oci_archive`.
+    fn export_archive<'py>(
+        &self,
+        py: Python<'py>,
+        dest: PathBuf,
+        images: Option<&Bound<'py, PyAny>>,
+        progress: Option<Py<PyAny>>,
+        format: ArchiveFormat,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let wanted = wanted_images(images)?;
+        let (file, limits) = (self.file.clone(), self.limits);
+        let mut rep = Reporter::new(progress);
+        let (result, mut rep) = py.detach(move || {
+            let result = (|| -> Result<_, Fail> {
+                let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
+                let s = sol::Solution::load(&img).map_err(Fail::Iso)?;
+                archive::export_archive_with(&s, &dest, format, &wanted, &mut |p| {
+                    rep.report(p.done, p.total)
+                })
+                .map_err(Fail::Export)
+            })();
+            let result = result.and_then(|r| match rep.finish() {
+                ControlFlow::Continue(()) => Ok(r),
+                ControlFlow::Break(()) => Err(Fail::Stopped),
+            });
+            (result, rep)
+        });
+        let report = result.map_err(|f| f.into_py(py, &mut rep))?;
+        to_py_json(py, &report)
+    }
 }
 
 #[pymethods]
@@ -1305,19 +1562,34 @@ impl Solution {
         }
     }
 
-    /// Checks the archive as MetalK8s would use it, and (with `digests=True`) hashes every
-    /// distinct blob on `threads` cores (0: all) with the interpreter released. Returns the
-    /// findings, errors first. With `check=True`, raises ValidationError when there is an
-    /// error (with `strict=True`: or a warning).
+    /// Checks the archive the way MetalK8s reads it, and more strictly; with `digests=True`
+    /// (the default) every distinct blob is hashed, on `threads` cores (0: all), with the
+    /// interpreter released.
+    ///
+    /// Returns a `ValidationReport`: the list of every finding (`Finding`: `rule`,
+    /// `severity`, `path`, `message`), errors first, whatever `strict` is, and the verdict
+    /// under that strictness, as `isolution validate [--strict]` gives it (its exit status is
+    /// 0 exactly when `passed` is True):
+    ///
+    /// - `strict=False`: only errors fail. An error is something that makes MetalK8s refuse
+    ///   the archive or serve it wrongly (a manifest it rejects, a missing or corrupt blob,
+    ///   nginx configuration it would include verbatim, ...).
+    /// - `strict=True`: warnings fail too. A warning is something MetalK8s accepts but that
+    ///   breaks a documented convention or a limit it does not check (a name over 54
+    ///   characters, no Joliet tree, an unknown manifest key, ...).
+    ///
+    /// `report.failures` lists the findings that fail, `report.passed` is True when there are
+    /// none. With `check=True`, a report that does not pass raises ValidationError (its
+    /// `findings` attribute holds the report) instead of being returned.
     #[pyo3(signature = (*, strict=false, digests=true, threads=0, check=false))]
-    fn validate(
+    fn validate<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         strict: bool,
         digests: bool,
         threads: usize,
         check: bool,
-    ) -> PyResult<Vec<Finding>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (file, limits) = (self.file.clone(), self.limits);
         let report = py
             .detach(move || {
@@ -1326,10 +1598,17 @@ impl Solution {
             })
             .map_err(|e| iso_err(py, e))?;
         let findings: Vec<Finding> = report.findings.iter().map(Finding::from).collect();
-        if check && !passes(&findings, strict) {
-            return Err(findings_err(py, &findings, "the Solution fails validation"));
+        let passed = report.passes(strict);
+        let r = make_report(
+            py,
+            findings,
+            strict,
+            Some((report.hashed_blobs, report.hashed_bytes)),
+        )?;
+        if check && !passed {
+            return Err(findings_err(py, &r, "the Solution fails validation"));
         }
-        Ok(findings)
+        Ok(r)
     }
 
     /// Verifies the archive's signature (`SHA256SUMS` and its signature at the root) with a
@@ -1399,46 +1678,175 @@ impl Solution {
     /// Writes the images (all, or `images`: "name:tag" strings or (name, tag) tuples) to an
     /// OCI image layout at `dest` (created if needed; blobs already there are kept), checking
     /// every blob's size and digest. With `oci_media_types=True`, Docker manifests are
-    /// converted to OCI ones. Returns a dict report (`images`, `blobs_written`,
-    /// `blobs_present`, `bytes_written`); raises ExportError.
-    #[pyo3(signature = (dest, images=None, *, oci_media_types=false))]
+    /// converted to OCI ones (new manifest digests). Returns a dict report (`images`,
+    /// `blobs_written`, `blobs_present`, `bytes_written`); raises ExportError.
+    ///
+    /// `progress`, if given, is called as `progress(done_bytes, total_bytes)` with the bytes
+    /// of distinct config and layer blobs handled (blobs already in `dest` count as done),
+    /// about once per percent: at most about 100 calls, the first with `done == 0` before
+    /// anything is written, the last with `done == total`, all from the calling thread with
+    /// the interpreter taken only for the call. If it raises, the export stops and the
+    /// exception propagates: at the first call nothing is written; later, every writer
+    /// thread abandons its blob (its temporary file removed), `index.json` is not updated,
+    /// and `dest` keeps only complete, verified blobs, which the next export reuses.
+    #[pyo3(signature = (dest, images=None, progress=None, *, oci_media_types=false))]
     fn export_oci<'py>(
         &self,
         py: Python<'py>,
         dest: PathBuf,
         images: Option<&Bound<'py, PyAny>>,
+        progress: Option<Py<PyAny>>,
         oci_media_types: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut wanted: Vec<(String, String)> = Vec::new();
-        if let Some(list) = images {
-            for item in list.try_iter()? {
-                let item = item?;
-                if let Ok(s) = item.extract::<String>() {
-                    let (n, t) = s.rsplit_once(':').ok_or_else(|| {
-                        PyValueError::new_err(format!("{s:?} is not \"name:tag\""))
-                    })?;
-                    wanted.push((n.to_string(), t.to_string()));
-                } else {
-                    wanted.push(item.extract::<(String, String)>()?);
-                }
-            }
-        }
+        let wanted = wanted_images(images)?;
         let (file, limits) = (self.file.clone(), self.limits);
-        enum Fail {
-            Iso(iso_core::Error),
-            Export(RsExportError),
-        }
-        let report = py
-            .detach(move || {
+        let mut rep = Reporter::new(progress);
+        let (result, mut rep) = py.detach(move || {
+            let result = (|| -> Result<_, Fail> {
                 let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
                 let s = sol::Solution::load(&img).map_err(Fail::Iso)?;
-                layout::export_oci_with(&s, &dest, &wanted, oci_media_types, &mut |_| {})
-                    .map_err(Fail::Export)
-            })
-            .map_err(|f| match f {
-                Fail::Iso(e) => iso_err(py, e),
-                Fail::Export(e) => ExportError::new_err(e.to_string()),
-            })?;
+                // The exporter's first report comes after its first chunk: report 0 first
+                // (and let a callable that raises at once stop the export before it starts).
+                if rep.report(0, layout_total(&s, &wanted)).is_break() {
+                    return Err(Fail::Stopped);
+                }
+                layout::export_oci_with(&s, &dest, &wanted, oci_media_types, &mut |p| {
+                    rep.report(p.done, p.total)
+                })
+                .map_err(|e| match e {
+                    RsExportError::Stopped => Fail::Stopped,
+                    e => Fail::Export(e),
+                })
+            })();
+            let result = result.and_then(|r| match rep.finish() {
+                ControlFlow::Continue(()) => Ok(r),
+                ControlFlow::Break(()) => Err(Fail::Stopped),
+            });
+            (result, rep)
+        });
+        let report = result.map_err(|f| f.into_py(py, &mut rep))?;
+        to_py_json(py, &report)
+    }
+
+    /// Writes the images (all, or `images`) as one `docker load` tar at `dest`
+    /// (`manifest.json` with `Config`, `RepoTags` `<image>:<tag>` and `Layers`; layers kept
+    /// gzip-compressed), for `docker load`, `podman load` or `skopeo copy docker-archive:`.
+    /// The format has no manifests, so manifest digests are not kept (config and layer
+    /// digests are). Every blob is hashed while written and checked against its descriptor.
+    /// The tar is written to `dest` + `.partial` and renamed when complete; on any failure
+    /// nothing is left. Returns a dict report (`refs`, `blobs`, `bytes`); raises ExportError.
+    ///
+    /// `progress`, if given, is called as `progress(done_bytes, total_bytes)` about once per
+    /// percent (the first call with 0, the last with `done == total` once the tar is
+    /// complete); if it raises, the export stops, the partial file is removed, and the
+    /// exception propagates.
+    #[pyo3(signature = (dest, images=None, progress=None))]
+    fn export_docker_archive<'py>(
+        &self,
+        py: Python<'py>,
+        dest: PathBuf,
+        images: Option<&Bound<'py, PyAny>>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.export_archive(py, dest, images, progress, ArchiveFormat::Docker)
+    }
+
+    /// Writes the images (all, or `images`) as one tar of an OCI image layout at `dest`,
+    /// as `skopeo copy oci-archive:DEST:<image>:<tag>` reads it: the same layout
+    /// `export_oci` writes (manifests unchanged, so their digests are kept). Every blob is
+    /// hashed while written and checked against its descriptor; the tar is written to
+    /// `dest` + `.partial` and renamed when complete. Returns a dict report (`refs`, `blobs`,
+    /// `bytes`); raises ExportError. `progress` works as for `export_docker_archive`.
+    #[pyo3(signature = (dest, images=None, progress=None))]
+    fn export_oci_archive<'py>(
+        &self,
+        py: Python<'py>,
+        dest: PathBuf,
+        images: Option<&Bound<'py, PyAny>>,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.export_archive(py, dest, images, progress, ArchiveFormat::Oci)
+    }
+
+    /// Pushes every image to the registry at `registry` as `<prefix>/<image>:<tag>`, the
+    /// prefix defaulting to `<name>-<version>` (the repository MetalK8s exposes), straight
+    /// from the ISO, with the interpreter released: per blob a `HEAD` first (nothing sent
+    /// when the registry has it), a cross-repository mount when this push already sent it
+    /// elsewhere, else an upload; manifests last, with their exact bytes, so the digests the
+    /// registry reports are the archive's (checked). `registry` is a URL
+    /// (`https://host:5000`) or `host:port` (https, or plain http with `insecure=True`, which
+    /// also accepts invalid certificates). `credentials` is `(user, password)`, for basic
+    /// and bearer-token authentication. At most `concurrency` requests at once; 5xx answers
+    /// and connection errors are retried with backoff.
+    ///
+    /// Returns a dict report: `images` (`<host>/<repo>:<tag>@<digest>`), `uploaded`,
+    /// `present`, `mounted` (blob counts) and `bytes` uploaded. Raises RegistryError (a
+    /// subclass of ExportError) when the registry answers with an error or cannot be
+    /// reached, ExportError for other failures (a digest the registry disagrees with, an
+    /// image kind it cannot push).
+    ///
+    /// `progress(done_bytes, total_bytes)`, if given, is called before anything is sent
+    /// (`done` 0), after blobs are handled (uploaded, found present or mounted; throttled to
+    /// about 100 calls), and last with `done == total` before the manifests go, `total` being
+    /// the bytes of the blobs to push. If it raises, no new blob is started, no manifest is
+    /// sent (a later push skips the blobs already there), and the exception propagates.
+    #[pyo3(signature = (registry, *, prefix=None, insecure=false, credentials=None,
+        concurrency=4, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn push<'py>(
+        &self,
+        py: Python<'py>,
+        registry: String,
+        prefix: Option<String>,
+        insecure: bool,
+        credentials: Option<(String, String)>,
+        concurrency: usize,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if concurrency == 0 {
+            return Err(PyValueError::new_err("concurrency must be at least 1"));
+        }
+        let opts = PushOptions {
+            registry,
+            prefix,
+            insecure,
+            credentials,
+            concurrency,
+            ..PushOptions::default()
+        };
+        let (file, limits) = (self.file.clone(), self.limits);
+        let mut rep = Reporter::new(progress);
+        let (result, mut rep) = py.detach(move || {
+            let result = (|| -> Result<_, Fail> {
+                // Fail early (and typed) on an unreadable archive, before any connection.
+                {
+                    let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
+                    sol::Solution::load(&img).map_err(Fail::Iso)?;
+                }
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        Fail::Other(format!("cannot start the async runtime for the push: {e}"))
+                    })?;
+                // The pushing tasks call this from the runtime; the reporter needs `&mut`.
+                let shared = std::sync::Mutex::new(&mut rep);
+                let report = rt.block_on(rpush::push_with(file, &opts, &|p| match shared.lock() {
+                    Ok(mut r) => r.report(p.done, p.total),
+                    Err(_) => ControlFlow::Break(()),
+                }));
+                let report = report.map_err(|e| match e {
+                    rpush::PushError::Stopped => Fail::Stopped,
+                    e => Fail::Push(e, opts.registry.clone()),
+                })?;
+                match rep.finish() {
+                    ControlFlow::Continue(()) => Ok(report),
+                    ControlFlow::Break(()) => Err(Fail::Stopped),
+                }
+            })();
+            (result, rep)
+        });
+        let report = result.map_err(|f| f.into_py(py, &mut rep))?;
         to_py_json(py, &report)
     }
 
@@ -1488,30 +1896,30 @@ struct SolutionsConfig {
 #[pymethods]
 impl SolutionsConfig {
     /// Checks the file as MetalK8s does, and every archive it names (opened and validated;
-    /// blobs hashed with `digests=True`, the interpreter released). Returns the findings;
-    /// with `check=True`, raises ValidationError when there is an error (`strict`: or a
-    /// warning).
+    /// blobs hashed with `digests=True`, the interpreter released). Returns a
+    /// `ValidationReport` (the findings, a list, with `passed` and `failures` under
+    /// `strict`, as `isolution config check [--strict]` decides its exit status: errors
+    /// fail; with `strict=True`, warnings too). With `check=True`, a report that does not
+    /// pass raises ValidationError instead.
     #[pyo3(signature = (*, strict=false, digests=true, threads=0, check=false))]
-    fn check(
+    fn check<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         strict: bool,
         digests: bool,
         threads: usize,
         check: bool,
-    ) -> PyResult<Vec<Finding>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let bytes = self.bytes.clone();
         let report =
             py.detach(move || sol::check_config(&bytes, ValidateOptions { digests, threads }));
         let findings: Vec<Finding> = report.findings.iter().map(Finding::from).collect();
-        if check && !passes(&findings, strict) {
-            return Err(findings_err(
-                py,
-                &findings,
-                "the configuration fails its checks",
-            ));
+        let passed = report.passes(strict);
+        let r = make_report(py, findings, strict, None)?;
+        if check && !passed {
+            return Err(findings_err(py, &r, "the configuration fails its checks"));
         }
-        Ok(findings)
+        Ok(r)
     }
 
     fn __repr__(&self) -> String {
@@ -1577,8 +1985,8 @@ fn open(
 mod _native {
     #[pymodule_export]
     use super::{
-        load_solutions_config, open, ContainerImage, Descriptor, Entry, Finding, Image, NativeFile,
-        Solution, SolutionsConfig,
+        load_solutions_config, open, BootCatalog, BootEntry, ContainerImage, Descriptor, Entry,
+        Finding, Image, NativeFile, Solution, SolutionsConfig,
     };
     use pyo3::prelude::*;
 
@@ -1592,6 +2000,7 @@ mod _native {
         m.add("ValidationError", py.get_type::<super::ValidationError>())?;
         m.add("SignatureError", py.get_type::<super::SignatureError>())?;
         m.add("ExportError", py.get_type::<super::ExportError>())?;
+        m.add("RegistryError", py.get_type::<super::RegistryError>())?;
         Ok(())
     }
 }

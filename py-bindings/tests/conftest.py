@@ -98,3 +98,70 @@ def example():
 
     with isolution.open(SOLUTIONS / "example-solution-1.0.2.iso") as image:
         yield image
+
+
+def need_tool(name: str) -> str:
+    """The path of command-line tool `name`, or skip the test saying it is missing."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"SKIP: {name} not installed")
+    return path
+
+
+def build_solution(root: Path, name: str, version: str, images: dict) -> Path:
+    """A Solution ISO made here with genisoimage (`-R -J -joliet-long`, as MetalK8s documents
+    it): `images` maps "image:tag" to a list of layer contents (bytes); each image gets a
+    small JSON config. Layers need not be real tar files: exports and pushes copy bytes.
+    Returns the path of the ISO."""
+    import json
+    import subprocess
+
+    genisoimage = need_tool("genisoimage")
+    tree = root / "tree"
+    for ref, layers in images.items():
+        image, tag = ref.split(":")
+        d = tree / "images" / image / tag
+        d.mkdir(parents=True)
+        config = json.dumps({"architecture": "amd64", "os": "linux",
+                             "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+        descs = []
+        for blob in [config] + list(layers):
+            digest = hashlib.sha256(blob).hexdigest()
+            (d / digest).write_bytes(blob)
+            descs.append({"size": len(blob), "digest": f"sha256:{digest}"})
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                       **descs[0]},
+            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", **x}
+                       for x in descs[1:]],
+        }
+        (d / "manifest.json").write_text(json.dumps(manifest))
+        (d / "version").write_text("Directory Transport Version: 1.1\n")
+    (tree / "manifest.yaml").write_text(
+        "apiVersion: solutions.metalk8s.scality.com/v1alpha1\nkind: Solution\n"
+        f"metadata:\n  name: {name}\nspec:\n  version: \"{version}\"\n"
+    )
+    (tree / "registry-config.inc.j2").write_text("")
+    iso = root / f"{name}-{version}.iso"
+    subprocess.run(
+        [genisoimage, "-quiet", "-R", "-J", "-joliet-long", "-l", "-iso-level", "3",
+         "-V", f"{name} {version}", "-input-charset", "utf-8", "-o", str(iso), str(tree)],
+        check=True,
+    )
+    return iso
+
+
+def check_progress(calls: list, total: int) -> None:
+    """`progress(done, total)` calls: at least two, about one per percent at most, the total
+    constant, `done` increasing from 0 to `total`."""
+    assert len(calls) >= 2, calls
+    assert len(calls) <= 102, len(calls)
+    assert {t for _, t in calls} == {total}, calls
+    dones = [d for d, _ in calls]
+    assert dones[0] == 0
+    assert dones[-1] == total
+    assert all(a < b for a, b in zip(dones, dones[1:])), dones

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 import isolution
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES
 
 
 def test_hierarchy():
     for cls in (isolution.FormatError, isolution.LimitExceeded, isolution.ValidationError,
                 isolution.SignatureError, isolution.ExportError):
         assert issubclass(cls, isolution.IsolutionError)
+    assert issubclass(isolution.RegistryError, isolution.ExportError)
     assert issubclass(isolution.IsolutionError, Exception)
     assert isolution.FormatError.__module__ == "isolution"
 
@@ -49,8 +50,14 @@ def test_missing_image_file(tmp_path):
 
 
 def test_not_iso(tmp_path):
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"not an image\n" * 100)
     with pytest.raises(isolution.FormatError, match="too small"):
-        isolution.open(REPO / "README.md")
+        isolution.open(small)
+    text = tmp_path / "text.txt"
+    text.write_bytes(b"large enough, but not an image\n" * 2048)
+    with pytest.raises(isolution.FormatError, match="no CD001"):
+        isolution.open(text)
     junk = tmp_path / "junk.iso"
     junk.write_bytes(b"\0" * (40 * 1024))
     with pytest.raises(isolution.FormatError) as e:

@@ -119,3 +119,57 @@ def test_volume(rr_joliet):
     img = rr_joliet.read("boot/boot.img")
     assert img == bytes(i % 251 for i in range(2048))
     assert rr_joliet.stat("boot/boot.img").extents[0][0] == boot["load_rba"]
+
+
+def test_lookups_in_a_large_directory(tmp_path):
+    """Paths in a directory of 3,000 entries (looked up through an index of the directory,
+    built on the first lookup there) give what the walk gives, and the same errors."""
+    import hashlib
+    import subprocess
+
+    from conftest import need_tool
+
+    genisoimage = need_tool("genisoimage")
+    tree = tmp_path / "tree"
+    (tree / "many" / "sub").mkdir(parents=True)
+    content = {}
+    for i in range(3000):
+        data = hashlib.sha256(str(i).encode()).digest() * (i % 7)
+        (tree / "many" / f"f{i:04d}.bin").write_bytes(data)
+        content[f"many/f{i:04d}.bin"] = data
+    (tree / "many" / "sub" / "f0001.bin").write_bytes(b"deeper\n")
+    iso = tmp_path / "many.iso"
+    subprocess.run([genisoimage, "-quiet", "-R", "-J", "-o", str(iso), str(tree)], check=True)
+    with isolution.open(iso) as image:
+        entries = {e.path: e for e in image.walk()}
+        for path, data in content.items():
+            assert image.read(path) == data
+            assert image.exists(path)
+            e = image.stat(path)
+            assert (e.path, e.name, e.size, e.extents, e.mode, e.mtime, e.record_offset) == (
+                path, path.split("/")[1], len(data), entries[path].extents,
+                entries[path].mode, entries[path].mtime, entries[path].record_offset)
+            assert image.stat("/" + path.replace("/", "//./")).path == path
+        with image.open("many/f2999.bin") as f:
+            assert f.read() == content["many/f2999.bin"]
+        assert image.read("many/sub/f0001.bin") == b"deeper\n"
+        assert image.stat("many/sub").is_dir()
+        with pytest.raises(FileNotFoundError) as e:
+            image.read("many/f3000.bin")
+        assert e.value.path == "many/f3000.bin" and e.value.filename == "many/f3000.bin"
+        assert not image.exists("many/nope") and not image.exists("many/f0001.bin/x")
+        with pytest.raises(NotADirectoryError):
+            image.read("many/f0001.bin/x")
+        with pytest.raises(FileNotFoundError):
+            image.read("many/sub/..")
+        with pytest.raises(IsADirectoryError):
+            image.read("many/sub")
+        # The primary tree: recorded identifiers and cleaned names, through its own index.
+        assert image.read("MANY/F0007.BIN;1", namespace="primary") == content["many/f0007.bin"]
+        p = image.stat("MANY/F0007.BIN;1", namespace="primary")
+        assert (p.path, p.name, p.namespace) == ("MANY/F0007.BIN;1", "F0007.BIN", "primary")
+        assert image.read("many/f0007.bin", namespace="joliet") == content["many/f0007.bin"]
+        with pytest.raises(ValueError, match="ISO 9660:1999"):
+            image.read("many/f0007.bin", namespace="iso1999")
+    with pytest.raises(ValueError, match="closed"):
+        image.read("many/f0001.bin")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import isolution
-from conftest import SOLUTIONS, lines, render, solution_isos
+from conftest import REPO, SOLUTIONS, lines, render, solution_isos
 
 
 def expected_findings(stem):
@@ -154,3 +154,55 @@ def test_solutions_config_fields(tmp_path):
     assert cfg.check(check=True, strict=True) == cfg.check()
     with pytest.raises(FileNotFoundError):
         isolution.load_solutions_config(tmp_path / "absent.yaml")
+
+
+def test_validate_returns_a_report_whose_verdict_depends_on_strict(example):
+    s = example.solution
+    lenient, strict = s.validate(), s.validate(strict=True)
+    assert isinstance(lenient, isolution.ValidationReport) and isinstance(lenient, list)
+    # The same findings either way; strict only decides which fail.
+    assert list(lenient) == list(strict)
+    assert (lenient.strict, strict.strict) == (False, True)
+    assert lenient.errors == [] and len(lenient.warnings) == 1
+    assert lenient.passed and lenient.failures == []
+    assert not strict.passed and strict.failures == strict.warnings
+    assert lenient.hashed_blobs == 5 and lenient.hashed_bytes == 2333
+    assert s.validate(digests=False).hashed_blobs == 0
+    assert "passed" in repr(lenient) and "failed" in repr(strict)
+    with pytest.raises(isolution.ValidationError) as e:
+        s.validate(strict=True, check=True)
+    assert isinstance(e.value.findings, isolution.ValidationReport)
+    assert e.value.findings.failures == strict.failures
+    with isolution.open(SOLUTIONS / "broken-image-blob-digest.iso") as image:
+        broken = image.solution.validate()
+        assert not broken.passed
+        assert [f.rule for f in broken.failures] == ["image.blob-digest"]
+        assert [f.rule for f in image.solution.validate(strict=True).failures] == [
+            "image.blob-digest", "manifest.images-entry"]
+
+
+def cli():
+    """The isolution command-line tool built in this checkout, if any."""
+    import os
+
+    for p in (os.environ.get("ISOLUTION_BIN"), REPO / "target" / "release" / "isolution",
+              REPO / "target" / "debug" / "isolution"):
+        if p and os.access(p, os.X_OK):
+            return str(p)
+    pytest.skip("SKIP: no isolution binary (cargo build -p oci-export, or set ISOLUTION_BIN)")
+
+
+@pytest.mark.parametrize("stem", solution_isos())
+def test_passed_is_the_cli_verdict(stem):
+    """`report.passed` is True exactly when `isolution validate [--strict]` exits with 0."""
+    import subprocess
+
+    exe = cli()
+    iso = SOLUTIONS / f"{stem}.iso"
+    with isolution.open(iso) as image:
+        s = image.solution
+        for strict in (False, True):
+            r = subprocess.run([exe, "validate", str(iso)] + (["--strict"] if strict else []),
+                               capture_output=True)
+            assert r.returncode in (0, 1), r.stderr.decode()
+            assert s.validate(strict=strict).passed == (r.returncode == 0), (stem, strict)

@@ -10,15 +10,19 @@ zero-copy over ``mmap``, every length and offset checked.
 
 ``open(path)`` / ``Image.from_bytes(data)`` give an ``Image``; ``walk``, ``listdir``, ``stat``,
 ``exists``, ``read``, ``open`` and ``view`` take a path relative to the root and an optional
-``namespace=`` (``"rr"``, ``"joliet"``, ``"iso1999"``, ``"primary"``). ``image.solution`` reads
-the Solution (``validate``, ``verify``, ``export_oci``); ``load_solutions_config`` reads a
-``solutions.yaml``. Errors: ``IsolutionError`` and its subclasses ``FormatError``,
-``LimitExceeded``, ``ValidationError``, ``SignatureError``, ``ExportError``, plus the built-in
+``namespace=`` (``"rr"``, ``"joliet"``, ``"iso1999"``, ``"primary"``); ``boot_catalog`` and
+``read_boot`` give the El Torito boot catalog. ``image.solution`` reads the Solution
+(``validate``, ``verify``, ``export_oci``, ``export_oci_archive``, ``export_docker_archive``,
+``push``); ``load_solutions_config`` reads a ``solutions.yaml``. Errors: ``IsolutionError``
+and its subclasses ``FormatError``, ``LimitExceeded``, ``ValidationError``, ``SignatureError``,
+``ExportError`` (and its subclass ``RegistryError``), plus the built-in
 ``FileNotFoundError``, ``NotADirectoryError``, ``IsADirectoryError`` and ``ValueError``.
 """
 
 from ._io import ImageFile
 from ._native import (
+    BootCatalog,
+    BootEntry,
     ContainerImage,
     Descriptor,
     Entry,
@@ -28,6 +32,7 @@ from ._native import (
     Image,
     IsolutionError,
     LimitExceeded,
+    RegistryError,
     SignatureError,
     Solution,
     SolutionsConfig,
@@ -36,8 +41,11 @@ from ._native import (
     load_solutions_config,
     open,
 )
+from ._report import ValidationReport
 
 __all__ = [
+    "BootCatalog",
+    "BootEntry",
     "ContainerImage",
     "Descriptor",
     "Entry",
@@ -48,10 +56,12 @@ __all__ = [
     "ImageFile",
     "IsolutionError",
     "LimitExceeded",
+    "RegistryError",
     "SignatureError",
     "Solution",
     "SolutionsConfig",
     "ValidationError",
+    "ValidationReport",
     "__version__",
     "load_solutions_config",
     "open",

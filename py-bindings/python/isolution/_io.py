@@ -18,7 +18,8 @@ class ImageFile(io.RawIOBase):
     mode = "rb"
 
     def __init__(self, native: Any, name: str) -> None:
-        super().__init__()
+        # (No super().__init__(): io.IOBase has nothing to initialise beyond its __new__,
+        # and this runs once per opened file.)
         self._native = native
         #: The path of the file inside the image.
         self.name = name
@@ -47,15 +48,16 @@ class ImageFile(io.RawIOBase):
         self._check()
         return False
 
+    # read, readall, readinto, seek and tell leave the closed check to the native file,
+    # which raises the same ValueError once closed (one Python call less per read).
+
     def read(self, size: int | None = -1) -> bytes:
         """Up to ``size`` bytes from the current position (all the rest when ``size`` is
         negative or None); ``b""`` at the end."""
-        self._check()
         return self._native.read(-1 if size is None else size)
 
     def readall(self) -> bytes:
         """All the bytes from the current position to the end."""
-        self._check()
         return self._native.read(-1)
 
     def readinto(self, buffer: Any) -> int:
@@ -70,12 +72,10 @@ class ImageFile(io.RawIOBase):
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         """Moves to ``offset`` relative to ``whence`` (``SEEK_SET``, ``SEEK_CUR`` or
         ``SEEK_END``); returns the new position."""
-        self._check()
         return self._native.seek(offset, whence)
 
     def tell(self) -> int:
         """The current position."""
-        self._check()
         return self._native.tell()
 
     def close(self) -> None:

@@ -2,13 +2,16 @@
 
 import os
 from pathlib import Path
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Literal, final
 
 from ._io import ImageFile
+from ._report import ValidationReport
 
 __all__ = [
+    "BootCatalog",
+    "BootEntry",
     "ContainerImage",
     "Descriptor",
     "Entry",
@@ -18,6 +21,7 @@ __all__ = [
     "Image",
     "IsolutionError",
     "LimitExceeded",
+    "RegistryError",
     "SignatureError",
     "Solution",
     "SolutionsConfig",
@@ -33,6 +37,7 @@ __version__: str
 _Namespace = Literal["rr", "joliet", "iso1999", "primary"]
 _EntryType = Literal["file", "dir", "symlink", "block-device", "char-device", "fifo", "socket"]
 _Path = str | os.PathLike[str]
+_Progress = Callable[[int, int], object]
 
 class IsolutionError(Exception):
     """Base class of the errors raised by isolution."""
@@ -49,14 +54,21 @@ class LimitExceeded(IsolutionError):
 
 class ValidationError(IsolutionError):
     """A Solution failed validation (only with ``check=True``)."""
-    findings: list[Finding]
+    findings: ValidationReport
 
 class SignatureError(IsolutionError):
     """A signature did not verify, or a key could not be read."""
     report: dict[str, Any]
 
 class ExportError(IsolutionError):
-    """Writing an OCI layout failed."""
+    """Exporting images failed (a layout, an archive, or a push)."""
+
+class RegistryError(ExportError):
+    """A push failed at the registry (an error answer, or unreachable)."""
+    method: str
+    url: str
+    status: int | None
+    body: str | None
 
 @final
 class Entry:
@@ -155,7 +167,55 @@ class Image:
         self, path: str, mode: Literal["rb", "r"] = "rb", *, namespace: _Namespace | None = None
     ) -> ImageFile: ...
     @property
+    def boot_catalog(self) -> BootCatalog | None: ...
+    def read_boot(self, index: int = 0) -> bytes: ...
+    @property
     def solution(self) -> Solution: ...
+
+@final
+class BootEntry:
+    """One entry of an El Torito boot catalog (plain data)."""
+    @property
+    def index(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def bootable(self) -> bool: ...
+    @property
+    def platform(self) -> int: ...
+    @property
+    def emulation(
+        self,
+    ) -> Literal["no-emulation", "floppy-1.2m", "floppy-1.44m", "floppy-2.88m", "hard-disk", "unknown"]: ...
+    @property
+    def media_type(self) -> int: ...
+    @property
+    def load_segment(self) -> int: ...
+    @property
+    def system_type(self) -> int: ...
+    @property
+    def sector_count(self) -> int: ...
+    @property
+    def load_rba(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def section_id(self) -> str | None: ...
+
+@final
+class BootCatalog:
+    """An El Torito boot catalog (``Image.boot_catalog``)."""
+    @property
+    def lba(self) -> int: ...
+    @property
+    def platform(self) -> int: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def checksum_ok(self) -> bool: ...
+    @property
+    def entries(self) -> list[BootEntry]: ...
+    def __len__(self) -> int: ...
 
 @final
 class _NativeFile:
@@ -248,7 +308,7 @@ class Solution:
     def manifest(self) -> dict[str, Any] | None: ...
     def validate(
         self, *, strict: bool = False, digests: bool = True, threads: int = 0, check: bool = False
-    ) -> list[Finding]: ...
+    ) -> ValidationReport: ...
     def verify(
         self,
         key: _Path | bytes | None = None,
@@ -262,8 +322,31 @@ class Solution:
         self,
         dest: _Path,
         images: Iterable[str | tuple[str, str]] | None = None,
+        progress: _Progress | None = None,
         *,
         oci_media_types: bool = False,
+    ) -> dict[str, Any]: ...
+    def export_docker_archive(
+        self,
+        dest: _Path,
+        images: Iterable[str | tuple[str, str]] | None = None,
+        progress: _Progress | None = None,
+    ) -> dict[str, Any]: ...
+    def export_oci_archive(
+        self,
+        dest: _Path,
+        images: Iterable[str | tuple[str, str]] | None = None,
+        progress: _Progress | None = None,
+    ) -> dict[str, Any]: ...
+    def push(
+        self,
+        registry: str,
+        *,
+        prefix: str | None = None,
+        insecure: bool = False,
+        credentials: tuple[str, str] | None = None,
+        concurrency: int = 4,
+        progress: _Progress | None = None,
     ) -> dict[str, Any]: ...
     def registry_config(self) -> str: ...
 
@@ -282,7 +365,7 @@ class SolutionsConfig:
     def active(self) -> dict[str, str]: ...
     def check(
         self, *, strict: bool = False, digests: bool = True, threads: int = 0, check: bool = False
-    ) -> list[Finding]: ...
+    ) -> ValidationReport: ...
 
 def open(
     path: _Path,

@@ -203,6 +203,9 @@ pub struct PushArgs {
     /// Print a JSON summary.
     #[arg(long)]
     pub json: bool,
+    /// Never show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

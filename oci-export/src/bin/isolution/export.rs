@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 
 use iso_core::solution::Solution;
-use oci_export::archive::{export_archive, ArchiveFormat};
+use oci_export::archive::{export_archive_with, ArchiveFormat};
 use oci_export::layout::export_oci_with;
 
 use crate::args::ExportArgs;
@@ -40,7 +40,16 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     if let Some((path, format)) = archive {
-        let r = export_archive(&solution, path, format, &images)?;
+        let r = export_archive_with(&solution, path, format, &images, &mut |p| {
+            if let Some(b) = &bar {
+                b.set_length(p.total);
+                b.set_position(p.done);
+            }
+            std::ops::ControlFlow::Continue(())
+        })?;
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
         let mut out = util::stdout();
         if a.json {
             util::json_line(&mut out, &r)?;
@@ -66,6 +75,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
             b.set_length(p.total);
             b.set_position(p.done);
         }
+        std::ops::ControlFlow::Continue(())
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();

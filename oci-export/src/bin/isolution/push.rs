@@ -1,10 +1,10 @@
 //! `isolution push`.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
-use oci_export::push::{push, PushOptions};
+use oci_export::push::{push_with, PushOptions};
 
 use crate::args::PushArgs;
 use crate::util;
@@ -36,7 +36,27 @@ pub fn run(a: PushArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = rt.block_on(push(file, &opts))?;
+    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let report = rt.block_on(push_with(file, &opts, &|p| {
+        if let Some(b) = &bar {
+            b.set_length(p.total);
+            b.set_position(p.done);
+        }
+        std::ops::ControlFlow::Continue(())
+    }));
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = report?;
     let mut out = util::stdout();
     if a.json {
         util::json_line(&mut out, &report)?;
