@@ -43,6 +43,8 @@ use iso_core::{DirEntry, EntryKind, ErrorKind, IsoFile, Limits, Namespace};
 use oci_export::archive::{self, ArchiveFormat};
 use oci_export::layout::{self, ExportError as RsExportError};
 use oci_export::push::{self as rpush, PushError, PushOptions};
+use oci_export::render::{self, Components, RenderError, RenderOptions};
+use oci_export::upgrade;
 
 use crate::boot::{BootCatalog, BootEntry};
 use crate::entries::{kind_str, DirCache, DirIndex, Entry, Loc, Slot};
@@ -91,6 +93,18 @@ create_exception!(
     ExportError,
     IsolutionError,
     "Exporting images failed: writing an OCI layout or an archive (I/O, or a blob that does not match its digest), or pushing to a registry."
+);
+create_exception!(
+    isolution,
+    DeployError,
+    IsolutionError,
+    "The archive cannot be deployed the way MetalK8s deploys it (render, upgrade_plan): a kind other than Role or ClusterRole in role.yaml, a CRD file that is not exactly one apiextensions.k8s.io/v1 CRD, no name or version. `path` names the file in the archive."
+);
+create_exception!(
+    isolution,
+    RenderWarning,
+    pyo3::exceptions::PyUserWarning,
+    "Something rendered but worth a look: a ClusterRole, a RoleBinding name cut at 63 characters, fields the Kubernetes types do not hold."
 );
 create_exception!(
     isolution,
@@ -1860,12 +1874,211 @@ impl Solution {
         .map_err(|e: iso_core::Error| iso_err(py, e))
     }
 
+    /// The Kubernetes objects that deploy this Solution's CRDs and operator, as MetalK8s
+    /// deploys them (`isolution render`): the CRDs; then, in `namespace`, the ServiceAccount
+    /// `<name>-operator`, each Role and ClusterRole of `role.yaml` with its RoleBinding (name
+    /// cut at 63 characters), the `<name>-operator-config` ConfigMap holding the
+    /// OperatorConfig, and the operator Deployment. Returns one YAML stream (a str), the
+    /// same bytes the command prints; see `render_objects()` for dicts.
+    ///
+    /// `components`: `"all"`, `"crds"` (what MetalK8s applies when a version is activated;
+    /// `namespace` may be None) or `"environment"` (everything but the CRDs). `registry`: the
+    /// host in image references and OperatorConfig endpoints. `webhook`: mount the
+    /// `<name>-cert` Secret at `/cert`. `available`: other imported versions of the same
+    /// Solution (Solution objects), listed in the OperatorConfig as MetalK8s lists every
+    /// imported version. `metalk8s_version`: the `metalk8s.scality.com/version` label.
+    ///
+    /// Warnings (a ClusterRole, a cut name, ...) are issued as `isolution.RenderWarning`.
+    /// Raises DeployError when MetalK8s would refuse the archive (`path` names the file),
+    /// ValueError for a bad option, FormatError for an unreadable image.
+    #[pyo3(signature = (namespace=None, *, components="all", registry=None, webhook=false, available=None, metalk8s_version="unknown"))]
+    #[allow(clippy::too_many_arguments)]
+    fn render(
+        &self,
+        py: Python<'_>,
+        namespace: Option<String>,
+        components: &str,
+        registry: Option<String>,
+        webhook: bool,
+        available: Option<Vec<PyRef<'_, Solution>>>,
+        metalk8s_version: &str,
+    ) -> PyResult<String> {
+        let opts = render_options(namespace, components, registry, webhook, metalk8s_version)?;
+        let (yaml, _) = self.rendered(py, opts, available)?;
+        Ok(yaml)
+    }
+
+    /// `render()`'s objects as a list of dicts (what `kubectl` sends), in the order to apply
+    /// them. Same arguments, warnings and errors as `render()`.
+    #[pyo3(signature = (namespace=None, *, components="all", registry=None, webhook=false, available=None, metalk8s_version="unknown"))]
+    #[allow(clippy::too_many_arguments)]
+    fn render_objects<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<String>,
+        components: &str,
+        registry: Option<String>,
+        webhook: bool,
+        available: Option<Vec<PyRef<'py, Solution>>>,
+        metalk8s_version: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = render_options(namespace, components, registry, webhook, metalk8s_version)?;
+        let (_, json) = self.rendered(py, opts, available)?;
+        json_to_py(py, &json)
+    }
+
+    /// What moving a cluster from this version to `new` (another Solution) changes
+    /// (`isolution upgrade-plan`): CRDs added or removed, per CRD versions added or removed,
+    /// the storage version moving, schema fields removed, retyped or newly required; images
+    /// by digest; the operator image; RBAC widened or narrowed. Returns a dict: `name`,
+    /// `from`, `to`, `changes` (each with `impact` "info" | "warning" | "breaking", `area`,
+    /// `subject`, `message`, most important first), `breaking`, `warnings`, and `safe`
+    /// (nothing breaking). Raises DeployError when either archive cannot be read as
+    /// MetalK8s would deploy it.
+    fn upgrade_plan<'py>(
+        &self,
+        py: Python<'py>,
+        new: PyRef<'py, Solution>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (old_file, old_limits) = (self.file.clone(), self.limits);
+        let (new_file, new_limits) = (new.file.clone(), new.limits);
+        let plan = py
+            .detach(move || -> Result<String, DeployFail> {
+                let oi = old_file.image_with_limits(old_limits)?;
+                let ni = new_file.image_with_limits(new_limits)?;
+                let (o, n) = (sol::Solution::load(&oi)?, sol::Solution::load(&ni)?);
+                let plan = upgrade::plan(&o, &n)?;
+                serde_json::to_string(&plan).map_err(|e| DeployFail::Other(e.to_string()))
+            })
+            .map_err(|e| e.into_py(py))?;
+        json_to_py(py, &plan)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "<isolution.Solution {} ({} images)>",
             self.id.as_deref().unwrap_or("?"),
             self.images.len()
         )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// render and upgrade_plan
+
+fn render_options(
+    namespace: Option<String>,
+    components: &str,
+    registry: Option<String>,
+    webhook: bool,
+    metalk8s_version: &str,
+) -> PyResult<RenderOptions> {
+    let components = match components {
+        "all" => Components::All,
+        "crds" => Components::CrdsOnly,
+        "environment" => Components::NoCrds,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "components={other:?}: expected \"all\", \"crds\" or \"environment\""
+            )))
+        }
+    };
+    if namespace.is_none() && components != Components::CrdsOnly {
+        return Err(PyValueError::new_err(
+            "namespace is required unless components=\"crds\"",
+        ));
+    }
+    let mut opts = RenderOptions::new(namespace.unwrap_or_default());
+    opts.components = components;
+    opts.webhook = webhook;
+    opts.metalk8s_version = metalk8s_version.to_string();
+    if let Some(r) = registry {
+        opts.registry = r;
+    }
+    Ok(opts)
+}
+
+/// Why a render or a plan failed, before it becomes a Python exception.
+enum DeployFail {
+    Iso(iso_core::Error),
+    Render(RenderError),
+    Other(String),
+}
+
+impl From<iso_core::Error> for DeployFail {
+    fn from(e: iso_core::Error) -> Self {
+        DeployFail::Iso(e)
+    }
+}
+
+impl From<RenderError> for DeployFail {
+    fn from(e: RenderError) -> Self {
+        match e {
+            RenderError::Image(e) => DeployFail::Iso(e),
+            e => DeployFail::Render(e),
+        }
+    }
+}
+
+impl DeployFail {
+    fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            DeployFail::Iso(e) => iso_err(py, e),
+            DeployFail::Render(RenderError::Invalid { path, message }) => {
+                let err = DeployError::new_err(format!("{path}: {message}"));
+                let _ = err.value(py).setattr("path", path);
+                err
+            }
+            DeployFail::Render(RenderError::Options(m)) => PyValueError::new_err(m),
+            DeployFail::Render(e) => DeployError::new_err(e.to_string()),
+            DeployFail::Other(m) => DeployError::new_err(m),
+        }
+    }
+}
+
+impl Solution {
+    /// Renders (interpreter released): the YAML stream and the objects as JSON; warnings are
+    /// issued as RenderWarning.
+    fn rendered(
+        &self,
+        py: Python<'_>,
+        opts: RenderOptions,
+        available: Option<Vec<PyRef<'_, Solution>>>,
+    ) -> PyResult<(String, String)> {
+        let (file, limits) = (self.file.clone(), self.limits);
+        let others: Vec<(Arc<IsoFile>, Limits)> = available
+            .unwrap_or_default()
+            .iter()
+            .map(|s| (s.file.clone(), s.limits))
+            .collect();
+        let (yaml, json, warnings) = py
+            .detach(move || -> Result<_, DeployFail> {
+                let img = file.image_with_limits(limits)?;
+                let s = sol::Solution::load(&img)?;
+                let images = others
+                    .iter()
+                    .map(|(f, l)| f.image_with_limits(*l))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let sols = images
+                    .iter()
+                    .map(sol::Solution::load)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let refs: Vec<&sol::Solution<'_, '_>> = sols.iter().collect();
+                let r = render::render(&s, &refs, &opts)?;
+                let objects: Vec<_> = r.documents.iter().map(|d| &d.object).collect();
+                let json = serde_json::to_string(&objects)
+                    .map_err(|e| DeployFail::Other(e.to_string()))?;
+                Ok((r.to_yaml(), json, r.warnings))
+            })
+            .map_err(|e| e.into_py(py))?;
+        if !warnings.is_empty() {
+            let warn = py.import("warnings")?.getattr("warn")?;
+            let category = py.get_type::<RenderWarning>();
+            for w in warnings {
+                warn.call1((w, &category, 3))?;
+            }
+        }
+        Ok((yaml, json))
     }
 }
 
@@ -2001,6 +2214,8 @@ mod _native {
         m.add("SignatureError", py.get_type::<super::SignatureError>())?;
         m.add("ExportError", py.get_type::<super::ExportError>())?;
         m.add("RegistryError", py.get_type::<super::RegistryError>())?;
+        m.add("DeployError", py.get_type::<super::DeployError>())?;
+        m.add("RenderWarning", py.get_type::<super::RenderWarning>())?;
         Ok(())
     }
 }

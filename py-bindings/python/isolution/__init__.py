@@ -13,9 +13,10 @@ zero-copy over ``mmap``, every length and offset checked.
 ``namespace=`` (``"rr"``, ``"joliet"``, ``"iso1999"``, ``"primary"``); ``boot_catalog`` and
 ``read_boot`` give the El Torito boot catalog. ``image.solution`` reads the Solution
 (``validate``, ``verify``, ``export_oci``, ``export_oci_archive``, ``export_docker_archive``,
-``push``); ``load_solutions_config`` reads a ``solutions.yaml``. Errors: ``IsolutionError``
-and its subclasses ``FormatError``, ``LimitExceeded``, ``ValidationError``, ``SignatureError``,
-``ExportError`` (and its subclass ``RegistryError``), plus the built-in
+``push``, ``render``, ``render_objects``, ``upgrade_plan``); ``load_solutions_config`` reads a
+``solutions.yaml``. Errors: ``IsolutionError`` and its subclasses ``FormatError``,
+``LimitExceeded``, ``ValidationError``, ``SignatureError``, ``DeployError``, ``ExportError``
+(and its subclass ``RegistryError``); warnings: ``RenderWarning``; plus the built-in
 ``FileNotFoundError``, ``NotADirectoryError``, ``IsADirectoryError`` and ``ValueError``.
 """
 
@@ -24,6 +25,7 @@ from ._native import (
     BootCatalog,
     BootEntry,
     ContainerImage,
+    DeployError,
     Descriptor,
     Entry,
     ExportError,
@@ -33,6 +35,7 @@ from ._native import (
     IsolutionError,
     LimitExceeded,
     RegistryError,
+    RenderWarning,
     SignatureError,
     Solution,
     SolutionsConfig,
@@ -47,6 +50,7 @@ __all__ = [
     "BootCatalog",
     "BootEntry",
     "ContainerImage",
+    "DeployError",
     "Descriptor",
     "Entry",
     "ExportError",
@@ -57,6 +61,7 @@ __all__ = [
     "IsolutionError",
     "LimitExceeded",
     "RegistryError",
+    "RenderWarning",
     "SignatureError",
     "Solution",
     "SolutionsConfig",

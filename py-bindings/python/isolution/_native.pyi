@@ -13,6 +13,7 @@ __all__ = [
     "BootCatalog",
     "BootEntry",
     "ContainerImage",
+    "DeployError",
     "Descriptor",
     "Entry",
     "ExportError",
@@ -22,6 +23,7 @@ __all__ = [
     "IsolutionError",
     "LimitExceeded",
     "RegistryError",
+    "RenderWarning",
     "SignatureError",
     "Solution",
     "SolutionsConfig",
@@ -62,6 +64,13 @@ class SignatureError(IsolutionError):
 
 class ExportError(IsolutionError):
     """Exporting images failed (a layout, an archive, or a push)."""
+
+class DeployError(IsolutionError):
+    """The archive cannot be deployed the way MetalK8s deploys it."""
+    path: str
+
+class RenderWarning(UserWarning):
+    """Something rendered but worth a look."""
 
 class RegistryError(ExportError):
     """A push failed at the registry (an error answer, or unreachable)."""
@@ -349,6 +358,27 @@ class Solution:
         progress: _Progress | None = None,
     ) -> dict[str, Any]: ...
     def registry_config(self) -> str: ...
+    def render(
+        self,
+        namespace: str | None = None,
+        *,
+        components: Literal["all", "crds", "environment"] = "all",
+        registry: str | None = None,
+        webhook: bool = False,
+        available: list[Solution] | None = None,
+        metalk8s_version: str = "unknown",
+    ) -> str: ...
+    def render_objects(
+        self,
+        namespace: str | None = None,
+        *,
+        components: Literal["all", "crds", "environment"] = "all",
+        registry: str | None = None,
+        webhook: bool = False,
+        available: list[Solution] | None = None,
+        metalk8s_version: str = "unknown",
+    ) -> list[dict[str, Any]]: ...
+    def upgrade_plan(self, new: Solution) -> dict[str, Any]: ...
 
 @final
 class SolutionsConfig:
