@@ -1,6 +1,6 @@
 //! `isolution export`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use iso_core::solution::Solution;
 use oci_export::archive::{export_archive_with, ArchiveFormat};
@@ -24,16 +24,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
     let solution = Solution::load(&image)?;
-    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let bar = util::bytes_bar(a.quiet, util::BYTES_BAR);
     let archive = match (&a.oci_archive, &a.docker_archive) {
         (Some(f), _) => Some((f, ArchiveFormat::Oci)),
         (None, Some(f)) => Some((f, ArchiveFormat::Docker)),

@@ -1,6 +1,6 @@
 //! `isolution extract`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use iso_core::extract::{extract, ExtractOptions};
 use iso_core::Image;
@@ -20,16 +20,10 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<Outcome> {
         times: !a.no_times,
         max_bytes: a.max_bytes,
     };
-    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar} {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let bar = util::bytes_bar(
+        a.quiet,
+        "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar} {msg}",
+    );
     let mut last = 0u64;
     let report = extract(&image, &a.dest, &opts, &mut |p| {
         if let Some(b) = &bar {

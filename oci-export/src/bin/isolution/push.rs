@@ -1,6 +1,6 @@
 //! `isolution push`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -36,16 +36,7 @@ pub fn run(a: PushArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
-        let b = indicatif::ProgressBar::new(0);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    });
+    let bar = util::bytes_bar(a.quiet, util::BYTES_BAR);
     let report = rt.block_on(push_with(file, &opts, &|p| {
         if let Some(b) = &bar {
             b.set_length(p.total);

@@ -53,3 +53,19 @@ pub fn json_line(out: &mut impl Write, v: &impl serde::Serialize) -> anyhow::Res
     out.write_all(b"\n")?;
     Ok(())
 }
+
+/// A byte-count progress bar on stderr, or None when `quiet` or stderr is not a terminal.
+pub fn bytes_bar(quiet: bool, template: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    (!quiet && io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    })
+}
+
+/// The bar of the byte-moving commands (export, push).
+pub const BYTES_BAR: &str = "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}";
