@@ -142,6 +142,18 @@ impl Client {
         headers: HeaderMap,
         body: Option<Bytes>,
     ) -> Result<reqwest::Response, PushError> {
+        self.send_n(method, url, headers, body, self.attempts).await
+    }
+
+    /// [`Client::send`] with at most `attempts` tries (1: no retry, still re-authenticated).
+    async fn send_n(
+        &self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: Option<Bytes>,
+        attempts: u32,
+    ) -> Result<reqwest::Response, PushError> {
         let mut delay = Duration::from_millis(200);
         let mut reauthed = false;
         let mut attempt = 0;
@@ -163,9 +175,9 @@ impl Client {
                     self.authenticate(&r).await?;
                     continue;
                 }
-                Ok(r) if r.status().is_server_error() && attempt < self.attempts => {}
+                Ok(r) if r.status().is_server_error() && attempt < attempts => {}
                 Ok(r) => return Ok(r),
-                Err(e) if attempt < self.attempts => {
+                Err(e) if attempt < attempts => {
                     let _ = e;
                 }
                 Err(e) => {
@@ -333,6 +345,62 @@ async fn push_blob(
         return Err(fail("POST", r).await);
     }
     let mut loc = c.location(&r)?;
+    // An upload session that fails mid-request (a connection cut inside a PATCH or PUT) may
+    // hold part of the body: resending on the same session is refused (416, or 404
+    // BLOB_UPLOAD_INVALID once the registry dropped it). So the session is abandoned and a new
+    // one started, up to `attempts` times; a blob that arrived whole after all is found by HEAD.
+    let mut attempt = 1;
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let err = match upload(c, job, chunk, &loc).await {
+            Ok(n) => return Ok(Outcome::Uploaded(n)),
+            Err(e) => e,
+        };
+        let restartable = match &err {
+            PushError::Transport { .. } => true,
+            PushError::Registry { status, .. } => {
+                matches!(status, 404 | 416) || (500..600).contains(status)
+            }
+            _ => false,
+        };
+        if !restartable || attempt >= c.attempts {
+            return Err(err);
+        }
+        attempt += 1;
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        let head = c
+            .send(
+                Method::HEAD,
+                &c.url(&format!("/v2/{repo}/blobs/{d}")),
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        if head.status() == StatusCode::OK {
+            return Ok(Outcome::Uploaded(job.len));
+        }
+        let r = c
+            .send(
+                Method::POST,
+                &c.url(&format!("/v2/{repo}/blobs/uploads/")),
+                HeaderMap::new(),
+                Some(Bytes::new()),
+            )
+            .await?;
+        if r.status() != StatusCode::ACCEPTED {
+            return Err(fail("POST", r).await);
+        }
+        loc = c.location(&r)?;
+    }
+}
+
+/// Sends one blob's bytes into the upload session at `loc`: one PUT, or PATCH chunks then an
+/// empty PUT. Requests carrying a body are sent once (not retried on the same session: see
+/// [`push_blob`]).
+async fn upload(c: &Client, job: &BlobJob, chunk: usize, loc: &str) -> Result<u64, PushError> {
+    let d = &job.digest;
+    let mut loc = loc.to_string();
     let body: Bytes = if job.parts.len() == 1 {
         job.parts[0].clone()
     } else {
@@ -343,7 +411,7 @@ async fn push_blob(
         CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if body.len() > chunk {
+    let last = if body.len() > chunk {
         let mut pos = 0;
         while pos < body.len() {
             let end = (pos + chunk).min(body.len());
@@ -352,7 +420,7 @@ async fn push_blob(
                 h.insert("Content-Range", v);
             }
             let r = c
-                .send(Method::PATCH, &loc, h, Some(body.slice(pos..end)))
+                .send_n(Method::PATCH, &loc, h, Some(body.slice(pos..end)), 1)
                 .await?;
             if r.status() != StatusCode::ACCEPTED {
                 return Err(fail("PATCH", r).await);
@@ -360,31 +428,23 @@ async fn push_blob(
             loc = c.location(&r)?;
             pos = end;
         }
-        let r = c
-            .send(
-                Method::PUT,
-                &with_query(&loc, "digest", d),
-                octet,
-                Some(Bytes::new()),
-            )
-            .await?;
-        if r.status() != StatusCode::CREATED {
-            return Err(fail("PUT", r).await);
-        }
+        Bytes::new()
     } else {
-        let r = c
-            .send(
-                Method::PUT,
-                &with_query(&loc, "digest", d),
-                octet,
-                Some(body),
-            )
-            .await?;
-        if r.status() != StatusCode::CREATED {
-            return Err(fail("PUT", r).await);
-        }
+        body
+    };
+    let r = c
+        .send_n(
+            Method::PUT,
+            &with_query(&loc, "digest", d),
+            octet,
+            Some(last),
+            1,
+        )
+        .await?;
+    if r.status() != StatusCode::CREATED {
+        return Err(fail("PUT", r).await);
     }
-    Ok(Outcome::Uploaded(job.len))
+    Ok(job.len)
 }
 
 fn client(opts: &PushOptions) -> Result<Client, PushError> {

@@ -1,6 +1,7 @@
 //! `isolution push` against Debian's `docker-registry` (distribution) on 127.0.0.1, with a
 //! config written here: digests read back with skopeo, a second push sends no blob, chunked
-//! uploads, and a registry that stops mid-way gives a clear error that a re-run heals.
+//! uploads, a registry that stops gives a clear error that a re-run heals, and connections cut
+//! in the middle of requests (a fault-injecting TCP proxy) are retried to a complete push.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -296,4 +297,139 @@ fn import_pushes_listed_solutions_and_prunes_unlisted_ones_but_never_active_ones
     );
     assert_eq!(code, 1);
     assert!(!r["config_errors"].as_array().unwrap().is_empty());
+}
+
+/// A TCP proxy in front of the registry that cuts connections in the middle of a request:
+/// once a connection has carried `threshold` bytes to the registry, the rest of that request
+/// is dropped and both sides are closed, so the registry never sees the request whole. `cuts`
+/// connections are cut (`usize::MAX`: every one). A fault injector on a real registry, not a
+/// stand-in for it.
+struct Proxy {
+    addr: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn start_proxy(upstream: String, threshold: usize, cuts: usize) -> Proxy {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let budget = Arc::new(AtomicUsize::new(cuts));
+    let cut = Arc::new(AtomicUsize::new(0));
+    let (b, c) = (budget.clone(), cut.clone());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let Ok(mut server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(Shutdown::Both);
+            });
+            let (budget, cut) = (b.clone(), c.clone());
+            std::thread::spawn(move || {
+                let mut sent = 0usize;
+                let mut spared = false;
+                let mut buf = [0u8; 8192];
+                loop {
+                    let n = match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if !spared && sent + n > threshold {
+                        let take = budget
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+                                usize::MAX => Some(usize::MAX),
+                                0 => None,
+                                k => Some(k - 1),
+                            })
+                            .is_ok();
+                        if take {
+                            let _ = server.write_all(&buf[..threshold - sent]);
+                            cut.fetch_add(1, Ordering::SeqCst);
+                            let _ = server.shutdown(Shutdown::Both);
+                            let _ = client.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        spared = true;
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                let _ = server.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    Proxy { addr, cut }
+}
+
+#[test]
+fn connections_cut_mid_request_are_retried_and_the_push_completes() {
+    // Cut points from inside the first HEAD to deep into the uploads (a HEAD and a POST are
+    // about 300 bytes); small chunks, so that PATCH requests are cut too. Each a fresh
+    // registry, three cuts each.
+    for threshold in [100, 350, 500, 650, 800, 1000, 1400] {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(reg) = start_registry(dir.path(), free_port()) else {
+            return;
+        };
+        let proxy = start_proxy(reg.addr.clone(), threshold, 3);
+        let r = report(&push(&proxy.addr, &["--chunk-size", "256"]));
+        assert_eq!(
+            proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "threshold {threshold}: the proxy cut 3 requests"
+        );
+        let mut got: Vec<String> = r["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().replace(&proxy.addr, "HOST"))
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = expected()
+            .into_iter()
+            .map(|(n, t, d)| format!("HOST/example-solution-1.0.2/{n}:{t}@{d}"))
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "threshold {threshold}");
+        // Straight to the registry: every blob arrived whole (the registry checked each
+        // digest), nothing left to send.
+        let again = report(&push(&reg.addr, &[]));
+        assert_eq!(again["uploaded"], 0, "threshold {threshold}: {again}");
+    }
+}
+
+#[test]
+fn a_registry_unreachable_mid_request_fails_cleanly_and_a_rerun_heals() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = start_registry(dir.path(), free_port()) else {
+        return;
+    };
+    let proxy = start_proxy(reg.addr.clone(), 600, usize::MAX);
+    let t = Instant::now();
+    let out = push(&proxy.addr, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("isolution: ") && err.contains(&proxy.addr),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(out.stdout.is_empty(), "no image reported as pushed");
+    assert!(t.elapsed() < Duration::from_secs(30), "retries are bounded");
+    let r = report(&push(&reg.addr, &[]));
+    assert_eq!(r["images"].as_array().unwrap().len(), 3);
 }
