@@ -19,7 +19,10 @@ use iso_core::solution::{ManifestKind, Solution};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::layout::{ref_index, select_images, ExportError, Progress, REF_NAME};
+use crate::layout::{
+    check_platforms, docker_list_as_oci_index, ref_index, select_images, ExportError, Progress,
+    REF_NAME,
+};
 
 /// A reader over blob parts that hashes what it hands out and reports progress; it fails
 /// (and sets `stopped`) when the progress callback asks to stop.
@@ -198,14 +201,105 @@ fn plan<'d>(
     for &i in &selected {
         let img = &solution.images[i];
         let label = format!("{}:{}", img.name, img.tag);
-        if !matches!(
-            img.kind,
-            ManifestKind::DockerV2S2 | ManifestKind::OciManifest
-        ) {
+        if img.kind == ManifestKind::Other {
             return Err(ExportError::Unsupported {
                 image: label,
                 what: format!("a {}", img.media_type),
             });
+        }
+        if img.is_list() {
+            if format == ArchiveFormat::Docker {
+                let platforms: Vec<&str> =
+                    img.platforms.iter().map(|p| p.platform.as_str()).collect();
+                return Err(ExportError::Unsupported {
+                    image: label,
+                    what: format!(
+                        "a `docker load` archive of a multi-platform {} ({}; docker load takes \
+                         one image per tag: use --oci-archive)",
+                        img.media_type,
+                        platforms.join(", ")
+                    ),
+                });
+            }
+            check_platforms(img, &label)?;
+            // Every platform's blobs, each per-platform manifest, the list; index.json names
+            // the list itself.
+            let manifests = img
+                .platforms
+                .iter()
+                .map(|pm| (&pm.manifest.digest, pm.manifest.size, true));
+            let blobs = img.content_refs().map(|d| (&d.digest, d.size, false));
+            for (digest, size, _) in blobs.chain(manifests) {
+                let c = solution.blob(i, digest).ok_or_else(|| {
+                    ExportError::NotFound(format!("{label}: blob {digest} is not in the archive"))
+                })?;
+                let hex = digest.trim_start_matches("sha256:");
+                add(
+                    &mut p,
+                    Member {
+                        name: format!("blobs/sha256/{hex}"),
+                        source: Source::Blob(c),
+                        digest: digest.clone(),
+                        size,
+                        label: label.clone(),
+                    },
+                );
+            }
+            let m = solution.manifest_bytes(i)?;
+            let hex = img.manifest_digest.trim_start_matches("sha256:");
+            add(
+                &mut p,
+                Member {
+                    name: format!("blobs/sha256/{hex}"),
+                    size: m.len() as u64,
+                    source: Source::Owned(m),
+                    digest: img.manifest_digest.clone(),
+                    label: label.clone(),
+                },
+            );
+            // As in the layout: a Docker list is named through an OCI index of its entries.
+            let (digest, size, media_type) = if img.kind == ManifestKind::DockerList {
+                let ix =
+                    docker_list_as_oci_index(&solution.manifest_bytes(i)?).map_err(|reason| {
+                        ExportError::Corrupt {
+                            image: label.clone(),
+                            digest: img.manifest_digest.clone(),
+                            reason,
+                        }
+                    })?;
+                let ix_digest = format!("sha256:{}", hex::encode(Sha256::digest(&ix)));
+                let ix_hex = ix_digest.trim_start_matches("sha256:").to_string();
+                let size = ix.len() as u64;
+                add(
+                    &mut p,
+                    Member {
+                        name: format!("blobs/sha256/{ix_hex}"),
+                        size,
+                        source: Source::Owned(ix),
+                        digest: ix_digest.clone(),
+                        label: label.clone(),
+                    },
+                );
+                (
+                    ix_digest,
+                    size,
+                    iso_core::solution::media::OCI_INDEX.to_string(),
+                )
+            } else {
+                (
+                    img.manifest_digest.clone(),
+                    img.manifest_size,
+                    img.media_type.clone(),
+                )
+            };
+            p.index_entries.push(json!({
+                "mediaType": media_type,
+                "digest": digest,
+                "size": size,
+                "annotations": { REF_NAME: label },
+            }));
+            p.refs.push(label);
+            continue;
         }
         let mut layer_names = Vec::new();
         let mut config_name = String::new();

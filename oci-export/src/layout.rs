@@ -22,7 +22,7 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use iso_core::solution::{media, ManifestKind, Solution};
+use iso_core::solution::{media, ContainerImage, ManifestKind, Solution};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -211,6 +211,176 @@ pub(crate) fn ref_index(solution: &Solution<'_, '_>, i: usize) -> Vec<u8> {
         }],
     });
     serde_json::to_vec(&index).unwrap_or_default()
+}
+
+/// A Docker manifest list as an OCI index: the same entries (media types, digests, platforms),
+/// the index media type. What an OCI layout's `index.json` can name for it (see
+/// [`export_oci`]).
+pub(crate) fn docker_list_as_oci_index(list: &[u8]) -> Result<Vec<u8>, String> {
+    let mut v: Value =
+        serde_json::from_slice(list).map_err(|e| format!("list is not JSON: {e}"))?;
+    v["mediaType"] = json!(media::OCI_INDEX);
+    serde_json::to_vec(&v).map_err(|e| e.to_string())
+}
+
+/// A list or index whose per-platform manifests could not all be read is refused: exporting it
+/// would give a list that names what is not there.
+pub(crate) fn check_platforms(img: &ContainerImage, label: &str) -> Result<(), ExportError> {
+    if img.platforms.len() == img.children.len() {
+        return Ok(());
+    }
+    Err(ExportError::NotFound(format!(
+        "{label}: {} of the list's {} per-platform manifests could not be read (see `isolution validate`)",
+        img.children.len() - img.platforms.len(),
+        img.children.len()
+    )))
+}
+
+/// What `index.json` names for a list: the list as stored, or the OCI index made from it.
+struct ListRef {
+    digest: String,
+    size: usize,
+    media_type: String,
+}
+
+impl ListRef {
+    fn reference(&self, label: &str) -> Value {
+        json!({
+            "mediaType": self.media_type,
+            "digest": self.digest,
+            "size": self.size,
+            "annotations": { REF_NAME: label },
+        })
+    }
+}
+
+/// Writes a list's per-platform manifests and the list itself (its config and layer blobs are
+/// already written), and says what `index.json` names:
+/// - an OCI index: itself, as stored;
+/// - a Docker manifest list: an OCI index with the same entries (Docker media types, digests
+///   and platforms unchanged), as the one-entry index does for a single Docker manifest:
+///   OCI layout readers (skopeo's `oci:` among them) only follow OCI index media types from
+///   `index.json`. The list's own bytes are written too.
+///
+/// With `oci_media_types`, the Docker manifests are rewritten to OCI media types (new
+/// digests) and the index names those.
+fn export_list(
+    solution: &Solution<'_, '_>,
+    dest: &Path,
+    i: usize,
+    list: &[u8],
+    oci_media_types: bool,
+    report: &mut ExportReport,
+) -> Result<ListRef, ExportError> {
+    let img = &solution.images[i];
+    let label = format!("{}:{}", img.name, img.tag);
+    let corrupt = |digest: &str, reason: String| ExportError::Corrupt {
+        image: label.clone(),
+        digest: digest.to_string(),
+        reason,
+    };
+    let rewrite = img.kind == ManifestKind::DockerList
+        || (oci_media_types
+            && img
+                .platforms
+                .iter()
+                .any(|p| p.kind == ManifestKind::DockerV2S2));
+    let mut list_json: Value = if rewrite {
+        serde_json::from_slice(list).map_err(|e| corrupt(&img.manifest_digest, e.to_string()))?
+    } else {
+        Value::Null
+    };
+    for (n, pm) in img.platforms.iter().enumerate() {
+        let d = &pm.manifest.digest;
+        let c = solution.blob(i, d).ok_or_else(|| {
+            ExportError::NotFound(format!("{label}: manifest {d} is not in the archive"))
+        })?;
+        put_blob(
+            dest,
+            c.parts(),
+            d,
+            pm.manifest.size,
+            &label,
+            report,
+            &mut |_| ControlFlow::Continue(()),
+        )?;
+        if !rewrite {
+            continue;
+        }
+        let (digest, size, media_type) = if !oci_media_types {
+            (
+                d.clone(),
+                pm.manifest.size as usize,
+                pm.manifest.media_type.as_str(),
+            )
+        } else if pm.kind == ManifestKind::DockerV2S2 {
+            let converted = to_oci_manifest(&c.to_vec()).map_err(|r| corrupt(d, r))?;
+            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
+            put_blob(
+                dest,
+                &[&converted],
+                &digest,
+                converted.len() as u64,
+                &label,
+                report,
+                &mut |_| ControlFlow::Continue(()),
+            )?;
+            (digest, converted.len(), media::OCI_MANIFEST)
+        } else {
+            (d.clone(), pm.manifest.size as usize, media::OCI_MANIFEST)
+        };
+        // `platforms` follows the list's order, one per child (check_platforms).
+        if let Some(entry) = list_json.get_mut("manifests").and_then(|m| m.get_mut(n)) {
+            entry["mediaType"] = json!(media_type);
+            entry["digest"] = json!(digest);
+            entry["size"] = json!(size);
+        }
+    }
+    if rewrite {
+        if img.kind == ManifestKind::DockerList {
+            put_blob(
+                dest,
+                &[list],
+                &img.manifest_digest,
+                list.len() as u64,
+                &label,
+                report,
+                &mut |_| ControlFlow::Continue(()),
+            )?;
+        }
+        list_json["mediaType"] = json!(media::OCI_INDEX);
+        let bytes = serde_json::to_vec(&list_json)
+            .map_err(|e| corrupt(&img.manifest_digest, e.to_string()))?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        put_blob(
+            dest,
+            &[&bytes],
+            &digest,
+            bytes.len() as u64,
+            &label,
+            report,
+            &mut |_| ControlFlow::Continue(()),
+        )?;
+        return Ok(ListRef {
+            digest,
+            size: bytes.len(),
+            media_type: media::OCI_INDEX.to_string(),
+        });
+    }
+    put_blob(
+        dest,
+        &[list],
+        &img.manifest_digest,
+        list.len() as u64,
+        &label,
+        report,
+        &mut |_| ControlFlow::Continue(()),
+    )?;
+    Ok(ListRef {
+        digest: img.manifest_digest.clone(),
+        size: list.len(),
+        media_type: img.media_type.clone(),
+    })
 }
 
 /// Indexes into `solution.images` of `images` (`(name, tag)`; empty: every image).
@@ -556,16 +726,16 @@ pub fn export_oci_with(
     for &i in &selected {
         let img = &solution.images[i];
         let label = format!("{}:{}", img.name, img.tag);
-        if !matches!(
-            img.kind,
-            ManifestKind::DockerV2S2 | ManifestKind::OciManifest
-        ) {
+        if img.kind == ManifestKind::Other {
             return Err(ExportError::Unsupported {
                 image: label,
                 what: format!("a {}", img.media_type),
             });
         }
-        for d in img.config.iter().chain(&img.layers) {
+        if img.is_list() {
+            check_platforms(img, &label)?;
+        }
+        for d in img.content_refs() {
             if jobs.contains_key(&d.digest) {
                 continue;
             }
@@ -582,6 +752,22 @@ pub fn export_oci_with(
         let img = &solution.images[i];
         let label = format!("{}:{}", img.name, img.tag);
         let manifest = solution.manifest_bytes(i)?;
+        if img.is_list() {
+            let r = export_list(solution, dest, i, &manifest, oci_media_types, &mut report)?;
+            refs.insert(label.clone(), r.reference(&label));
+            let (manifest_digest, media_type) = if oci_media_types {
+                (r.digest.clone(), r.media_type.clone())
+            } else {
+                (img.manifest_digest.clone(), img.media_type.clone())
+            };
+            report.images.push(ExportedImage {
+                ref_name: label,
+                manifest_digest,
+                media_type,
+                index_digest: r.digest,
+            });
+            continue;
+        }
         put_blob(
             dest,
             &[&manifest],

@@ -301,6 +301,18 @@ struct BlobJob {
     len: u64,
 }
 
+/// A manifest to PUT, after the blobs.
+struct ManifestJob {
+    repo: String,
+    /// Tag, or digest for a list's per-platform manifests.
+    reference: String,
+    media_type: String,
+    digest: String,
+    bytes: Vec<u8>,
+    /// Reported as a pushed image (tags only).
+    tagged: bool,
+}
+
 enum Outcome {
     Present,
     Mounted,
@@ -611,17 +623,21 @@ pub async fn push_with(
     let mut manifests = Vec::new();
     for (i, img) in s.images.iter().enumerate() {
         let label = format!("{}:{}", img.name, img.tag);
-        if !matches!(
-            img.kind,
-            ManifestKind::DockerV2S2 | ManifestKind::OciManifest
-        ) {
+        if img.kind == ManifestKind::Other {
             return Err(PushError::Other(format!(
-                "{label}: pushing a {} is not supported yet",
+                "{label}: manifest.json is not an image manifest, list or index ({})",
                 img.media_type
             )));
         }
+        if img.is_list() && img.platforms.len() != img.children.len() {
+            return Err(PushError::Other(format!(
+                "{label}: {} of the list's {} manifests could not be read (see `isolution validate`)",
+                img.children.len() - img.platforms.len(),
+                img.children.len()
+            )));
+        }
         let repo = format!("{prefix}/{}", img.name);
-        for d in img.config.iter().chain(&img.layers) {
+        for d in img.content_refs() {
             if !seen.insert((repo.clone(), d.digest.clone())) {
                 continue;
             }
@@ -643,13 +659,32 @@ pub async fn push_with(
                 len: c.len(),
             });
         }
-        manifests.push((
+        // A list's per-platform manifests go first, by digest: the registry checks that what
+        // a manifest names is there.
+        for p in &img.platforms {
+            let c = s.blob(i, &p.manifest.digest).ok_or_else(|| {
+                PushError::Other(format!(
+                    "{label}: manifest {} is not in the archive",
+                    p.manifest.digest
+                ))
+            })?;
+            manifests.push(ManifestJob {
+                repo: repo.clone(),
+                reference: p.manifest.digest.clone(),
+                media_type: p.manifest.media_type.clone(),
+                digest: p.manifest.digest.clone(),
+                bytes: c.to_vec(),
+                tagged: false,
+            });
+        }
+        manifests.push(ManifestJob {
             repo,
-            img.tag.clone(),
-            img.media_type.clone(),
-            img.manifest_digest.clone(),
-            s.manifest_bytes(i)?,
-        ));
+            reference: img.tag.clone(),
+            media_type: img.media_type.clone(),
+            digest: img.manifest_digest.clone(),
+            bytes: s.manifest_bytes(i)?,
+            tagged: true,
+        });
     }
     let total: u64 = jobs.iter().map(|j| j.len).sum();
     let done = AtomicU64::new(0);
@@ -710,7 +745,15 @@ pub async fn push_with(
         })
         .await?;
     let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
-    for (repo, tag, media_type, digest, bytes) in manifests {
+    for ManifestJob {
+        repo,
+        reference: tag,
+        media_type,
+        digest,
+        bytes,
+        tagged,
+    } in manifests
+    {
         let mut h = HeaderMap::new();
         if let Ok(v) = HeaderValue::from_str(&media_type) {
             h.insert(CONTENT_TYPE, v);
@@ -733,8 +776,10 @@ pub async fn push_with(
                 )));
             }
         }
-        let host = c.base.split("://").nth(1).unwrap_or(&c.base).to_string();
-        report.images.push(format!("{host}/{repo}:{tag}@{digest}"));
+        if tagged {
+            let host = c.base.split("://").nth(1).unwrap_or(&c.base).to_string();
+            report.images.push(format!("{host}/{repo}:{tag}@{digest}"));
+        }
     }
     Ok(report)
 }

@@ -118,7 +118,20 @@ impl Registry {
                 };
                 repo.tags.insert(img.tag.clone(), m.clone());
                 repo.by_digest.insert(m.digest.clone(), m);
-                for d in img.config.iter().chain(&img.layers).chain(&img.children) {
+                // A list's per-platform manifests are pulled by digest.
+                for p in &img.platforms {
+                    if let Some(c) = s.blob(i, &p.manifest.digest) {
+                        repo.by_digest.insert(
+                            p.manifest.digest.clone(),
+                            Manifest {
+                                bytes: Bytes::from(c.to_vec()),
+                                digest: p.manifest.digest.clone(),
+                                media_type: p.manifest.media_type.clone(),
+                            },
+                        );
+                    }
+                }
+                for d in img.blob_refs() {
                     if let Some(c) = s.blob(i, &d.digest) {
                         let parts = c
                             .parts()

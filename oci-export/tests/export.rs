@@ -412,3 +412,163 @@ fn a_progress_callback_can_stop_the_export() {
     assert!(dest.join("index.json").exists());
     assert_eq!(report.images.len(), s.images.len());
 }
+
+// ---- multi-platform images (manifest lists and OCI indexes) ---------------------------------
+
+mod common;
+use common::{
+    assert_dir_copy_is_the_archive, assert_platform_config, digest, entries, have, iso_file,
+    multiarch_iso, skopeo, LIST_TAGS,
+};
+
+#[test]
+fn lists_and_indexes_export_to_a_layout_that_skopeo_copies_whole_and_per_platform() {
+    if !have("skopeo") || !have("isoinfo") {
+        return;
+    }
+    let iso = multiarch_iso();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let report = json(&export(&iso, &dest, &["--json"]));
+    let layout = format!("oci:{}", dest.display());
+    for tag in LIST_TAGS {
+        let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
+        let img = report["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["ref_name"] == format!("base-server:{tag}").as_str())
+            .unwrap();
+        assert_eq!(img["manifest_digest"], digest(&list).as_str(), "{tag}");
+        // The list's own bytes are in the layout, whatever index.json names.
+        assert_eq!(
+            std::fs::read(
+                dest.join("blobs/sha256")
+                    .join(digest(&list).trim_start_matches("sha256:"))
+            )
+            .unwrap(),
+            list,
+            "{tag}"
+        );
+        let out = dir.path().join(format!("dir-{tag}"));
+        skopeo(&[
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            &format!("{layout}:base-server:{tag}"),
+            &format!("dir:{}", out.display()),
+        ]);
+        let copied = assert_dir_copy_is_the_archive(&out, tag);
+        if tag == "1.0.2-oci" {
+            assert_eq!(copied, list, "the OCI index comes back byte for byte");
+        } else {
+            // The Docker list is named through an OCI index of the very same entries.
+            let v: serde_json::Value = serde_json::from_slice(&copied).unwrap();
+            let l: serde_json::Value = serde_json::from_slice(&list).unwrap();
+            assert_eq!(v["mediaType"], "application/vnd.oci.image.index.v1+json");
+            assert_eq!(v["manifests"], l["manifests"]);
+        }
+        // One platform at a time: skopeo picks the arm64/v8 manifest the list names.
+        assert_platform_config(&format!("{layout}:base-server:{tag}"), tag, &[]);
+    }
+}
+
+#[test]
+fn oci_media_types_turn_the_docker_list_back_into_the_oci_index_it_was_made_from() {
+    if !have("isoinfo") {
+        return;
+    }
+    // The fixture's source layout is canonical JSON (sorted keys, no spaces), so skopeo's
+    // conversion to Docker types and our rewrite to OCI types are exact inverses: the list
+    // rewritten must be, byte for byte, the index that skopeo copied unconverted.
+    let iso = multiarch_iso();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let report = json(&export(
+        &iso,
+        &dest,
+        &[
+            "--json",
+            "--oci-media-types",
+            "--image",
+            "base-server:1.0.2-multiarch",
+        ],
+    ));
+    let index = iso_file(&iso, "/images/base-server/1.0.2-oci/manifest.json");
+    let img = &report["images"][0];
+    assert_eq!(img["manifest_digest"], digest(&index).as_str());
+    assert_eq!(img["media_type"], "application/vnd.oci.image.index.v1+json");
+    let ix: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dest.join("index.json")).unwrap()).unwrap();
+    assert_eq!(ix["manifests"][0]["digest"], digest(&index).as_str());
+    // Every manifest the index names is in the layout.
+    for (d, _) in entries(&index) {
+        assert!(dest
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+            .exists());
+    }
+}
+
+#[test]
+fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
+    let iso = multiarch_iso();
+    let dir = tempfile::tempdir().unwrap();
+    let oci_tar = dir.path().join("x.oci.tar");
+    let o = json(
+        &Command::new(BIN)
+            .arg("export")
+            .arg(&iso)
+            .arg("--oci-archive")
+            .arg(&oci_tar)
+            .arg("--json")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(o["refs"].as_array().unwrap().len(), 5);
+    if have("skopeo") && have("isoinfo") {
+        for tag in LIST_TAGS {
+            let out = dir.path().join(format!("dir-{tag}"));
+            skopeo(&[
+                "--insecure-policy",
+                "copy",
+                "--quiet",
+                "--all",
+                "--preserve-digests",
+                &format!("oci-archive:{}:base-server:{tag}", oci_tar.display()),
+                &format!("dir:{}", out.display()),
+            ]);
+            assert_dir_copy_is_the_archive(&out, tag);
+        }
+    }
+    // `docker load` takes one image per tag: a list is refused by name, no file is left.
+    let docker_tar = dir.path().join("x.docker.tar");
+    let d = Command::new(BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--docker-archive")
+        .arg(&docker_tar)
+        .output()
+        .unwrap();
+    assert_eq!(d.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&d.stderr);
+    assert!(
+        err.contains("base-server:1.0.2-multiarch")
+            && err.contains("linux/amd64, linux/arm64/v8")
+            && err.contains("--oci-archive"),
+        "{err}"
+    );
+    assert!(!docker_tar.exists());
+    // The single-platform tags of the same archive still go.
+    let d = Command::new(BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--docker-archive")
+        .arg(&docker_tar)
+        .args(["--image", "base-server:1.0.2"])
+        .output()
+        .unwrap();
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+}

@@ -433,3 +433,60 @@ fn a_registry_unreachable_mid_request_fails_cleanly_and_a_rerun_heals() {
     let r = report(&push(&reg.addr, &[]));
     assert_eq!(r["images"].as_array().unwrap().len(), 3);
 }
+
+mod common;
+use common::{
+    assert_dir_copy_is_the_archive, assert_platform_config, have, iso_file, multiarch_iso, skopeo,
+    LIST_TAGS,
+};
+
+/// Lists and indexes as registries hold them: the per-platform manifests by digest, the list
+/// by tag; pulled back by skopeo whole (`--all`) and one platform at a time.
+#[test]
+fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
+    if !have("skopeo") || !have("isoinfo") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = start_registry(dir.path(), free_port()) else {
+        return;
+    };
+    let iso = multiarch_iso();
+    let run = || {
+        Command::new(BIN)
+            .arg("push")
+            .arg(&iso)
+            .args(["--registry", &reg.addr, "--insecure", "--json"])
+            .output()
+            .unwrap()
+    };
+    let r = report(&run());
+    assert_eq!(r["images"].as_array().unwrap().len(), 5, "{r}");
+    for tag in LIST_TAGS {
+        let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
+        let reference = format!(
+            "docker://{}/example-solution-1.0.2/base-server:{tag}",
+            reg.addr
+        );
+        let raw = skopeo(&["inspect", "--raw", "--tls-verify=false", &reference]);
+        assert_eq!(
+            raw.stdout, list,
+            "{tag}: the registry holds the list as stored"
+        );
+        let out = dir.path().join(format!("dir-{tag}"));
+        skopeo(&[
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            &reference,
+            &format!("dir:{}", out.display()),
+        ]);
+        assert_eq!(assert_dir_copy_is_the_archive(&out, tag), list, "{tag}");
+        assert_platform_config(&reference, tag, &["--tls-verify=false"]);
+    }
+    let again = report(&run());
+    assert_eq!(again["uploaded"], 0, "{again}");
+}

@@ -30,10 +30,16 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[
+        solution("example-solution-1.0.2.iso"),
+        solution("example-solution-1.0.10.iso"),
+    ])
+}
+
+fn start_with(isos: &[PathBuf]) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
-        .arg(solution("example-solution-1.0.2.iso"))
-        .arg(solution("example-solution-1.0.10.iso"))
+        .args(isos)
         .args(["--addr", "127.0.0.1:0", "--quiet"])
         .stderr(Stdio::piped())
         .spawn()
@@ -363,4 +369,65 @@ fn podman_pulls_with_vfs_storage() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), digest);
+}
+
+mod common;
+use common::{
+    assert_dir_copy_is_the_archive, assert_platform_config, have, iso_file, multiarch_iso, skopeo,
+    LIST_TAGS,
+};
+
+/// Lists and indexes served: the list by tag with its media type, the per-platform
+/// manifests by digest; skopeo copies them whole and one platform at a time.
+#[test]
+fn lists_and_indexes_are_served_whole_and_per_platform() {
+    if !have("skopeo") || !have("isoinfo") {
+        return;
+    }
+    let iso = multiarch_iso();
+    let s = start_with(std::slice::from_ref(&iso));
+    let dir = tempfile::tempdir().unwrap();
+    for tag in LIST_TAGS {
+        let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
+        let v: serde_json::Value = serde_json::from_slice(&list).unwrap();
+        let path = format!("/v2/example-solution-1.0.2/base-server/manifests/{tag}");
+        let (status, h, body) = http(&s.addr, "GET", &path, "");
+        assert_eq!(status, 200, "{tag}");
+        assert_eq!(body, list, "{tag}");
+        assert_eq!(get(&h, "content-type"), v["mediaType"].as_str(), "{tag}");
+        for m in v["manifests"].as_array().unwrap() {
+            let d = m["digest"].as_str().unwrap();
+            let path = format!("/v2/example-solution-1.0.2/base-server/manifests/{d}");
+            let (status, h, body) = http(&s.addr, "GET", &path, "");
+            assert_eq!(status, 200, "{tag} {d}");
+            assert_eq!(
+                get(&h, "content-type"),
+                m["mediaType"].as_str(),
+                "{tag} {d}"
+            );
+            assert_eq!(get(&h, "docker-content-digest"), Some(d), "{tag} {d}");
+            assert_eq!(
+                format!("sha256:{}", hex::encode(Sha256::digest(&body))),
+                d,
+                "{tag} {d}"
+            );
+        }
+        let reference = format!(
+            "docker://{}/example-solution-1.0.2/base-server:{tag}",
+            s.addr
+        );
+        let out = dir.path().join(format!("dir-{tag}"));
+        skopeo(&[
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            &reference,
+            &format!("dir:{}", out.display()),
+        ]);
+        assert_eq!(assert_dir_copy_is_the_archive(&out, tag), list, "{tag}");
+        assert_platform_config(&reference, tag, &["--tls-verify=false"]);
+    }
 }

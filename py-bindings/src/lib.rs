@@ -1241,6 +1241,51 @@ impl Descriptor {
     }
 }
 
+/// One per-platform manifest of a manifest list or OCI index (`ContainerImage.platforms`):
+/// the manifest's descriptor, its platform, config and layers.
+#[pyclass(
+    frozen,
+    skip_from_py_object,
+    module = "isolution",
+    name = "PlatformManifest",
+    get_all
+)]
+#[derive(Clone)]
+struct PlatformManifest {
+    /// `os/architecture[/variant]` as the list gives it ("" when it gives none).
+    platform: String,
+    /// The manifest's descriptor (its `<hex>.manifest.json` file).
+    manifest: Descriptor,
+    /// `"docker-v2-s2"` or `"oci-manifest"`.
+    kind: String,
+    /// The config descriptor, or None.
+    config: Option<Descriptor>,
+    /// The layer descriptors.
+    layers: Vec<Descriptor>,
+}
+
+impl From<&sol::PlatformManifest> for PlatformManifest {
+    fn from(p: &sol::PlatformManifest) -> Self {
+        PlatformManifest {
+            platform: p.platform.clone(),
+            manifest: Descriptor::from(&p.manifest),
+            kind: kebab(&p.kind),
+            config: p.config.as_ref().map(Descriptor::from),
+            layers: p.layers.iter().map(Descriptor::from).collect(),
+        }
+    }
+}
+
+#[pymethods]
+impl PlatformManifest {
+    fn __repr__(&self) -> String {
+        format!(
+            "<isolution.PlatformManifest {} {}>",
+            self.platform, self.manifest.digest
+        )
+    }
+}
+
 /// One image tag of a Solution (`images/<name>/<tag>/`): its manifest digest, media type,
 /// manifest size, config and layer descriptors.
 #[pyclass(
@@ -1272,6 +1317,9 @@ struct ContainerImage {
     layers: Vec<Descriptor>,
     /// The child manifests of an index or list.
     children: Vec<Descriptor>,
+    /// For an index or list: each per-platform manifest, read from its `<hex>.manifest.json`
+    /// file (empty for an image manifest).
+    platforms: Vec<PlatformManifest>,
     /// Content of the `version` file, or None.
     version_file: Option<String>,
     /// Bytes of the config and layers.
@@ -1301,6 +1349,7 @@ impl From<&sol::ContainerImage> for ContainerImage {
             config: i.config.as_ref().map(Descriptor::from),
             layers: i.layers.iter().map(Descriptor::from).collect(),
             children: i.children.iter().map(Descriptor::from).collect(),
+            platforms: i.platforms.iter().map(PlatformManifest::from).collect(),
             version_file: i.version_file.clone(),
             blob_bytes: i.blob_bytes,
         }
@@ -1455,7 +1504,7 @@ fn layout_total(s: &sol::Solution<'_, '_>, wanted: &[(String, String)]) -> u64 {
         if !wanted.is_empty() && !wanted.iter().any(|(n, t)| *n == img.name && *t == img.tag) {
             continue;
         }
-        for d in img.config.iter().chain(&img.layers) {
+        for d in img.content_refs() {
             if seen.insert(d.digest.as_str()) {
                 let len = s.blob(i, &d.digest).map_or(d.size, |c| c.len());
                 total = total.saturating_add(len);
@@ -2199,7 +2248,7 @@ mod _native {
     #[pymodule_export]
     use super::{
         load_solutions_config, open, BootCatalog, BootEntry, ContainerImage, Descriptor, Entry,
-        Finding, Image, NativeFile, Solution, SolutionsConfig,
+        Finding, Image, NativeFile, PlatformManifest, Solution, SolutionsConfig,
     };
     use pyo3::prelude::*;
 

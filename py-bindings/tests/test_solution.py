@@ -206,3 +206,38 @@ def test_passed_is_the_cli_verdict(stem):
                                capture_output=True)
             assert r.returncode in (0, 1), r.stderr.decode()
             assert s.validate(strict=strict).passed == (r.returncode == 0), (stem, strict)
+
+
+def test_lists_and_indexes_have_their_platforms():
+    """The multi-platform fixture: each list's per-platform manifests, read from their
+    ``<hex>.manifest.json`` files, with the platform the list gives and their own blobs."""
+    with isolution.open(SOLUTIONS / "example-solution-1.0.2-multiarch.iso") as image:
+        s = image.solution
+        got = {(i.name, i.tag): i for i in s.images}
+        single = got[("base-server", "1.0.2")]
+        assert single.platforms == [] and single.kind == "docker-v2-s2"
+        for tag, kind, child_kind in [
+            ("1.0.2-multiarch", "docker-list", "docker-v2-s2"),
+            ("1.0.2-oci", "oci-index", "oci-manifest"),
+        ]:
+            i = got[("base-server", tag)]
+            assert i.kind == kind
+            raw = json.loads(image.read(f"images/base-server/{tag}/manifest.json"))
+            assert [p.manifest.digest for p in i.platforms] == [m["digest"] for m in raw["manifests"]]
+            assert [p.platform for p in i.platforms] == ["linux/amd64", "linux/arm64/v8"]
+            for p in i.platforms:
+                assert p.kind == child_kind
+                hex_ = p.manifest.digest.removeprefix("sha256:")
+                m = json.loads(image.read(f"images/base-server/{tag}/{hex_}.manifest.json"))
+                assert p.config.digest == m["config"]["digest"]
+                assert [layer.digest for layer in p.layers] == [x["digest"] for x in m["layers"]]
+                assert "linux/" in repr(p)
+        # The amd64 manifest of the Docker list is base-server:1.0.2's own.
+        assert got[("base-server", "1.0.2-multiarch")].platforms[0].manifest.digest == single.digest
+
+
+def test_a_list_missing_a_platform_blob_is_an_error():
+    with isolution.open(SOLUTIONS / "broken-image-list-blob-missing.iso") as image:
+        report = image.solution.validate()
+    assert not report.passed
+    assert [f.rule for f in report.errors] == ["image.blob-missing"]

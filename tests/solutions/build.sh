@@ -193,6 +193,57 @@ def cmd_layouts(a):
             f.write(cjson({'imageLayoutVersion': '1.0.0'}))
 
 
+def cmd_multiarch_layout(a):
+    """An OCI layout whose tag is an index of two platforms of base-server: linux/amd64 (the
+    very config and layers of the single-platform base-server, so that skopeo gives the same
+    v2s2 manifest and hardlink merges it) and linux/arm64/v8 (its own config, same layers)."""
+    spec = IMAGES['base-server']
+    blobs = os.path.join(a.out, 'blobs', 'sha256')
+    os.makedirs(blobs, exist_ok=True)
+
+    def put(data):
+        d = sha256(data)
+        with open(os.path.join(blobs, d), 'wb') as f:
+            f.write(data)
+        return 'sha256:' + d, len(data)
+
+    layers = []
+    for raw, gz in spec['layers']:
+        digest, size = put(gz)
+        layers.append({'mediaType': OCI_LAYER_GZ, 'digest': digest, 'size': size,
+                       'diff_id': 'sha256:' + sha256(raw)})
+    entries = []
+    for arch, variant in (('amd64', None), ('arm64', 'v8')):
+        config = {
+            'architecture': arch, 'os': 'linux', 'created': CREATED,
+            'config': spec['config'],
+            'rootfs': {'type': 'layers', 'diff_ids': [l['diff_id'] for l in layers]},
+            'history': [{'created': CREATED, 'created_by': 'isolution tests/solutions/build.sh: layer %d' % i}
+                        for i in range(len(layers))],
+        }
+        if variant:
+            config['variant'] = variant
+        cdigest, csize = put(cjson(config))
+        manifest = {
+            'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+            'config': {'mediaType': OCI_CONFIG, 'digest': cdigest, 'size': csize},
+            'layers': [{'mediaType': l['mediaType'], 'digest': l['digest'], 'size': l['size']} for l in layers],
+        }
+        mdigest, msize = put(cjson(manifest))
+        platform = {'architecture': arch, 'os': 'linux'}
+        if variant:
+            platform['variant'] = variant
+        entries.append({'mediaType': OCI_MANIFEST, 'digest': mdigest, 'size': msize, 'platform': platform})
+    idigest, isize = put(cjson({'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries}))
+    index = {'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': [
+        {'mediaType': OCI_INDEX, 'digest': idigest, 'size': isize,
+         'annotations': {'org.opencontainers.image.ref.name': a.tag}}]}
+    with open(os.path.join(a.out, 'index.json'), 'wb') as f:
+        f.write(cjson(index))
+    with open(os.path.join(a.out, 'oci-layout'), 'wb') as f:
+        f.write(cjson({'imageLayoutVersion': '1.0.0'}))
+
+
 # ---- 2. registry-config.inc.j2 (format: README.md, "registry-config.inc.j2") -------------
 CONSTANTS = [
     'location = /v2 {\n'
@@ -692,19 +743,30 @@ def image_findings(root):
             if m.get('schemaVersion') != 2 or m.get('mediaType') != V2S2:
                 out.append(('warning', 'image.not-v2s2', rel + '/manifest.json'))
             referenced = set()
-            for desc in [m['config']] + m['layers']:
+            # (descriptor, file name suffix): a list's per-platform manifests are stored as
+            # <hex>.manifest.json, and their configs and layers are needed too.
+            descs = [(d, '') for d in [m['config']] + m['layers']] if 'manifests' not in m else []
+            for child in m.get('manifests', []):
+                h = child['digest'].split(':', 1)[1]
+                descs.append((child, '.manifest.json'))
+                p = os.path.join(t, h + '.manifest.json')
+                if os.path.exists(p):
+                    with open(p, 'rb') as f:
+                        c = json.loads(f.read())
+                    descs += [(d, '') for d in [c['config']] + c['layers']]
+            for desc, suffix in descs:
                 h = desc['digest'].split(':', 1)[1]
                 referenced.add(h)
-                p = os.path.join(t, h)
+                p = os.path.join(t, h + suffix)
                 if not os.path.exists(p):
-                    out.append(('error', 'image.blob-missing', rel + '/' + h))
+                    out.append(('error', 'image.blob-missing', rel + '/' + h + suffix))
                     continue
                 with open(p, 'rb') as f:
                     data = f.read()
                 if sha256(data) != h:
-                    out.append(('error', 'image.blob-digest', rel + '/' + h))
+                    out.append(('error', 'image.blob-digest', rel + '/' + h + suffix))
                 elif len(data) != desc['size']:
-                    out.append(('error', 'image.blob-size', rel + '/' + h))
+                    out.append(('error', 'image.blob-size', rel + '/' + h + suffix))
             for fn in os.listdir(t):
                 if HEX64.match(fn) and fn not in referenced:
                     with open(os.path.join(t, fn), 'rb') as f:
@@ -786,6 +848,7 @@ def main():
     s = sub.add_parser('crosscheck'); s.add_argument('root')
     s = sub.add_parser('check-tree'); s.add_argument('root')
     s = sub.add_parser('images-tsv'); s.add_argument('root')
+    s = sub.add_parser('multiarch-layout'); s.add_argument('out'); s.add_argument('tag')
     a = p.parse_args()
     if a.cmd == 'layouts':
         tags = {}
@@ -1261,6 +1324,61 @@ for t in "$TREES"/upgrade-*; do
             || { echo "build.sh: $n.iso: /$CRDS_DIR/${f##*/} is not the staged file" >&2; exit 1; }
     done
 done
+
+# -----------------------------------------------------------------------------------------
+# 2c. Multi-platform images: the good tree plus base-server:1.0.2-multiarch, copied with
+#     `skopeo copy --all --format v2s2` (a Docker manifest list of two v2s2 manifests, each
+#     stored beside it as <hex>.manifest.json), and base-server:1.0.2-oci, copied with --all
+#     and no --format (an OCI index of two OCI manifests). MetalK8s's registry serves neither
+#     (image.not-v2s2); isolution validates, exports, pushes and serves both. The broken copy
+#     lacks the arm64 config blob of the list.
+# -----------------------------------------------------------------------------------------
+helper multiarch-layout "$LAYOUTS/base-server-multi" 1.0.2
+copy_list() {   # copy_list ROOT TAG [skopeo flags]
+    local root=$1 tag=$2; shift 2
+    skopeo --insecure-policy copy --all "$@" --dest-compress \
+        "oci:$LAYOUTS/base-server-multi:1.0.2" "dir:$root/images/base-server/$tag" >>"$LOG/skopeo.log" 2>&1 \
+        || { cat "$LOG/skopeo.log" >&2; echo "build.sh: skopeo copy --all base-server:$tag failed" >&2; exit 1; }
+}
+json_get() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))
+for k in sys.argv[2:]: v=v[int(k) if k.isdigit() else k]
+print(v)' "$@"; }
+variant example-solution-1.0.2-multiarch
+MA=$T
+copy_list "$MA" 1.0.2-multiarch --format v2s2
+copy_list "$MA" 1.0.2-oci
+hardlink -c "$MA/images" >>"$LOG/hardlink.log"
+L=$MA/images/base-server/1.0.2-multiarch
+[ "$(json_get "$L/manifest.json" mediaType)" = application/vnd.docker.distribution.manifest.list.v2+json ] \
+    || { echo "build.sh: 1.0.2-multiarch is not a Docker manifest list" >&2; exit 1; }
+[ "$(json_get "$MA/images/base-server/1.0.2-oci/manifest.json" mediaType)" = application/vnd.oci.image.index.v1+json ] \
+    || { echo "build.sh: 1.0.2-oci is not an OCI index" >&2; exit 1; }
+amd64_hex=$(json_get "$L/manifest.json" manifests 0 digest); amd64_hex=${amd64_hex#sha256:}
+arm64_hex=$(json_get "$L/manifest.json" manifests 1 digest); arm64_hex=${arm64_hex#sha256:}
+[ "$(json_get "$L/manifest.json" manifests 1 platform variant)" = v8 ] \
+    || { echo "build.sh: the list's second platform is not arm64/v8" >&2; exit 1; }
+# The amd64 manifest is base-server:1.0.2's, byte for byte, and hardlink merged the two.
+[ "$(stat -c %i "$L/$amd64_hex.manifest.json")" = "$(stat -c %i "$MA/images/base-server/1.0.2/manifest.json")" ] \
+    || { echo "build.sh: the list's amd64 manifest is not base-server:1.0.2's" >&2; exit 1; }
+arm64_config=$(json_get "$L/$arm64_hex.manifest.json" config digest); arm64_config=${arm64_config#sha256:}
+mkiso "$MA" example-solution-1.0.2-multiarch.iso "$V" "${F[@]}"
+findings example-solution-1.0.2-multiarch <<EOF
+$ENTRY
+warning image.not-v2s2 images/base-server/1.0.2-multiarch/manifest.json
+warning image.not-v2s2 images/base-server/1.0.2-oci/manifest.json
+EOF
+crosscheck example-solution-1.0.2-multiarch
+
+T=$TREES/broken-image-list-blob-missing
+cp -a "$MA" "$T"
+rm "$T/images/base-server/1.0.2-multiarch/$arm64_config"
+mkiso "$T" broken-image-list-blob-missing.iso "$V" "${F[@]}"
+findings broken-image-list-blob-missing <<EOF
+$ENTRY
+warning image.not-v2s2 images/base-server/1.0.2-multiarch/manifest.json
+warning image.not-v2s2 images/base-server/1.0.2-oci/manifest.json
+error image.blob-missing images/base-server/1.0.2-multiarch/$arm64_config
+EOF
 
 # The good trees' Rock Ridge names must be the staged names too.
 isoinfo -i "$OUT/example-solution-1.0.2.iso" -R -f | sed 's|^/||' | LC_ALL=C sort > "$WORK/x-rr"

@@ -49,6 +49,22 @@ pub struct BlobRef {
     pub media_type: String,
 }
 
+/// One per-platform manifest of a manifest list or index: skopeo `copy --all` stores it
+/// beside the list as `<hex>.manifest.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlatformManifest {
+    /// The manifest itself, as the list describes it.
+    pub manifest: BlobRef,
+    /// `os/architecture[/variant]` from the list (empty when the list gives none).
+    pub platform: String,
+    /// What it is (an image manifest: nested lists are refused).
+    pub kind: ManifestKind,
+    /// Its config blob.
+    pub config: Option<BlobRef>,
+    /// Its layers, in order.
+    pub layers: Vec<BlobRef>,
+}
+
 /// One image tag directory.
 #[derive(Clone, Debug, Serialize)]
 pub struct ContainerImage {
@@ -72,10 +88,37 @@ pub struct ContainerImage {
     pub layers: Vec<BlobRef>,
     /// For lists and indexes: the per-platform manifests (`<hex>.manifest.json` files).
     pub children: Vec<BlobRef>,
+    /// For lists and indexes: what each per-platform manifest says, in the list's order (one
+    /// per child whose file could be read and parsed; the others are findings).
+    pub platforms: Vec<PlatformManifest>,
     /// Content of the `version` file.
     pub version_file: Option<String>,
     /// Bytes of the distinct blobs this image references.
     pub blob_bytes: u64,
+}
+
+impl ContainerImage {
+    /// Every blob this tag needs, manifests of lists excepted: the config and layers, and for a
+    /// list or index each per-platform manifest with its config and layers (a blob shared by
+    /// several platforms comes once per platform).
+    pub fn blob_refs(&self) -> impl Iterator<Item = &BlobRef> {
+        self.children.iter().chain(self.content_refs())
+    }
+
+    /// The configs and layers this tag needs: its own, or for a list or index those of every
+    /// per-platform manifest (the blobs a registry stores as blobs; repeats possible).
+    pub fn content_refs(&self) -> impl Iterator<Item = &BlobRef> {
+        self.config.iter().chain(&self.layers).chain(
+            self.platforms
+                .iter()
+                .flat_map(|p| p.config.iter().chain(&p.layers)),
+        )
+    }
+
+    /// Whether this is a manifest list or an index.
+    pub fn is_list(&self) -> bool {
+        matches!(self.kind, ManifestKind::DockerList | ManifestKind::OciIndex)
+    }
 }
 
 /// A blob file in a tag directory.
@@ -116,6 +159,8 @@ pub struct ParsedManifest {
     pub layers: Vec<BlobRef>,
     /// The per-platform manifests (lists and indexes).
     pub children: Vec<BlobRef>,
+    /// Their platforms, `os/architecture[/variant]` (empty when not given), one per child.
+    pub child_platforms: Vec<String>,
 }
 
 /// Parses the raw bytes of an image manifest, manifest list or index (Docker or OCI). The
@@ -151,12 +196,28 @@ pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, String> {
         config: None,
         layers: Vec::new(),
         children: Vec::new(),
+        child_platforms: Vec::new(),
     };
     match kind {
         ManifestKind::DockerList | ManifestKind::OciIndex => {
             let ix: ImageIndex =
                 serde_json::from_slice(bytes).map_err(|e| format!("not a valid index: {e}"))?;
             p.children = ix.manifests().iter().map(blob_ref).collect();
+            p.child_platforms = ix
+                .manifests()
+                .iter()
+                .map(|d| match d.platform() {
+                    None => String::new(),
+                    Some(pl) => {
+                        let mut s = format!("{}/{}", pl.os(), pl.architecture());
+                        if let Some(v) = pl.variant() {
+                            s.push('/');
+                            s.push_str(v);
+                        }
+                        s
+                    }
+                })
+                .collect();
         }
         _ => {
             let m: ImageManifest = serde_json::from_slice(bytes)
@@ -219,6 +280,7 @@ fn read_tag<'data>(
         config: None,
         layers: Vec::new(),
         children: Vec::new(),
+        platforms: Vec::new(),
         version_file: None,
         blob_bytes: 0,
     };
@@ -290,6 +352,7 @@ fn read_tag<'data>(
     img.config = parsed.config;
     img.layers = parsed.layers;
     img.children = parsed.children;
+    let child_platforms = parsed.child_platforms;
     if img.kind != ManifestKind::DockerV2S2 {
         findings.push(Finding::new(
             "image.not-v2s2",
@@ -307,16 +370,82 @@ fn read_tag<'data>(
         .filter(|b| b.image == idx)
         .filter_map(|b| Some((b.name_hex.as_deref()?, b)))
         .collect();
+    // A list's per-platform manifests, read from their files.
+    for (n, child) in img.children.iter().enumerate() {
+        let hex = child.digest.strip_prefix("sha256:").unwrap_or("");
+        let Some(b) = mine.get(hex) else {
+            continue; // reported below as image.blob-missing
+        };
+        let cpath = &b.path;
+        let bytes = match &b.contents {
+            _ if b.size > super::MAX_DOCUMENT_BYTES => {
+                findings.push(Finding::new(
+                    "layout.file-too-large",
+                    cpath,
+                    format!(
+                        "{} bytes, more than the {} read into memory for a document",
+                        b.size,
+                        super::MAX_DOCUMENT_BYTES
+                    ),
+                ));
+                continue;
+            }
+            Some(c) => c.to_vec(),
+            None => continue, // reported by verify as unreadable
+        };
+        let parsed = match parse_image_manifest(&bytes) {
+            Ok(p) if matches!(p.kind, ManifestKind::DockerList | ManifestKind::OciIndex) => {
+                findings.push(Finding::new(
+                    "image.manifest-invalid",
+                    cpath,
+                    "a list or index inside a list or index (nested lists are not supported)",
+                ));
+                continue;
+            }
+            Ok(p) => p,
+            Err(e) => {
+                findings.push(Finding::new("image.manifest-invalid", cpath, e));
+                continue;
+            }
+        };
+        img.platforms.push(PlatformManifest {
+            manifest: child.clone(),
+            platform: child_platforms.get(n).cloned().unwrap_or_default(),
+            kind: parsed.kind,
+            config: parsed.config,
+            layers: parsed.layers,
+        });
+    }
     let mut seen = BTreeMap::new();
-    for r in img.config.iter().chain(&img.layers).chain(&img.children) {
+    // (descriptor, the manifest naming it, the file name suffix).
+    let referenced = img
+        .config
+        .iter()
+        .chain(&img.layers)
+        .map(|r| (r, None, ""))
+        .chain(img.children.iter().map(|r| (r, None, ".manifest.json")))
+        .chain(img.platforms.iter().flat_map(|p| {
+            p.config.iter().chain(&p.layers).map(move |r| {
+                (
+                    r,
+                    Some(p.manifest.digest.strip_prefix("sha256:").unwrap_or("")),
+                    "",
+                )
+            })
+        }));
+    for (r, by, suffix) in referenced {
         let hex = r.digest.strip_prefix("sha256:").unwrap_or("");
+        let named_by = match by {
+            None => "manifest.json".to_string(),
+            Some(h) => format!("{h}.manifest.json"),
+        };
         match mine.get(hex) {
             None => findings.push(Finding::new(
                 "image.blob-missing",
-                format!("{path}/{hex}"),
+                format!("{path}/{hex}{suffix}"),
                 format!(
                     "{} names blob {} ({} bytes), which is not in {path}/",
-                    "manifest.json", r.digest, r.size
+                    named_by, r.digest, r.size
                 ),
             )),
             Some(b) => {
@@ -324,7 +453,7 @@ fn read_tag<'data>(
                     findings.push(Finding::new(
                         "image.blob-size",
                         &b.path,
-                        format!("{} bytes, but manifest.json says {}", b.size, r.size),
+                        format!("{} bytes, but {named_by} says {}", b.size, r.size),
                     ));
                 }
                 seen.insert(hex.to_string(), b.size);
@@ -377,10 +506,7 @@ pub(crate) fn verify(
         };
         let img = &images[b.image];
         let referenced = img
-            .config
-            .iter()
-            .chain(&img.layers)
-            .chain(&img.children)
+            .blob_refs()
             .any(|r| Some(r.digest.strip_prefix("sha256:").unwrap_or("")) == b.name_hex.as_deref());
         match &b.name_hex {
             Some(name) if name == actual => {}

@@ -25,6 +25,7 @@ pub use config::{
 };
 pub use images::{
     media, parse_image_manifest, BlobRef, ContainerImage, ManifestKind, ParsedManifest,
+    PlatformManifest,
 };
 pub use manifest::{is_dns_label, parse as parse_manifest, Manifest, API_VERSION};
 pub use registry::generate_registry_config;

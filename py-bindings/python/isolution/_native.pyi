@@ -22,6 +22,7 @@ __all__ = [
     "Image",
     "IsolutionError",
     "LimitExceeded",
+    "PlatformManifest",
     "RegistryError",
     "RenderWarning",
     "SignatureError",
@@ -261,6 +262,20 @@ class Descriptor:
     def media_type(self) -> str: ...
 
 @final
+class PlatformManifest:
+    """One per-platform manifest of a manifest list or OCI index."""
+    @property
+    def platform(self) -> str: ...
+    @property
+    def manifest(self) -> Descriptor: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def config(self) -> Descriptor | None: ...
+    @property
+    def layers(self) -> list[Descriptor]: ...
+
+@final
 class ContainerImage:
     """One image tag of a Solution."""
     @property
@@ -283,6 +298,8 @@ class ContainerImage:
     def layers(self) -> list[Descriptor]: ...
     @property
     def children(self) -> list[Descriptor]: ...
+    @property
+    def platforms(self) -> list[PlatformManifest]: ...
     @property
     def version_file(self) -> str | None: ...
     @property

@@ -34,7 +34,7 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<Outcome> {
     let distinct: u64 = {
         let mut seen = std::collections::BTreeMap::new();
         for i in &s.images {
-            for b in i.config.iter().chain(&i.layers) {
+            for b in i.content_refs() {
                 seen.insert(b.digest.clone(), b.size);
             }
         }
@@ -79,6 +79,21 @@ pub fn inspect(a: InspectArgs) -> anyhow::Result<Outcome> {
     )?;
     for i in info.images {
         let short = i.manifest_digest.get(..19).unwrap_or(&i.manifest_digest);
+        if i.is_list() {
+            let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
+            writeln!(
+                out,
+                "  {}:{}  {}…  {}  {} platform(s): {}, {} bytes",
+                i.name,
+                i.tag,
+                short,
+                i.media_type,
+                i.children.len(),
+                platforms.join(", "),
+                i.blob_bytes
+            )?;
+            continue;
+        }
         writeln!(
             out,
             "  {}:{}  {}…  {}  {} layer(s), {} bytes",
