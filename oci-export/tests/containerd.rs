@@ -1,0 +1,316 @@
+//! containerd's `ctr` as the client: pulls from `isolution serve` (every platform, unpacked by
+//! the native snapshotter, which checks each layer against the config's diff_ids) and imports
+//! of our OCI and `docker load` archives. A private containerd runs on a socket in a temporary
+//! directory; the tests skip with a message when containerd is not installed or cannot start
+//! (it needs root).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_isolution");
+
+fn solution(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/solutions")
+        .join(name)
+}
+
+/// A containerd of our own (root, state and socket under a temporary directory).
+struct Containerd {
+    child: Child,
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Containerd {
+    fn start() -> Option<Containerd> {
+        if Command::new("containerd")
+            .arg("--version")
+            .output()
+            .is_err()
+            || Command::new("ctr").arg("--version").output().is_err()
+        {
+            eprintln!("SKIP: containerd or ctr not installed");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("containerd.sock");
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(
+            &cfg,
+            "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
+        )
+        .unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--root")
+            .arg(dir.path().join("root"))
+            .arg("--state")
+            .arg(dir.path().join("state"))
+            .arg("--address")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut c = Containerd {
+            child,
+            socket,
+            _dir: dir,
+        };
+        let t = Instant::now();
+        loop {
+            if c.ctr_raw(&["version"]).status.success() {
+                return Some(c);
+            }
+            if t.elapsed() > Duration::from_secs(15) || c.child.try_wait().ok().flatten().is_some()
+            {
+                eprintln!("SKIP: containerd did not start (it needs root)");
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn ctr_raw(&self, args: &[&str]) -> Output {
+        Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .args(["--namespace", "isolution-test"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ctr(&self, args: &[&str]) -> String {
+        let out = self.ctr_raw(args);
+        assert!(
+            out.status.success(),
+            "ctr {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `ctr images ls`: ref -> (media type, digest, platforms).
+    fn images(&self) -> Vec<(String, String, String, String)> {
+        self.ctr(&["images", "ls"])
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                // REF TYPE DIGEST SIZE(2 fields) PLATFORMS LABELS
+                (
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    f[2].to_string(),
+                    f[5].to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(isos: &[PathBuf]) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(isos)
+        .args(["--addr", "127.0.0.1:0", "--quiet"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    Server { child, addr }
+}
+
+/// `isolution inspect --json`: (name, tag, manifest digest, media type) of every image.
+fn inventory(iso: &Path) -> Vec<(String, String, String, String)> {
+    let out = Command::new(BIN)
+        .arg("inspect")
+        .arg(iso)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap().to_string(),
+                i["tag"].as_str().unwrap().to_string(),
+                i["manifest_digest"].as_str().unwrap().to_string(),
+                i["media_type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ctr_pulls_every_image_and_platform_from_isolution_serve() {
+    let Some(ctd) = Containerd::start() else {
+        return;
+    };
+    let iso = solution("example-solution-1.0.2-multiarch.iso");
+    let s = serve(std::slice::from_ref(&iso));
+    let images = inventory(&iso);
+    assert_eq!(images.len(), 5);
+    for (name, tag, digest, media_type) in &images {
+        let r = format!("{}/example-solution-1.0.2/{name}:{tag}", s.addr);
+        // Unpacking checks every layer against the config's diff_ids.
+        ctd.ctr(&[
+            "images",
+            "pull",
+            "--plain-http",
+            "--all-platforms",
+            "--snapshotter",
+            "native",
+            &r,
+        ]);
+        let got = ctd.images();
+        let (_, t, d, platforms) = got.iter().find(|i| i.0 == r).unwrap();
+        assert_eq!((t, d), (media_type, digest), "{r}");
+        let want = if tag.starts_with("1.0.2-") {
+            "linux/amd64,linux/arm64/v8"
+        } else {
+            "linux/amd64"
+        };
+        assert_eq!(platforms, want, "{r}");
+    }
+}
+
+#[test]
+fn ctr_imports_our_oci_and_docker_archives() {
+    let Some(ctd) = Containerd::start() else {
+        return;
+    };
+    let iso = solution("example-solution-1.0.2-multiarch.iso");
+    let dir = tempfile::tempdir().unwrap();
+    let oci = dir.path().join("images.oci.tar");
+    let out = Command::new(BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--oci-archive")
+        .arg(&oci)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ctd.ctr(&[
+        "images",
+        "import",
+        "--all-platforms",
+        "--snapshotter",
+        "native",
+        oci.to_str().unwrap(),
+    ]);
+    let got = ctd.images();
+    let images = inventory(&iso);
+    for (name, tag, digest, _) in &images {
+        let r = format!("{name}:{tag}");
+        let (_, t, d, platforms) = got
+            .iter()
+            .find(|i| i.0 == r)
+            .unwrap_or_else(|| panic!("{r} not imported: {got:?}"));
+        // What index.json names: the archive's OCI index as it is, or the OCI index that
+        // names a Docker manifest or list; either way the archive's manifest is inside.
+        assert_eq!(t, "application/vnd.oci.image.index.v1+json", "{r}");
+        let index: serde_json::Value =
+            serde_json::from_str(&ctd.ctr(&["content", "get", d])).unwrap();
+        let names: Vec<&str> = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap())
+            .collect();
+        if tag.starts_with("1.0.2-") {
+            assert_eq!(platforms, "linux/amd64,linux/arm64/v8", "{r}");
+            if tag == "1.0.2-oci" {
+                assert_eq!(d, digest, "{r}");
+            }
+        } else {
+            assert_eq!(names, [digest.as_str()], "{r}");
+        }
+    }
+    // docker load format: ctr makes its own manifests; the configs are the archive's.
+    let docker = dir.path().join("images.docker.tar");
+    let out = Command::new(BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--docker-archive")
+        .arg(&docker)
+        .args([
+            "--image",
+            "base-server:1.0.2",
+            "--image",
+            "example-solution-operator:1.0.2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ctd.ctr(&[
+        "images",
+        "import",
+        "--snapshotter",
+        "native",
+        docker.to_str().unwrap(),
+    ]);
+    let got = ctd.images();
+    for (name, tag) in [
+        ("base-server", "1.0.2"),
+        ("example-solution-operator", "1.0.2"),
+    ] {
+        let r = format!("docker.io/library/{name}:{tag}");
+        let (_, _, d, _) = got.iter().find(|i| i.0 == r).unwrap();
+        let m: serde_json::Value = serde_json::from_str(&ctd.ctr(&["content", "get", d])).unwrap();
+        let stored = Command::new("isoinfo")
+            .arg("-i")
+            .arg(&iso)
+            .args(["-R", "-x", &format!("/images/{name}/{tag}/manifest.json")])
+            .output()
+            .unwrap();
+        let want: serde_json::Value = serde_json::from_slice(&stored.stdout).unwrap();
+        assert_eq!(m["config"]["digest"], want["config"]["digest"], "{r}");
+    }
+}
