@@ -184,3 +184,67 @@ fn solutions_yaml_set() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A list that names the same per-platform manifest more than once is an
+/// `image.manifest-invalid` (each manifest is read once, so the repeats cost nothing), and
+/// the list is not given platforms it does not have. Built with bsdtar (to unpack the
+/// multi-platform fixture) and genisoimage.
+#[test]
+fn a_list_naming_a_manifest_twice_is_refused() {
+    for tool in ["bsdtar", "genisoimage"] {
+        if std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIP: {tool} not installed");
+            return;
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let st = std::process::Command::new("bsdtar")
+        .arg("-xf")
+        .arg(dir().join("example-solution-1.0.2-multiarch.iso"))
+        .arg("-C")
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let list_path = tree.join("images/base-server/1.0.2-oci/manifest.json");
+    let list = std::fs::read_to_string(&list_path).unwrap();
+    let (head, rest) = list.split_once("\"manifests\":[").unwrap();
+    let (entries, tail) = rest.split_once("],\"mediaType\"").unwrap();
+    let repeated = [entries; 1000].join(",");
+    let _ = std::fs::remove_file(&list_path); // hard-linked: a new file, not an edit
+    std::fs::write(
+        &list_path,
+        format!("{head}\"manifests\":[{repeated}],\"mediaType\"{tail}"),
+    )
+    .unwrap();
+    let iso = tmp.path().join("dup.iso");
+    let st = std::process::Command::new("genisoimage")
+        .args(["-quiet", "-R", "-J", "-joliet-long", "-o"])
+        .arg(&iso)
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let file = IsoFile::open(&iso).unwrap();
+    let image = Image::parse(file.bytes()).unwrap();
+    let s = Solution::load(&image).unwrap();
+    let dup: Vec<&Finding> = s
+        .findings()
+        .iter()
+        .filter(|f| f.rule == "image.manifest-invalid")
+        .collect();
+    assert_eq!(dup.len(), 2, "one finding per repeated digest");
+    assert!(dup
+        .iter()
+        .all(|f| f.path == "images/base-server/1.0.2-oci/manifest.json"
+            && f.message.contains("more than once")));
+    let img = s.images.iter().find(|i| i.tag == "1.0.2-oci").unwrap();
+    assert_eq!(img.children.len(), 2000);
+    assert_eq!(img.platforms.len(), 2, "each distinct manifest read once");
+}

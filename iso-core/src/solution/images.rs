@@ -371,8 +371,23 @@ fn read_tag<'data>(
         .filter_map(|b| Some((b.name_hex.as_deref()?, b)))
         .collect();
     // A list's per-platform manifests, read from their files.
+    // Each distinct manifest is read once: a list naming one twice is refused (and would
+    // otherwise multiply the work and memory by the number of repeats).
+    let mut listed = std::collections::HashSet::new();
+    let mut repeated = std::collections::HashSet::new();
     for (n, child) in img.children.iter().enumerate() {
         let hex = child.digest.strip_prefix("sha256:").unwrap_or("");
+        if !listed.insert(hex) {
+            if !repeated.insert(hex) {
+                continue; // reported once per digest
+            }
+            findings.push(Finding::new(
+                "image.manifest-invalid",
+                &mpath,
+                format!("the list names {} more than once", child.digest),
+            ));
+            continue;
+        }
         let Some(b) = mine.get(hex) else {
             continue; // reported below as image.blob-missing
         };
@@ -433,8 +448,14 @@ fn read_tag<'data>(
                 )
             })
         }));
+    // A descriptor repeated by the same manifest (a list naming a manifest twice, a layer
+    // used twice) is checked, and reported, once.
+    let mut checked = std::collections::HashSet::new();
     for (r, by, suffix) in referenced {
         let hex = r.digest.strip_prefix("sha256:").unwrap_or("");
+        if !checked.insert((hex, by, r.size)) {
+            continue;
+        }
         let named_by = match by {
             None => "manifest.json".to_string(),
             Some(h) => format!("{h}.manifest.json"),
