@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use iso_core::solution::{ManifestKind, Solution};
+use iso_core::solution::{ContainerImage, ManifestKind, PlatformManifest, Solution};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -128,6 +128,23 @@ pub fn export_archive_with(
     images: &[(String, String)],
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ArchiveReport, ExportError> {
+    export_archive_for(solution, out, format, images, None, progress)
+}
+
+/// [`export_archive_with`], choosing one platform of each multi-platform tag for a `docker
+/// load` archive (which holds one image per tag): `platform` is `os/architecture[/variant]`
+/// as the list gives it, or `os/architecture` when only one of the list's platforms has that
+/// pair (`linux/arm64` for `linux/arm64/v8`). Without it, such a tag is refused; a tag whose
+/// list lacks the platform is refused by name with the platforms it has. Single-platform
+/// tags and OCI archives are not affected.
+pub fn export_archive_for(
+    solution: &Solution<'_, '_>,
+    out: &Path,
+    format: ArchiveFormat,
+    images: &[(String, String)],
+    platform: Option<&str>,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<ArchiveReport, ExportError> {
     let tmp = out.with_file_name(format!(
         "{}.partial",
         out.file_name()
@@ -135,7 +152,15 @@ pub fn export_archive_with(
             .unwrap_or_default()
     ));
     let mut stopped = false;
-    let result = write(solution, &tmp, format, images, progress, &mut stopped);
+    let result = write(
+        solution,
+        &tmp,
+        format,
+        images,
+        platform,
+        progress,
+        &mut stopped,
+    );
     let result = match result {
         Err(_) if stopped => Err(ExportError::Io {
             path: out.to_owned(),
@@ -152,6 +177,22 @@ pub fn export_archive_with(
             let _ = fs::remove_file(&tmp);
             Err(e)
         }
+    }
+}
+
+/// The per-platform manifest of list `img` for `want` (see [`export_archive_for`]).
+fn pick_platform<'a>(img: &'a ContainerImage, want: &str) -> Option<&'a PlatformManifest> {
+    if let Some(p) = img.platforms.iter().find(|p| p.platform == want) {
+        return Some(p);
+    }
+    let prefix = format!("{want}/");
+    let mut matching = img
+        .platforms
+        .iter()
+        .filter(|p| want.matches('/').count() == 1 && p.platform.starts_with(&prefix));
+    match (matching.next(), matching.next()) {
+        (Some(p), None) => Some(p),
+        _ => None,
     }
 }
 
@@ -184,6 +225,7 @@ fn plan<'d>(
     solution: &Solution<'_, 'd>,
     format: ArchiveFormat,
     images: &[(String, String)],
+    platform: Option<&str>,
 ) -> Result<Plan<'d>, ExportError> {
     let selected = select_images(solution, images)?;
     let mut names = BTreeSet::new();
@@ -207,20 +249,31 @@ fn plan<'d>(
                 what: format!("a {}", img.media_type),
             });
         }
-        if img.is_list() {
-            if format == ArchiveFormat::Docker {
-                let platforms: Vec<&str> =
-                    img.platforms.iter().map(|p| p.platform.as_str()).collect();
+        // A docker archive of a list: the chosen platform's manifest, as a single image.
+        let mut content = (img.config.as_ref(), img.layers.as_slice());
+        if img.is_list() && format == ArchiveFormat::Docker {
+            let platforms: Vec<&str> = img.platforms.iter().map(|p| p.platform.as_str()).collect();
+            check_platforms(img, &label)?;
+            let Some(want) = platform else {
                 return Err(ExportError::Unsupported {
                     image: label,
                     what: format!(
-                        "a `docker load` archive of a multi-platform {} ({}; docker load takes \
-                         one image per tag: use --oci-archive)",
+                        "a `docker load` archive of a multi-platform {} ({}) without a choice of \
+                         platform (docker load takes one image per tag: pick one with \
+                         --platform, or use --oci-archive)",
                         img.media_type,
                         platforms.join(", ")
                     ),
                 });
-            }
+            };
+            let pm = pick_platform(img, want).ok_or_else(|| {
+                ExportError::NotFound(format!(
+                    "{label}: no platform {want} in the list (it has {})",
+                    platforms.join(", ")
+                ))
+            })?;
+            content = (pm.config.as_ref(), pm.layers.as_slice());
+        } else if img.is_list() {
             check_platforms(img, &label)?;
             // Every platform's blobs, each per-platform manifest, the list; index.json names
             // the list itself.
@@ -303,7 +356,7 @@ fn plan<'d>(
         }
         let mut layer_names = Vec::new();
         let mut config_name = String::new();
-        for (k, d) in img.config.iter().chain(&img.layers).enumerate() {
+        for (k, d) in content.0.into_iter().chain(content.1).enumerate() {
             let c = solution.blob(i, &d.digest).ok_or_else(|| {
                 ExportError::NotFound(format!("{label}: blob {} is not in the archive", d.digest))
             })?;
@@ -380,10 +433,11 @@ fn write(
     path: &Path,
     format: ArchiveFormat,
     images: &[(String, String)],
+    platform: Option<&str>,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     stopped: &mut bool,
 ) -> Result<ArchiveReport, ExportError> {
-    let plan = plan(solution, format, images)?;
+    let plan = plan(solution, format, images, platform)?;
     let total: u64 = plan.members.iter().map(|m| m.size).sum();
     let mut done = 0u64;
     if progress(Progress { done, total }).is_break() {

@@ -572,3 +572,62 @@ fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
         .unwrap();
     assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
 }
+
+#[test]
+fn a_docker_archive_takes_the_platform_asked_for() {
+    let iso = multiarch_iso();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |platform: &str, dest: &Path, extra: &[&str]| {
+        Command::new(BIN)
+            .arg("export")
+            .arg(&iso)
+            .args(extra)
+            .arg(dest)
+            .args(["--platform", platform, "--json"])
+            .output()
+            .unwrap()
+    };
+    // `linux/arm64` names the list's only arm64 platform, `linux/arm64/v8`.
+    let tar = dir.path().join("arm64.tar");
+    let r = json(&run("linux/arm64", &tar, &["--docker-archive"]));
+    assert_eq!(r["refs"].as_array().unwrap().len(), 5);
+    if have("skopeo") && have("isoinfo") {
+        for tag in LIST_TAGS {
+            let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
+            let arm = &entries(&list)[1].0;
+            let m: serde_json::Value = serde_json::from_slice(&iso_file(
+                &iso,
+                &format!(
+                    "/images/base-server/{tag}/{}.manifest.json",
+                    arm.trim_start_matches("sha256:")
+                ),
+            ))
+            .unwrap();
+            let out = skopeo(&[
+                "inspect",
+                "--config",
+                "--raw",
+                &format!("docker-archive:{}:base-server:{tag}", tar.display()),
+            ]);
+            assert_eq!(
+                digest(&out.stdout),
+                m["config"]["digest"].as_str().unwrap(),
+                "{tag}"
+            );
+        }
+    }
+    // A platform the list does not have is refused by name, nothing is written.
+    let none = dir.path().join("s390x.tar");
+    let out = run("linux/s390x", &none, &["--docker-archive"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no platform linux/s390x") && err.contains("linux/amd64, linux/arm64/v8"),
+        "{err}"
+    );
+    assert!(!none.exists());
+    // OCI outputs keep every platform: --platform there is a usage error.
+    let out = run("linux/arm64", &dir.path().join("layout"), &["--oci"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--platform"));
+}

@@ -1590,6 +1590,7 @@ impl Solution {
         images: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
         format: ArchiveFormat,
+        platform: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let wanted = wanted_images(images)?;
         let (file, limits) = (self.file.clone(), self.limits);
@@ -1598,9 +1599,14 @@ impl Solution {
             let result = (|| -> Result<_, Fail> {
                 let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
                 let s = sol::Solution::load(&img).map_err(Fail::Iso)?;
-                archive::export_archive_with(&s, &dest, format, &wanted, &mut |p| {
-                    rep.report(p.done, p.total)
-                })
+                archive::export_archive_for(
+                    &s,
+                    &dest,
+                    format,
+                    &wanted,
+                    platform.as_deref(),
+                    &mut |p| rep.report(p.done, p.total),
+                )
                 .map_err(Fail::Export)
             })();
             let result = result.and_then(|r| match rep.finish() {
@@ -1803,15 +1809,21 @@ impl Solution {
     /// percent (the first call with 0, the last with `done == total` once the tar is
     /// complete); if it raises, the export stops, the partial file is removed, and the
     /// exception propagates.
-    #[pyo3(signature = (dest, images=None, progress=None))]
+    ///
+    /// A multi-platform tag (a manifest list or OCI index) needs `platform`, as
+    /// `"os/arch[/variant]"` (`"linux/arm64"` matches `linux/arm64/v8` when it is the only
+    /// arm64 one): that platform's image is written under the tag. Without it, or when the
+    /// list lacks it, ExportError names the platforms the list has.
+    #[pyo3(signature = (dest, images=None, progress=None, *, platform=None))]
     fn export_docker_archive<'py>(
         &self,
         py: Python<'py>,
         dest: PathBuf,
         images: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
+        platform: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.export_archive(py, dest, images, progress, ArchiveFormat::Docker)
+        self.export_archive(py, dest, images, progress, ArchiveFormat::Docker, platform)
     }
 
     /// Writes the images (all, or `images`) as one tar of an OCI image layout at `dest`,
@@ -1828,7 +1840,7 @@ impl Solution {
         images: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.export_archive(py, dest, images, progress, ArchiveFormat::Oci)
+        self.export_archive(py, dest, images, progress, ArchiveFormat::Oci, None)
     }
 
     /// Pushes every image to the registry at `registry` as `<prefix>/<image>:<tag>`, the

@@ -174,3 +174,23 @@ def test_progress_must_be_callable(example, tmp_path):
     with pytest.raises(TypeError):
         example.solution.export_oci_archive(tmp_path / "x.tar", progress=42)
     assert not (tmp_path / "x.tar").exists()
+
+
+def test_docker_archive_of_a_multi_platform_tag_needs_a_platform(tmp_path):
+    with isolution.open(SOLUTIONS / "example-solution-1.0.2-multiarch.iso") as image:
+        s = image.solution
+        tag = ["base-server:1.0.2-multiarch"]
+        with pytest.raises(isolution.ExportError, match=r"linux/amd64, linux/arm64/v8"):
+            s.export_docker_archive(tmp_path / "none.tar", tag)
+        with pytest.raises(isolution.ExportError, match=r"no platform linux/s390x"):
+            s.export_docker_archive(tmp_path / "s390x.tar", tag, platform="linux/s390x")
+        assert not (tmp_path / "none.tar").exists() and not (tmp_path / "s390x.tar").exists()
+        r = s.export_docker_archive(tmp_path / "arm.tar", tag, platform="linux/arm64")
+        assert r["refs"] == ["base-server:1.0.2-multiarch"]
+        arm = next(i for i in s.images if i.tag == "1.0.2-multiarch").platforms[1]
+        assert arm.platform == "linux/arm64/v8"
+    with tarfile.open(tmp_path / "arm.tar") as t:
+        manifest = json.load(t.extractfile("manifest.json"))
+        config = t.extractfile(manifest[0]["Config"]).read()
+    assert "sha256:" + hashlib.sha256(config).hexdigest() == arm.config.digest
+    assert json.loads(config)["architecture"] == "arm64"

@@ -357,6 +357,8 @@ class Solution:
         dest: _Path,
         images: Iterable[str | tuple[str, str]] | None = None,
         progress: _Progress | None = None,
+        *,
+        platform: str | None = None,
     ) -> dict[str, Any]: ...
     def export_oci_archive(
         self,

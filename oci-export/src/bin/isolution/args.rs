@@ -148,6 +148,10 @@ pub struct ExportArgs {
     /// Rewrite Docker manifests to OCI media types (new manifest digests, printed).
     #[arg(long, requires = "oci")]
     pub oci_media_types: bool,
+    /// For --docker-archive: the platform to take from multi-platform tags
+    /// (OS/ARCH[/VARIANT], e.g. linux/arm64). Without it such tags are refused.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "docker_archive")]
+    pub platform: Option<String>,
     /// Only this image (NAME:TAG); repeatable. Default: every image.
     #[arg(long = "image", value_name = "NAME:TAG")]
     pub images: Vec<String>,

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use iso_core::solution::Solution;
-use oci_export::archive::{export_archive_with, ArchiveFormat};
+use oci_export::archive::{export_archive_for, ArchiveFormat};
 use oci_export::layout::export_oci_with;
 
 use crate::args::ExportArgs;
@@ -21,6 +21,13 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
                 .ok_or_else(|| anyhow::anyhow!("--image {s:?}: expected NAME:TAG"))
         })
         .collect::<anyhow::Result<_>>()?;
+    if a.platform.is_some() && a.docker_archive.is_none() {
+        // (clap's `requires` is not enforced next to --oci's conflicts.)
+        anyhow::bail!(
+            "--platform chooses what a --docker-archive holds; OCI layouts and archives keep \
+             every platform"
+        );
+    }
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
     let solution = Solution::load(&image)?;
@@ -31,7 +38,8 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     if let Some((path, format)) = archive {
-        let r = export_archive_with(&solution, path, format, &images, &mut |p| {
+        let platform = a.platform.as_deref();
+        let r = export_archive_for(&solution, path, format, &images, platform, &mut |p| {
             if let Some(b) = &bar {
                 b.set_length(p.total);
                 b.set_position(p.done);
