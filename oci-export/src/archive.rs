@@ -213,6 +213,29 @@ struct Member<'d> {
     label: String,
 }
 
+impl<'d> Member<'d> {
+    /// A blob of the OCI layout, `blobs/sha256/<hex>`.
+    fn oci(source: Source<'d>, digest: &str, size: u64, label: &str) -> Self {
+        Member {
+            name: format!("blobs/sha256/{}", digest.trim_start_matches("sha256:")),
+            source,
+            digest: digest.to_string(),
+            size,
+            label: label.to_string(),
+        }
+    }
+
+    /// A manifest or index made or read here, with its digest computed.
+    fn made(bytes: Vec<u8>, label: &str) -> (Self, String) {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let size = bytes.len() as u64;
+        (
+            Member::oci(Source::Owned(bytes), &digest, size, label),
+            digest,
+        )
+    }
+}
+
 /// What goes in the tar: blobs (each name once), then the index or `manifest.json`.
 struct Plan<'d> {
     members: Vec<Member<'d>>,
@@ -286,30 +309,9 @@ fn plan<'d>(
                 let c = solution.blob(i, digest).ok_or_else(|| {
                     ExportError::NotFound(format!("{label}: blob {digest} is not in the archive"))
                 })?;
-                let hex = digest.trim_start_matches("sha256:");
-                add(
-                    &mut p,
-                    Member {
-                        name: format!("blobs/sha256/{hex}"),
-                        source: Source::Blob(c),
-                        digest: digest.clone(),
-                        size,
-                        label: label.clone(),
-                    },
-                );
+                add(&mut p, Member::oci(Source::Blob(c), digest, size, &label));
             }
-            let m = solution.manifest_bytes(i)?;
-            let hex = img.manifest_digest.trim_start_matches("sha256:");
-            add(
-                &mut p,
-                Member {
-                    name: format!("blobs/sha256/{hex}"),
-                    size: m.len() as u64,
-                    source: Source::Owned(m),
-                    digest: img.manifest_digest.clone(),
-                    label: label.clone(),
-                },
-            );
+            add(&mut p, Member::made(solution.manifest_bytes(i)?, &label).0);
             // As in the layout: a Docker list is named through an OCI index of its entries.
             let (digest, size, media_type) = if img.kind == ManifestKind::DockerList {
                 let ix =
@@ -320,19 +322,9 @@ fn plan<'d>(
                             reason,
                         }
                     })?;
-                let ix_digest = format!("sha256:{}", hex::encode(Sha256::digest(&ix)));
-                let ix_hex = ix_digest.trim_start_matches("sha256:").to_string();
                 let size = ix.len() as u64;
-                add(
-                    &mut p,
-                    Member {
-                        name: format!("blobs/sha256/{ix_hex}"),
-                        size,
-                        source: Source::Owned(ix),
-                        digest: ix_digest.clone(),
-                        label: label.clone(),
-                    },
-                );
+                let (m, ix_digest) = Member::made(ix, &label);
+                add(&mut p, m);
                 (
                     ix_digest,
                     size,
@@ -384,38 +376,18 @@ fn plan<'d>(
         }
         match format {
             ArchiveFormat::Oci => {
-                let m = solution.manifest_bytes(i)?;
-                let hex = img.manifest_digest.trim_start_matches("sha256:");
-                add(
-                    &mut p,
-                    Member {
-                        name: format!("blobs/sha256/{hex}"),
-                        size: m.len() as u64,
-                        source: Source::Owned(m),
-                        digest: img.manifest_digest.clone(),
-                        label: label.clone(),
-                    },
-                );
+                add(&mut p, Member::made(solution.manifest_bytes(i)?, &label).0);
                 // As in the layout: a one-entry OCI index per ref (see `crate::layout`).
                 let ix = ref_index(solution, i);
-                let ix_digest = format!("sha256:{}", hex::encode(Sha256::digest(&ix)));
-                let ix_hex = ix_digest.trim_start_matches("sha256:").to_string();
+                let size = ix.len();
+                let (m, ix_digest) = Member::made(ix, &label);
                 p.index_entries.push(json!({
                     "mediaType": iso_core::solution::media::OCI_INDEX,
                     "digest": ix_digest,
-                    "size": ix.len(),
+                    "size": size,
                     "annotations": { REF_NAME: label },
                 }));
-                add(
-                    &mut p,
-                    Member {
-                        name: format!("blobs/sha256/{ix_hex}"),
-                        size: ix.len() as u64,
-                        source: Source::Owned(ix),
-                        digest: ix_digest,
-                        label: label.clone(),
-                    },
-                );
+                add(&mut p, m);
             }
             ArchiveFormat::Docker => p.docker_manifest.push(json!({
                 "Config": config_name,

@@ -112,6 +112,25 @@ pub struct Progress {
     pub total: u64,
 }
 
+/// [`put_blob`] for a manifest or index held in memory (small: no progress).
+fn put_made(
+    dest: &Path,
+    bytes: &[u8],
+    digest: &str,
+    label: &str,
+    report: &mut ExportReport,
+) -> Result<(), ExportError> {
+    put_blob(
+        dest,
+        &[bytes],
+        digest,
+        bytes.len() as u64,
+        label,
+        report,
+        &mut |_| ControlFlow::Continue(()),
+    )
+}
+
 /// Writes `bytes` (in parts) as `blobs/sha256/<hex>` if not already there, hashing while
 /// writing and renaming only when the digest and size match.
 fn put_blob(
@@ -316,15 +335,7 @@ fn export_list(
         } else if pm.kind == ManifestKind::DockerV2S2 {
             let converted = to_oci_manifest(&c.to_vec()).map_err(|r| corrupt(d, r))?;
             let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
-            put_blob(
-                dest,
-                &[&converted],
-                &digest,
-                converted.len() as u64,
-                &label,
-                report,
-                &mut |_| ControlFlow::Continue(()),
-            )?;
+            put_made(dest, &converted, &digest, &label, report)?;
             (digest, converted.len(), media::OCI_MANIFEST)
         } else {
             (d.clone(), pm.manifest.size as usize, media::OCI_MANIFEST)
@@ -338,44 +349,20 @@ fn export_list(
     }
     if rewrite {
         if img.kind == ManifestKind::DockerList {
-            put_blob(
-                dest,
-                &[list],
-                &img.manifest_digest,
-                list.len() as u64,
-                &label,
-                report,
-                &mut |_| ControlFlow::Continue(()),
-            )?;
+            put_made(dest, list, &img.manifest_digest, &label, report)?;
         }
         list_json["mediaType"] = json!(media::OCI_INDEX);
         let bytes = serde_json::to_vec(&list_json)
             .map_err(|e| corrupt(&img.manifest_digest, e.to_string()))?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        put_blob(
-            dest,
-            &[&bytes],
-            &digest,
-            bytes.len() as u64,
-            &label,
-            report,
-            &mut |_| ControlFlow::Continue(()),
-        )?;
+        put_made(dest, &bytes, &digest, &label, report)?;
         return Ok(ListRef {
             digest,
             size: bytes.len(),
             media_type: media::OCI_INDEX.to_string(),
         });
     }
-    put_blob(
-        dest,
-        &[list],
-        &img.manifest_digest,
-        list.len() as u64,
-        &label,
-        report,
-        &mut |_| ControlFlow::Continue(()),
-    )?;
+    put_made(dest, list, &img.manifest_digest, &label, report)?;
     Ok(ListRef {
         digest: img.manifest_digest.clone(),
         size: list.len(),
@@ -768,15 +755,7 @@ pub fn export_oci_with(
             });
             continue;
         }
-        put_blob(
-            dest,
-            &[&manifest],
-            &img.manifest_digest,
-            manifest.len() as u64,
-            &label,
-            &mut report,
-            &mut |_| ControlFlow::Continue(()),
-        )?;
+        put_made(dest, &manifest, &img.manifest_digest, &label, &mut report)?;
         if oci_media_types && img.kind == ManifestKind::DockerV2S2 {
             // Rewritten to OCI media types: a new manifest, a new digest.
             let converted = to_oci_manifest(&manifest).map_err(|reason| ExportError::Corrupt {
@@ -785,15 +764,7 @@ pub fn export_oci_with(
                 reason,
             })?;
             let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
-            put_blob(
-                dest,
-                &[&converted],
-                &digest,
-                converted.len() as u64,
-                &label,
-                &mut report,
-                &mut |_| ControlFlow::Continue(()),
-            )?;
+            put_made(dest, &converted, &digest, &label, &mut report)?;
             refs.insert(
                 label.clone(),
                 json!({
@@ -813,15 +784,7 @@ pub fn export_oci_with(
         }
         let index_bytes = ref_index(solution, i);
         let index_digest = format!("sha256:{}", hex::encode(Sha256::digest(&index_bytes)));
-        put_blob(
-            dest,
-            &[&index_bytes],
-            &index_digest,
-            index_bytes.len() as u64,
-            &label,
-            &mut report,
-            &mut |_| ControlFlow::Continue(()),
-        )?;
+        put_made(dest, &index_bytes, &index_digest, &label, &mut report)?;
         refs.insert(
             label.clone(),
             json!({

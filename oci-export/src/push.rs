@@ -319,42 +319,57 @@ enum Outcome {
     Uploaded(u64),
 }
 
+impl Client {
+    /// Whether the registry has blob `d` in `repo` already.
+    async fn has_blob(&self, repo: &str, d: &str) -> Result<bool, PushError> {
+        let head = self
+            .send(
+                Method::HEAD,
+                &self.url(&format!("/v2/{repo}/blobs/{d}")),
+                HeaderMap::new(),
+                None,
+            )
+            .await?;
+        Ok(head.status() == StatusCode::OK)
+    }
+
+    /// `POST /v2/<repo>/blobs/uploads/`, with `?mount=<d>&from=<repo>` when `mount` is
+    /// given: the answer, checked to be 202 (a session) or, for a mount, 201 (mounted).
+    async fn start_upload(
+        &self,
+        repo: &str,
+        mount: Option<(&str, &str)>,
+    ) -> Result<reqwest::Response, PushError> {
+        let mut url = self.url(&format!("/v2/{repo}/blobs/uploads/"));
+        if let Some((d, from)) = mount {
+            url = with_query(&with_query(&url, "mount", d), "from", from);
+        }
+        let r = self
+            .send(Method::POST, &url, HeaderMap::new(), Some(Bytes::new()))
+            .await?;
+        match r.status() {
+            StatusCode::ACCEPTED => Ok(r),
+            StatusCode::CREATED if mount.is_some() => Ok(r),
+            _ => Err(fail("POST", r).await),
+        }
+    }
+}
+
 async fn push_blob(
     c: &Client,
     job: &BlobJob,
     from: Option<String>,
     chunk: usize,
 ) -> Result<Outcome, PushError> {
-    let repo = &job.repo;
-    let d = &job.digest;
-    let head = c
-        .send(
-            Method::HEAD,
-            &c.url(&format!("/v2/{repo}/blobs/{d}")),
-            HeaderMap::new(),
-            None,
-        )
-        .await?;
-    if head.status() == StatusCode::OK {
+    let (repo, d) = (&job.repo, &job.digest);
+    if c.has_blob(repo, d).await? {
         return Ok(Outcome::Present);
     }
-    let mut post_url = c.url(&format!("/v2/{repo}/blobs/uploads/"));
-    if let Some(from) = &from {
-        post_url = with_query(&with_query(&post_url, "mount", d), "from", from);
-    }
     let r = c
-        .send(
-            Method::POST,
-            &post_url,
-            HeaderMap::new(),
-            Some(Bytes::new()),
-        )
+        .start_upload(repo, from.as_deref().map(|f| (d.as_str(), f)))
         .await?;
-    if r.status() == StatusCode::CREATED && from.is_some() {
+    if r.status() == StatusCode::CREATED {
         return Ok(Outcome::Mounted);
-    }
-    if r.status() != StatusCode::ACCEPTED {
-        return Err(fail("POST", r).await);
     }
     let mut loc = c.location(&r)?;
     // An upload session that fails mid-request (a connection cut inside a PATCH or PUT) may
@@ -381,29 +396,10 @@ async fn push_blob(
         attempt += 1;
         tokio::time::sleep(delay).await;
         delay *= 2;
-        let head = c
-            .send(
-                Method::HEAD,
-                &c.url(&format!("/v2/{repo}/blobs/{d}")),
-                HeaderMap::new(),
-                None,
-            )
-            .await?;
-        if head.status() == StatusCode::OK {
+        if c.has_blob(repo, d).await? {
             return Ok(Outcome::Uploaded(job.len));
         }
-        let r = c
-            .send(
-                Method::POST,
-                &c.url(&format!("/v2/{repo}/blobs/uploads/")),
-                HeaderMap::new(),
-                Some(Bytes::new()),
-            )
-            .await?;
-        if r.status() != StatusCode::ACCEPTED {
-            return Err(fail("POST", r).await);
-        }
-        loc = c.location(&r)?;
+        loc = c.location(&c.start_upload(repo, None).await?)?;
     }
 }
 

@@ -4,18 +4,12 @@
 //! directory; the tests skip with a message when containerd is not installed or cannot start
 //! (it needs root).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_isolution");
-
-fn solution(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/solutions")
-        .join(name)
-}
+mod common;
+use common::{serve, solution, BIN};
 
 /// A containerd of our own (root, state and socket under a temporary directory).
 struct Containerd {
@@ -121,39 +115,6 @@ impl Containerd {
     }
 }
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(isos: &[PathBuf]) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(isos)
-        .args(["--addr", "127.0.0.1:0", "--quiet"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    Server { child, addr }
-}
-
 /// `isolution inspect --json`: (name, tag, manifest digest, media type) of every image.
 fn inventory(iso: &Path) -> Vec<(String, String, String, String)> {
     let out = Command::new(BIN)
@@ -177,6 +138,35 @@ fn inventory(iso: &Path) -> Vec<(String, String, String, String)> {
             )
         })
         .collect()
+}
+
+/// `isolution export ISO FLAG DEST EXTRA...`, then `ctr images import IMPORT... DEST`
+/// (unpacked with the native snapshotter).
+fn export_and_import(
+    ctd: &Containerd,
+    iso: &Path,
+    flag: &str,
+    dest: &Path,
+    import: &[&str],
+    extra: &[&str],
+) {
+    let out = Command::new(BIN)
+        .arg("export")
+        .arg(iso)
+        .arg(flag)
+        .arg(dest)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut args = vec!["images", "import", "--snapshotter", "native"];
+    args.extend_from_slice(import);
+    args.push(dest.to_str().unwrap());
+    ctd.ctr(&args);
 }
 
 #[test]
@@ -220,27 +210,7 @@ fn ctr_imports_our_oci_and_docker_archives() {
     let iso = solution("example-solution-1.0.2-multiarch.iso");
     let dir = tempfile::tempdir().unwrap();
     let oci = dir.path().join("images.oci.tar");
-    let out = Command::new(BIN)
-        .arg("export")
-        .arg(&iso)
-        .arg("--oci-archive")
-        .arg(&oci)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ctd.ctr(&[
-        "images",
-        "import",
-        "--all-platforms",
-        "--snapshotter",
-        "native",
-        oci.to_str().unwrap(),
-    ]);
+    export_and_import(&ctd, &iso, "--oci-archive", &oci, &["--all-platforms"], &[]);
     let got = ctd.images();
     let images = inventory(&iso);
     for (name, tag, digest, _) in &images {
@@ -271,31 +241,13 @@ fn ctr_imports_our_oci_and_docker_archives() {
     }
     // docker load format: ctr makes its own manifests; the configs are the archive's.
     let docker = dir.path().join("images.docker.tar");
-    let out = Command::new(BIN)
-        .arg("export")
-        .arg(&iso)
-        .arg("--docker-archive")
-        .arg(&docker)
-        .args([
-            "--image",
-            "base-server:1.0.2",
-            "--image",
-            "example-solution-operator:1.0.2",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ctd.ctr(&[
-        "images",
-        "import",
-        "--snapshotter",
-        "native",
-        docker.to_str().unwrap(),
-    ]);
+    let only = [
+        "--image",
+        "base-server:1.0.2",
+        "--image",
+        "example-solution-operator:1.0.2",
+    ];
+    export_and_import(&ctd, &iso, "--docker-archive", &docker, &[], &only);
     let got = ctd.images();
     for (name, tag) in [
         ("base-server", "1.0.2"),

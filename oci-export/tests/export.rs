@@ -2,18 +2,16 @@
 //! archive's bytes, that Debian's skopeo reads back with the manifest digests unchanged,
 //! that a second run completes without rewriting, and that refuses corrupt blobs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_isolution");
-
-fn solution(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/solutions")
-        .join(name)
-}
+mod common;
+use common::{
+    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, digest, entries, have,
+    iso_file, multiarch_iso, skopeo, solution, BIN, LIST_TAGS,
+};
 
 fn export(iso: &Path, dest: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(BIN)
@@ -415,12 +413,6 @@ fn a_progress_callback_can_stop_the_export() {
 
 // ---- multi-platform images (manifest lists and OCI indexes) ---------------------------------
 
-mod common;
-use common::{
-    assert_dir_copy_is_the_archive, assert_platform_config, digest, entries, have, iso_file,
-    multiarch_iso, skopeo, LIST_TAGS,
-};
-
 #[test]
 fn lists_and_indexes_export_to_a_layout_that_skopeo_copies_whole_and_per_platform() {
     if !have("skopeo") || !have("isoinfo") {
@@ -451,15 +443,7 @@ fn lists_and_indexes_export_to_a_layout_that_skopeo_copies_whole_and_per_platfor
             "{tag}"
         );
         let out = dir.path().join(format!("dir-{tag}"));
-        skopeo(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--all",
-            "--preserve-digests",
-            &format!("{layout}:base-server:{tag}"),
-            &format!("dir:{}", out.display()),
-        ]);
+        copy_all(&format!("{layout}:base-server:{tag}"), &out, &[]);
         let copied = assert_dir_copy_is_the_archive(&out, tag);
         if tag == "1.0.2-oci" {
             assert_eq!(copied, list, "the OCI index comes back byte for byte");
@@ -531,15 +515,11 @@ fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
     if have("skopeo") && have("isoinfo") {
         for tag in LIST_TAGS {
             let out = dir.path().join(format!("dir-{tag}"));
-            skopeo(&[
-                "--insecure-policy",
-                "copy",
-                "--quiet",
-                "--all",
-                "--preserve-digests",
+            copy_all(
                 &format!("oci-archive:{}:base-server:{tag}", oci_tar.display()),
-                &format!("dir:{}", out.display()),
-            ]);
+                &out,
+                &[],
+            );
             assert_dir_copy_is_the_archive(&out, tag);
         }
     }

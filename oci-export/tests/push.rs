@@ -3,17 +3,15 @@
 //! uploads, a registry that stops gives a clear error that a re-run heals, and connections cut
 //! in the middle of requests (a fault-injecting TCP proxy) are retried to a complete push.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_isolution");
-
-fn solution(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/solutions")
-        .join(name)
-}
+mod common;
+use common::{
+    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, have, iso_file,
+    multiarch_iso, skopeo, solution, BIN, LIST_TAGS,
+};
 
 struct Registry {
     child: Child,
@@ -434,12 +432,6 @@ fn a_registry_unreachable_mid_request_fails_cleanly_and_a_rerun_heals() {
     assert_eq!(r["images"].as_array().unwrap().len(), 3);
 }
 
-mod common;
-use common::{
-    assert_dir_copy_is_the_archive, assert_platform_config, have, iso_file, multiarch_iso, skopeo,
-    LIST_TAGS,
-};
-
 /// Lists and indexes as registries hold them: the per-platform manifests by digest, the list
 /// by tag; pulled back by skopeo whole (`--all`) and one platform at a time.
 #[test]
@@ -474,16 +466,7 @@ fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
             "{tag}: the registry holds the list as stored"
         );
         let out = dir.path().join(format!("dir-{tag}"));
-        skopeo(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            &reference,
-            &format!("dir:{}", out.display()),
-        ]);
+        copy_all(&reference, &out, &["--src-tls-verify=false"]);
         assert_eq!(assert_dir_copy_is_the_archive(&out, tag), list, "{tag}");
         assert_platform_config(&reference, tag, &["--tls-verify=false"]);
     }

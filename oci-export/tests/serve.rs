@@ -2,59 +2,23 @@
 //! (digests equal), raw HTTP for the API details (HEAD, Range, errors, pagination, a garbage
 //! first request), 32 concurrent pullers checking every byte, and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_isolution");
-
-fn solution(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/solutions")
-        .join(name)
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{
+    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, have, iso_file,
+    multiarch_iso, serve, solution, Server, LIST_TAGS,
+};
 
 fn start() -> Server {
-    start_with(&[
+    serve(&[
         solution("example-solution-1.0.2.iso"),
         solution("example-solution-1.0.10.iso"),
     ])
-}
-
-fn start_with(isos: &[PathBuf]) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(isos)
-        .args(["--addr", "127.0.0.1:0", "--quiet"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    Server { child, addr }
 }
 
 /// One HTTP/1.1 request; returns status, headers (lowercased names) and body.
@@ -371,12 +335,6 @@ fn podman_pulls_with_vfs_storage() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), digest);
 }
 
-mod common;
-use common::{
-    assert_dir_copy_is_the_archive, assert_platform_config, have, iso_file, multiarch_iso, skopeo,
-    LIST_TAGS,
-};
-
 /// Lists and indexes served: the list by tag with its media type, the per-platform
 /// manifests by digest; skopeo copies them whole and one platform at a time.
 #[test]
@@ -385,7 +343,7 @@ fn lists_and_indexes_are_served_whole_and_per_platform() {
         return;
     }
     let iso = multiarch_iso();
-    let s = start_with(std::slice::from_ref(&iso));
+    let s = serve(std::slice::from_ref(&iso));
     let dir = tempfile::tempdir().unwrap();
     for tag in LIST_TAGS {
         let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
@@ -417,16 +375,7 @@ fn lists_and_indexes_are_served_whole_and_per_platform() {
             s.addr
         );
         let out = dir.path().join(format!("dir-{tag}"));
-        skopeo(&[
-            "--insecure-policy",
-            "copy",
-            "--quiet",
-            "--all",
-            "--preserve-digests",
-            "--src-tls-verify=false",
-            &reference,
-            &format!("dir:{}", out.display()),
-        ]);
+        copy_all(&reference, &out, &["--src-tls-verify=false"]);
         assert_eq!(assert_dir_copy_is_the_archive(&out, tag), list, "{tag}");
         assert_platform_config(&reference, tag, &["--tls-verify=false"]);
     }

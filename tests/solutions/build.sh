@@ -152,53 +152,9 @@ IMAGES = {
 }
 
 
-def cmd_layouts(a):
-    for name, spec in IMAGES.items():
-        tags = a.tags[name]
-        root = os.path.join(a.out, name)
-        blobs = os.path.join(root, 'blobs', 'sha256')
-        os.makedirs(blobs, exist_ok=True)
-
-        def put(data):
-            d = sha256(data)
-            with open(os.path.join(blobs, d), 'wb') as f:
-                f.write(data)
-            return 'sha256:' + d, len(data)
-
-        layers = []
-        for raw, gz in spec['layers']:
-            digest, size = put(gz)
-            layers.append({'mediaType': OCI_LAYER_GZ, 'digest': digest, 'size': size,
-                           'diff_id': 'sha256:' + sha256(raw)})
-        config = {
-            'architecture': 'amd64', 'os': 'linux', 'created': CREATED,
-            'config': spec['config'],
-            'rootfs': {'type': 'layers', 'diff_ids': [l['diff_id'] for l in layers]},
-            'history': [{'created': CREATED, 'created_by': 'isolution tests/solutions/build.sh: layer %d' % i}
-                        for i in range(len(layers))],
-        }
-        cdigest, csize = put(cjson(config))
-        manifest = {
-            'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
-            'config': {'mediaType': OCI_CONFIG, 'digest': cdigest, 'size': csize},
-            'layers': [{'mediaType': l['mediaType'], 'digest': l['digest'], 'size': l['size']} for l in layers],
-        }
-        mdigest, msize = put(cjson(manifest))
-        index = {'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': [
-            {'mediaType': OCI_MANIFEST, 'digest': mdigest, 'size': msize,
-             'annotations': {'org.opencontainers.image.ref.name': t}} for t in tags]}
-        with open(os.path.join(root, 'index.json'), 'wb') as f:
-            f.write(cjson(index))
-        with open(os.path.join(root, 'oci-layout'), 'wb') as f:
-            f.write(cjson({'imageLayoutVersion': '1.0.0'}))
-
-
-def cmd_multiarch_layout(a):
-    """An OCI layout whose tag is an index of two platforms of base-server: linux/amd64 (the
-    very config and layers of the single-platform base-server, so that skopeo gives the same
-    v2s2 manifest and hardlink merges it) and linux/arm64/v8 (its own config, same layers)."""
-    spec = IMAGES['base-server']
-    blobs = os.path.join(a.out, 'blobs', 'sha256')
+def blob_writer(root):
+    """put(data) -> (digest, size): writes data as ROOT/blobs/sha256/<hex>."""
+    blobs = os.path.join(root, 'blobs', 'sha256')
     os.makedirs(blobs, exist_ok=True)
 
     def put(data):
@@ -206,42 +162,67 @@ def cmd_multiarch_layout(a):
         with open(os.path.join(blobs, d), 'wb') as f:
             f.write(data)
         return 'sha256:' + d, len(data)
+    return put
 
+
+def image_manifest(spec, put, arch='amd64', variant=None):
+    """Writes the layers and config of image SPEC for ARCH/VARIANT, then its OCI manifest;
+    returns the manifest's (digest, size)."""
     layers = []
     for raw, gz in spec['layers']:
         digest, size = put(gz)
         layers.append({'mediaType': OCI_LAYER_GZ, 'digest': digest, 'size': size,
                        'diff_id': 'sha256:' + sha256(raw)})
+    config = {
+        'architecture': arch, 'os': 'linux', 'created': CREATED,
+        'config': spec['config'],
+        'rootfs': {'type': 'layers', 'diff_ids': [l['diff_id'] for l in layers]},
+        'history': [{'created': CREATED, 'created_by': 'isolution tests/solutions/build.sh: layer %d' % i}
+                    for i in range(len(layers))],
+    }
+    if variant:
+        config['variant'] = variant
+    cdigest, csize = put(cjson(config))
+    manifest = {
+        'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
+        'config': {'mediaType': OCI_CONFIG, 'digest': cdigest, 'size': csize},
+        'layers': [{'mediaType': l['mediaType'], 'digest': l['digest'], 'size': l['size']} for l in layers],
+    }
+    return put(cjson(manifest))
+
+
+def write_index(root, entries):
+    """ROOT/index.json naming ENTRIES, and ROOT/oci-layout."""
+    with open(os.path.join(root, 'index.json'), 'wb') as f:
+        f.write(cjson({'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries}))
+    with open(os.path.join(root, 'oci-layout'), 'wb') as f:
+        f.write(cjson({'imageLayoutVersion': '1.0.0'}))
+
+
+def cmd_layouts(a):
+    for name, spec in IMAGES.items():
+        root = os.path.join(a.out, name)
+        mdigest, msize = image_manifest(spec, blob_writer(root))
+        write_index(root, [{'mediaType': OCI_MANIFEST, 'digest': mdigest, 'size': msize,
+                            'annotations': {'org.opencontainers.image.ref.name': t}}
+                           for t in a.tags[name]])
+
+
+def cmd_multiarch_layout(a):
+    """An OCI layout whose tag is an index of two platforms of base-server: linux/amd64 (the
+    very config and layers of the single-platform base-server, so that skopeo gives the same
+    v2s2 manifest and hardlink merges it) and linux/arm64/v8 (its own config, same layers)."""
+    put = blob_writer(a.out)
     entries = []
     for arch, variant in (('amd64', None), ('arm64', 'v8')):
-        config = {
-            'architecture': arch, 'os': 'linux', 'created': CREATED,
-            'config': spec['config'],
-            'rootfs': {'type': 'layers', 'diff_ids': [l['diff_id'] for l in layers]},
-            'history': [{'created': CREATED, 'created_by': 'isolution tests/solutions/build.sh: layer %d' % i}
-                        for i in range(len(layers))],
-        }
-        if variant:
-            config['variant'] = variant
-        cdigest, csize = put(cjson(config))
-        manifest = {
-            'schemaVersion': 2, 'mediaType': OCI_MANIFEST,
-            'config': {'mediaType': OCI_CONFIG, 'digest': cdigest, 'size': csize},
-            'layers': [{'mediaType': l['mediaType'], 'digest': l['digest'], 'size': l['size']} for l in layers],
-        }
-        mdigest, msize = put(cjson(manifest))
+        mdigest, msize = image_manifest(IMAGES['base-server'], put, arch, variant)
         platform = {'architecture': arch, 'os': 'linux'}
         if variant:
             platform['variant'] = variant
         entries.append({'mediaType': OCI_MANIFEST, 'digest': mdigest, 'size': msize, 'platform': platform})
     idigest, isize = put(cjson({'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': entries}))
-    index = {'schemaVersion': 2, 'mediaType': OCI_INDEX, 'manifests': [
-        {'mediaType': OCI_INDEX, 'digest': idigest, 'size': isize,
-         'annotations': {'org.opencontainers.image.ref.name': a.tag}}]}
-    with open(os.path.join(a.out, 'index.json'), 'wb') as f:
-        f.write(cjson(index))
-    with open(os.path.join(a.out, 'oci-layout'), 'wb') as f:
-        f.write(cjson({'imageLayoutVersion': '1.0.0'}))
+    write_index(a.out, [{'mediaType': OCI_INDEX, 'digest': idigest, 'size': isize,
+                         'annotations': {'org.opencontainers.image.ref.name': a.tag}}])
 
 
 # ---- 2. registry-config.inc.j2 (format: README.md, "registry-config.inc.j2") -------------

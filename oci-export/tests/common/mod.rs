@@ -4,10 +4,73 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use sha2::{Digest, Sha256};
+
+/// The `isolution` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_isolution");
+
+/// `tests/solutions/<name>`.
+pub fn solution(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/solutions")
+        .join(name)
+}
+
+/// `isolution serve` on 127.0.0.1 (a free port), stopped when dropped.
+pub struct Server {
+    /// The server process.
+    pub child: Child,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `isolution serve ISOS... --addr 127.0.0.1:0` and reads the address it prints.
+pub fn serve(isos: &[PathBuf]) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(isos)
+        .args(["--addr", "127.0.0.1:0", "--quiet"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    Server { child, addr }
+}
+
+/// `skopeo copy --all --preserve-digests SOURCE dir:OUT` (with `extra` options).
+pub fn copy_all(source: &str, out: &Path, extra: &[&str]) {
+    let dest = format!("dir:{}", out.display());
+    let mut args = vec![
+        "--insecure-policy",
+        "copy",
+        "--quiet",
+        "--all",
+        "--preserve-digests",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[source, &dest]);
+    skopeo(&args);
+}
 
 /// `tests/solutions/example-solution-1.0.2-multiarch.iso`: base-server:1.0.2-multiarch (a
 /// Docker manifest list, `skopeo copy --all --format v2s2`) and base-server:1.0.2-oci (an OCI
