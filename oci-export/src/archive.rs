@@ -185,11 +185,14 @@ fn pick_platform<'a>(img: &'a ContainerImage, want: &str) -> Option<&'a Platform
     if let Some(p) = img.platforms.iter().find(|p| p.platform == want) {
         return Some(p);
     }
+    if want.matches('/').count() != 1 {
+        return None; // os/arch/variant: only an exact match
+    }
     let prefix = format!("{want}/");
     let mut matching = img
         .platforms
         .iter()
-        .filter(|p| want.matches('/').count() == 1 && p.platform.starts_with(&prefix));
+        .filter(|p| p.platform.starts_with(&prefix));
     match (matching.next(), matching.next()) {
         (Some(p), None) => Some(p),
         _ => None,
@@ -225,7 +228,7 @@ impl<'d> Member<'d> {
         }
     }
 
-    /// A manifest or index made or read here, with its digest computed.
+    /// A manifest or index made here, with its digest computed.
     fn made(bytes: Vec<u8>, label: &str) -> (Self, String) {
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         let size = bytes.len() as u64;
@@ -234,6 +237,13 @@ impl<'d> Member<'d> {
             digest,
         )
     }
+}
+
+/// Image `img`'s own `manifest.json` bytes, under the digest the inventory took of them (the
+/// tar writer checks it again while writing).
+fn stored_manifest<'d>(bytes: Vec<u8>, img: &ContainerImage, label: &str) -> Member<'d> {
+    let size = bytes.len() as u64;
+    Member::oci(Source::Owned(bytes), &img.manifest_digest, size, label)
 }
 
 /// What goes in the tar: blobs (each name once), then the index or `manifest.json`.
@@ -311,17 +321,21 @@ fn plan<'d>(
                 })?;
                 add(&mut p, Member::oci(Source::Blob(c), digest, size, &label));
             }
-            add(&mut p, Member::made(solution.manifest_bytes(i)?, &label).0);
+            let list = solution.manifest_bytes(i)?;
             // As in the layout: a Docker list is named through an OCI index of its entries.
-            let (digest, size, media_type) = if img.kind == ManifestKind::DockerList {
-                let ix =
-                    docker_list_as_oci_index(&solution.manifest_bytes(i)?).map_err(|reason| {
-                        ExportError::Corrupt {
-                            image: label.clone(),
-                            digest: img.manifest_digest.clone(),
-                            reason,
-                        }
-                    })?;
+            let ix = if img.kind == ManifestKind::DockerList {
+                Some(
+                    docker_list_as_oci_index(&list).map_err(|reason| ExportError::Corrupt {
+                        image: label.clone(),
+                        digest: img.manifest_digest.clone(),
+                        reason,
+                    })?,
+                )
+            } else {
+                None
+            };
+            add(&mut p, stored_manifest(list, img, &label));
+            let (digest, size, media_type) = if let Some(ix) = ix {
                 let size = ix.len() as u64;
                 let (m, ix_digest) = Member::made(ix, &label);
                 add(&mut p, m);
@@ -376,7 +390,10 @@ fn plan<'d>(
         }
         match format {
             ArchiveFormat::Oci => {
-                add(&mut p, Member::made(solution.manifest_bytes(i)?, &label).0);
+                add(
+                    &mut p,
+                    stored_manifest(solution.manifest_bytes(i)?, img, &label),
+                );
                 // As in the layout: a one-entry OCI index per ref (see `crate::layout`).
                 let ix = ref_index(solution, i);
                 let size = ix.len();

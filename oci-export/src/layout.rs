@@ -245,14 +245,13 @@ pub(crate) fn docker_list_as_oci_index(list: &[u8]) -> Result<Vec<u8>, String> {
 /// A list or index whose per-platform manifests could not all be read is refused: exporting it
 /// would give a list that names what is not there.
 pub(crate) fn check_platforms(img: &ContainerImage, label: &str) -> Result<(), ExportError> {
-    if img.platforms.len() == img.children.len() {
-        return Ok(());
+    match img.missing_platforms() {
+        0 => Ok(()),
+        n => Err(ExportError::NotFound(format!(
+            "{label}: {n} of the list's {} per-platform manifests could not be read (see `isolution validate`)",
+            img.children.len()
+        ))),
     }
-    Err(ExportError::NotFound(format!(
-        "{label}: {} of the list's {} per-platform manifests could not be read (see `isolution validate`)",
-        img.children.len() - img.platforms.len(),
-        img.children.len()
-    )))
 }
 
 /// What `index.json` names for a list: the list as stored, or the OCI index made from it.
@@ -323,28 +322,18 @@ fn export_list(
             report,
             &mut |_| ControlFlow::Continue(()),
         )?;
-        if !rewrite {
+        // Only a Docker manifest rewritten to OCI types changes its entry in the list.
+        if !(oci_media_types && pm.kind == ManifestKind::DockerV2S2) {
             continue;
         }
-        let (digest, size, media_type) = if !oci_media_types {
-            (
-                d.clone(),
-                pm.manifest.size as usize,
-                pm.manifest.media_type.as_str(),
-            )
-        } else if pm.kind == ManifestKind::DockerV2S2 {
-            let converted = to_oci_manifest(&c.to_vec()).map_err(|r| corrupt(d, r))?;
-            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
-            put_made(dest, &converted, &digest, &label, report)?;
-            (digest, converted.len(), media::OCI_MANIFEST)
-        } else {
-            (d.clone(), pm.manifest.size as usize, media::OCI_MANIFEST)
-        };
+        let converted = to_oci_manifest(&c.to_vec()).map_err(|r| corrupt(d, r))?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
+        put_made(dest, &converted, &digest, &label, report)?;
         // `platforms` follows the list's order, one per child (check_platforms).
         if let Some(entry) = list_json.get_mut("manifests").and_then(|m| m.get_mut(n)) {
-            entry["mediaType"] = json!(media_type);
+            entry["mediaType"] = json!(media::OCI_MANIFEST);
             entry["digest"] = json!(digest);
-            entry["size"] = json!(size);
+            entry["size"] = json!(converted.len());
         }
     }
     if rewrite {

@@ -625,10 +625,10 @@ pub async fn push_with(
                 img.media_type
             )));
         }
-        if img.is_list() && img.platforms.len() != img.children.len() {
+        if img.missing_platforms() > 0 {
             return Err(PushError::Other(format!(
                 "{label}: {} of the list's {} manifests could not be read (see `isolution validate`)",
-                img.children.len() - img.platforms.len(),
+                img.missing_platforms(),
                 img.children.len()
             )));
         }

@@ -26,6 +26,13 @@ pub enum ManifestKind {
     Other,
 }
 
+impl ManifestKind {
+    /// A Docker manifest list or an OCI index.
+    pub fn is_list(self) -> bool {
+        matches!(self, ManifestKind::DockerList | ManifestKind::OciIndex)
+    }
+}
+
 /// Media types.
 pub mod media {
     /// Docker v2 schema 2 manifest.
@@ -117,7 +124,13 @@ impl ContainerImage {
 
     /// Whether this is a manifest list or an index.
     pub fn is_list(&self) -> bool {
-        matches!(self.kind, ManifestKind::DockerList | ManifestKind::OciIndex)
+        self.kind.is_list()
+    }
+
+    /// For a list or index: how many of its per-platform manifests could not be read (they
+    /// are findings); a list with any is not exported or pushed.
+    pub fn missing_platforms(&self) -> usize {
+        self.children.len().saturating_sub(self.platforms.len())
     }
 }
 
@@ -392,24 +405,15 @@ fn read_tag<'data>(
             continue; // reported below as image.blob-missing
         };
         let cpath = &b.path;
-        let bytes = match &b.contents {
-            _ if b.size > super::MAX_DOCUMENT_BYTES => {
-                findings.push(Finding::new(
-                    "layout.file-too-large",
-                    cpath,
-                    format!(
-                        "{} bytes, more than the {} read into memory for a document",
-                        b.size,
-                        super::MAX_DOCUMENT_BYTES
-                    ),
-                ));
-                continue;
-            }
-            Some(c) => c.to_vec(),
-            None => continue, // reported by verify as unreadable
+        if let Some(f) = super::too_large(b.size, cpath) {
+            findings.push(f);
+            continue;
+        }
+        let Some(bytes) = b.contents.as_ref().map(Contents::to_vec) else {
+            continue; // reported by verify as unreadable
         };
         let parsed = match parse_image_manifest(&bytes) {
-            Ok(p) if matches!(p.kind, ManifestKind::DockerList | ManifestKind::OciIndex) => {
+            Ok(p) if p.kind.is_list() => {
                 findings.push(Finding::new(
                     "image.manifest-invalid",
                     cpath,
@@ -456,7 +460,7 @@ fn read_tag<'data>(
         if !checked.insert((hex, by, r.size)) {
             continue;
         }
-        let named_by = match by {
+        let named_by = || match by {
             None => "manifest.json".to_string(),
             Some(h) => format!("{h}.manifest.json"),
         };
@@ -466,7 +470,9 @@ fn read_tag<'data>(
                 format!("{path}/{hex}{suffix}"),
                 format!(
                     "{} names blob {} ({} bytes), which is not in {path}/",
-                    named_by, r.digest, r.size
+                    named_by(),
+                    r.digest,
+                    r.size
                 ),
             )),
             Some(b) => {
@@ -474,7 +480,7 @@ fn read_tag<'data>(
                     findings.push(Finding::new(
                         "image.blob-size",
                         &b.path,
-                        format!("{} bytes, but {named_by} says {}", b.size, r.size),
+                        format!("{} bytes, but {} says {}", b.size, named_by(), r.size),
                     ));
                 }
                 seen.insert(hex.to_string(), b.size);

@@ -352,15 +352,8 @@ pub(crate) fn read_capped(
     path: &str,
     findings: &mut Vec<Finding>,
 ) -> crate::Result<Option<Vec<u8>>> {
-    if e.size() > MAX_DOCUMENT_BYTES {
-        findings.push(Finding::new(
-            "layout.file-too-large",
-            path,
-            format!(
-                "{} bytes, more than the {MAX_DOCUMENT_BYTES} read into memory for a document",
-                e.size()
-            ),
-        ));
+    if let Some(f) = too_large(e.size(), path) {
+        findings.push(f);
         return Ok(None);
     }
     let mut r = image.reader(e).map_err(|err| err.with_path(path))?;
@@ -368,6 +361,20 @@ pub(crate) fn read_capped(
     std::io::Read::read_to_end(&mut std::io::Read::take(&mut r, MAX_DOCUMENT_BYTES), &mut v)
         .map_err(crate::Error::from)?;
     Ok(Some(v))
+}
+
+/// The `layout.file-too-large` finding for a document of `size` bytes at `path`, if it is
+/// larger than [`MAX_DOCUMENT_BYTES`].
+pub(crate) fn too_large(size: u64, path: &str) -> Option<Finding> {
+    (size > MAX_DOCUMENT_BYTES).then(|| {
+        Finding::new(
+            "layout.file-too-large",
+            path,
+            format!(
+                "{size} bytes, more than the {MAX_DOCUMENT_BYTES} read into memory for a document"
+            ),
+        )
+    })
 }
 
 /// Loads and checks a Solution: structure, and digests unless `opts.digests` is false.
