@@ -8,8 +8,8 @@
 use iso_core::solution::Solution;
 use iso_core::{Image, Limits};
 use libfuzzer_sys::fuzz_target;
-use oci_export::render::{render, RenderOptions};
-use oci_export::upgrade::{plan, Area};
+use oci_export::deploy::render::{render, RenderOptions};
+use oci_export::deploy::upgrade::{plan, Area};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {

@@ -79,7 +79,8 @@ pub enum ExtractError {
 }
 
 /// An entry that was not extracted, and why.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Skipped {
     /// Path inside the image.
     pub path: String,
@@ -90,7 +91,8 @@ pub struct Skipped {
 }
 
 /// What was extracted.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ExtractReport {
     /// Directories created.
     pub directories: u64,

@@ -1,6 +1,8 @@
 //! Owning handles on an image: a read-only memory map, or bytes in memory.
 //!
-//! This is the only module of the crate with `unsafe` code (one call, [`memmap2::Mmap::map`]).
+//! One of the crate's two modules with `unsafe` code (one call, [`memmap2::Mmap::map`]; the
+//! other is [`crate::sha256x2`]).
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

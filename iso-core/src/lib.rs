@@ -29,11 +29,17 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+#[cfg(feature = "solution")]
+pub mod digest;
 mod error;
+#[cfg(all(feature = "extract", unix))]
 pub mod extract;
 mod file;
 pub mod iso9660;
 mod limits;
+#[cfg(feature = "solution")]
+pub mod sha256x2;
+#[cfg(feature = "solution")]
 pub mod solution;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,14 +1,13 @@
 //! Safety budgets for reading untrusted images.
 
-use serde::Serialize;
-
 /// Budgets that bound the work and memory spent on one image.
 ///
 /// Every budget is checked inside the loop it protects and reported as
 /// [`ErrorKind::LimitExceeded`](crate::ErrorKind::LimitExceeded) naming the budget. The defaults
 /// ([`Limits::DEFAULT`]) are far above what real images use (a Linux distribution DVD has some
 /// 10,000 directories and 100,000 entries) and far below what would hurt a machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Limits {
     /// Deepest directory nesting followed by a walk or a lookup (the root is depth 0).
     pub max_depth: u32,

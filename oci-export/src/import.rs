@@ -12,7 +12,7 @@ use iso_core::solution::{
 };
 use iso_core::IsoFile;
 
-use crate::push::{catalog, delete_repository, push, PushError, PushOptions};
+use crate::registry::client::{catalog, delete_repository, push, PushError, PushOptions};
 
 /// How to import.
 #[derive(Clone, Debug)]

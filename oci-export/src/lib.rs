@@ -1,19 +1,50 @@
 //! # oci-export
 //!
-//! The importer layer of isolution, on top of [`iso_core`]: it will stream a Solution's images
-//! out of the ISO to an OCI layout, a `docker load` tar, a registry, or serve them as a
-//! read-only registry. It also holds the `isolution` command-line tool (`src/bin/isolution`),
-//! a thin shell over the libraries. [`render`] builds the Kubernetes objects that deploy a
-//! Solution's CRDs and Operator, and [`upgrade`] compares two versions before an upgrade.
+//! The image side of isolution, on top of [`iso_core`]: it streams a MetalK8s Solution's
+//! container images out of the ISO, byte for byte and digest-checked, without mounting it.
+//!
+//! | module | what it does | feature |
+//! |---|---|---|
+//! | [`export`] | an OCI image layout ([`export::layout`]), `docker load` and OCI archives ([`export::archive`]) | always |
+//! | [`view`] | what the CLI and the Python package show: inspect reports, blob totals, `NAME:TAG` references, the failing side of an upgrade plan | always |
+//! | `registry::client` | push to a registry, list and delete repositories | `push` |
+//! | `import` | import the Solutions of a `solutions.yaml` into a registry | `push` |
+//! | `registry::server` | a read-only registry over Solution ISOs | `serve` |
+//! | `deploy` | the Kubernetes objects MetalK8s deploys for a Solution, and upgrade plans | `deploy` |
+//!
+//! All four features are on by default, with `cli` (the `isolution` binary). A tool that only
+//! writes layouts or archives takes `default-features = false` and links none of tokio, axum,
+//! hyper, reqwest, k8s-openapi, clap, indicatif or anyhow.
+//!
+//! ```no_run
+//! use iso_core::{solution::Solution, IsoFile};
+//! use oci_export::export::layout::{export_oci, ExportReport};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let file = IsoFile::open("example-solution-1.0.2.iso")?;
+//! let image = file.image()?;
+//! let solution = Solution::load(&image)?;
+//! // Every image of the Solution (an empty list means all), into ./layout.
+//! let report: ExportReport = export_oci(&solution, std::path::Path::new("layout"), &[])?;
+//! println!("{} blobs written", report.blobs_written);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 pub use iso_core;
 
-pub mod archive;
+pub mod export;
+pub mod view;
+
+#[cfg(feature = "push")]
 pub mod import;
-pub mod layout;
-mod mapped;
-pub mod push;
-pub mod render;
-pub mod serve;
-pub mod upgrade;
+#[cfg(any(feature = "push", feature = "serve"))]
+pub mod registry;
+
+#[cfg(feature = "deploy")]
+pub mod deploy;
+
+/// The progress callback asked to stop ([`std::ops::ControlFlow::Break`]): every exporter and
+/// the registry client end with this error, and leave nothing half-written under a final name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, thiserror::Error)]
+#[error("stopped by the progress callback")]
+pub struct Stopped;

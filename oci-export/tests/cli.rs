@@ -5,6 +5,8 @@
 //! Exit codes (see `src/bin/isolution/main.rs`): 0 success, 1 ran but reported problems
 //! (refused entries), 2 bad input or usage, with one `isolution: ...` line on stderr.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

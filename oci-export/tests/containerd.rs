@@ -4,6 +4,8 @@
 //! directory; the tests skip with a message when containerd is not installed or cannot start
 //! (it needs root).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -10,6 +10,8 @@
 //! - upgrade plans for fixture pairs that add a CRD version, remove one, move the storage
 //!   version, drop a field, add or remove a CRD, change only images, add a ClusterRole.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

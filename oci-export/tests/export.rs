@@ -2,6 +2,8 @@
 //! archive's bytes, that Debian's skopeo reads back with the manifest digests unchanged,
 //! that a second run completes without rewriting, and that refuses corrupt blobs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -373,7 +375,7 @@ fn a_progress_callback_can_stop_the_export() {
 
     use iso_core::solution::Solution;
     use iso_core::IsoFile;
-    use oci_export::layout::{export_oci, ExportError};
+    use oci_export::export::layout::{export_oci, ExportError};
 
     let file = IsoFile::open(solution("example-solution-1.0.2.iso")).unwrap();
     let image = file.image().unwrap();

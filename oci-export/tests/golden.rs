@@ -6,6 +6,8 @@
 //! `ISOLUTION_BLESS=1 cargo test -p oci-export --test golden` rewrites the files (review the
 //! diff before committing it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -3,6 +3,8 @@
 //! uploads, a registry that stops gives a clear error that a re-run heals, and connections cut
 //! in the middle of requests (a fault-injecting TCP proxy) are retried to a complete push.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -40,11 +40,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use iso_core::solution::{self as sol, signature, TrustedKey, ValidateOptions, VerifyOptions};
 use iso_core::{DirEntry, EntryKind, ErrorKind, IsoFile, Limits, Namespace};
-use oci_export::archive::{self, ArchiveFormat};
-use oci_export::layout::{self, ExportError as RsExportError};
-use oci_export::push::{self as rpush, PushError, PushOptions};
-use oci_export::render::{self, Components, RenderError, RenderOptions};
-use oci_export::upgrade;
+use oci_export::export::archive::{self, ArchiveFormat};
+use oci_export::export::layout::{self, ExportError as RsExportError};
+use oci_export::registry::client::{self as rpush, PushError, PushOptions};
+use oci_export::deploy::render::{self, Components, RenderError, RenderOptions};
+use oci_export::deploy::upgrade;
 
 use crate::boot::{BootCatalog, BootEntry};
 use crate::entries::{kind_str, DirCache, DirIndex, Entry, Loc, Slot};
@@ -1496,7 +1496,7 @@ fn wanted_images(images: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Str
 }
 
 /// Bytes of the distinct config and layer blobs of the `wanted` images (all when empty), as
-/// `oci_export::layout` counts its progress.
+/// `oci_export::export::layout` counts its progress.
 fn layout_total(s: &sol::Solution<'_, '_>, wanted: &[(String, String)]) -> u64 {
     let mut seen = BTreeSet::new();
     let mut total = 0u64;

@@ -1,13 +1,12 @@
 //! Dates of volume descriptors (17 bytes, digits) and directory records (7 bytes, binary).
 
-use serde::Serialize;
-
 /// A date and time as recorded, with its offset from UTC.
 ///
 /// Decoding never panics: a field out of range (month 13, hour 25, a non-digit) makes the
 /// whole date "not specified" (`None` from the decoders), and all-zero dates are "not
 /// specified" as the standard says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Timestamp {
     /// Full year (1900..=2155 for directory records, 1..=9999 for volume descriptors).
     pub year: u16,

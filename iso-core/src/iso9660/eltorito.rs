@@ -1,14 +1,13 @@
 //! El Torito boot catalog.
 
-use serde::Serialize;
-
 use super::bytes::{le_u16_at, le_u32_at};
 use super::volume::Image;
 use crate::{Error, ErrorKind, Result};
 
 /// Boot media emulation of a boot entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Emulation {
     /// No emulation: the image is loaded as is.
     NoEmulation,
@@ -25,7 +24,8 @@ pub enum Emulation {
 }
 
 /// One boot entry (the initial/default entry or a section entry).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BootEntry {
     /// Index in the catalog (0 for the initial entry).
     pub index: usize,
@@ -64,7 +64,8 @@ impl BootEntry {
 }
 
 /// A parsed El Torito boot catalog.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BootCatalog {
     /// Block of the catalog.
     pub lba: u32,

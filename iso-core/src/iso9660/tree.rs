@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use serde::Serialize;
 use smallvec::SmallVec;
 
 use super::date::Timestamp;
@@ -14,7 +13,8 @@ use super::volume::{Image, Namespace};
 use crate::{Error, ErrorKind, Result};
 
 /// A run of consecutive logical blocks holding (part of) a file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Extent {
     /// First logical block.
     pub lba: u32,
@@ -26,8 +26,9 @@ pub struct Extent {
 }
 
 /// What an entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum EntryKind {
     /// A regular file.
     File,
@@ -62,7 +63,8 @@ impl EntryKind {
 
 /// The identity of a file's data: entries with the same `FileId` share their extent and are
 /// hard links of each other (Solution images hard-link blobs across tags).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct FileId {
     /// First logical block of the data.
     pub lba: u32,
@@ -71,7 +73,8 @@ pub struct FileId {
 }
 
 /// Rock Ridge attributes of an entry.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RockRidgeAttrs {
     /// POSIX mode, type bits included (`PX`).
     pub mode: Option<u32>,

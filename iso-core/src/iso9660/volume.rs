@@ -1,7 +1,5 @@
 //! Volume descriptors (ECMA-119 8) and the parsed [`Image`].
 
-use serde::Serialize;
-
 use super::bytes::{both_u16, both_u32_at, le_u32_at, text, text_ucs2};
 use super::date::Timestamp;
 use super::dirent::{flags, DirRecord, DirRecords};
@@ -13,8 +11,9 @@ const VD_SIZE: u64 = 2048;
 const VD_START: u64 = 16 * VD_SIZE;
 
 /// A tree of names over the image's files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Namespace {
     /// The primary tree with Rock Ridge names, attributes, links and relocations.
     RockRidge,
@@ -65,8 +64,9 @@ impl std::str::FromStr for Namespace {
 }
 
 /// Kind of a volume descriptor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum VolumeKind {
     /// Type 0.
     BootRecord,
@@ -87,7 +87,8 @@ pub enum VolumeKind {
 }
 
 /// One volume descriptor of the set, as found.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct VolumeDescriptor {
     /// Sector it sits in (16 for the first).
     pub sector: u32,
@@ -96,7 +97,8 @@ pub struct VolumeDescriptor {
 }
 
 /// A primary, supplementary (Joliet) or enhanced volume descriptor.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct VolumeInfo {
     /// Which kind of descriptor.
     pub kind: VolumeKind,
@@ -130,12 +132,13 @@ pub struct VolumeInfo {
     pub expires: Option<Timestamp>,
     /// Volume effective date.
     pub effective: Option<Timestamp>,
-    #[serde(skip)]
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub(crate) root: RootRef,
 }
 
 /// Where a tree's root directory is.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
+#[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub(crate) struct RootRef {
     pub extent: u32,
     pub size: u32,
@@ -145,7 +148,8 @@ pub(crate) struct RootRef {
 }
 
 /// An El Torito boot record descriptor.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BootRecord {
     /// Sector it sits in.
     pub sector: u32,
@@ -156,7 +160,8 @@ pub struct BootRecord {
 }
 
 /// Rock Ridge as announced in the root directory.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RockRidgeInfo {
     /// Bytes skipped at the start of every System Use area (`SP` `LEN_SKP`).
     pub skip: u8,
@@ -170,7 +175,8 @@ pub struct RockRidgeInfo {
 }
 
 /// Something odd but readable, found while parsing: reported, not fatal.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Warning {
     /// Byte offset in the image.
     pub offset: u64,

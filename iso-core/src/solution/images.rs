@@ -7,8 +7,9 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{read_capped, sha256x2, Finding};
+use super::{read_capped, Finding};
 use crate::iso9660::{Contents, DirEntry, FileId, Image, Namespace};
+use crate::sha256x2;
 
 /// What `manifest.json` holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

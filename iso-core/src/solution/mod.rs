@@ -11,7 +11,6 @@ mod images;
 mod manifest;
 mod registry;
 pub mod rules;
-pub mod sha256x2;
 pub mod signature;
 pub mod sums;
 mod verify;

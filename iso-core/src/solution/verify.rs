@@ -8,13 +8,13 @@ use md5::Md5;
 use serde::Serialize;
 use sha2::Digest;
 
-use super::sha256x2;
 use super::signature::{
     verify_minisign, verify_sshsig, AllowedSigner, Failure, FailureKind, MinisignKey,
     SignatureInfo, SSH_NAMESPACE,
 };
 use super::sums::{parse_sums, SUMS, SUMS_MINISIG, SUMS_SSHSIG};
 use crate::iso9660::{EntryKind, Image};
+use crate::sha256x2;
 
 /// The key to trust, from outside the archive.
 #[derive(Clone, Debug)]

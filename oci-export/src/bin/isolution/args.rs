@@ -61,7 +61,7 @@ pub struct RenderArgs {
     #[arg(long, required_unless_present = "crds_only")]
     pub namespace: Option<String>,
     /// Registry host in image references and in the OperatorConfig endpoints.
-    #[arg(long, default_value = oci_export::render::DEFAULT_REGISTRY)]
+    #[arg(long, default_value = oci_export::deploy::render::DEFAULT_REGISTRY)]
     pub registry: String,
     /// Mount the `<name>-cert` Secret at /cert in the operator (for webhooks).
     #[arg(long)]

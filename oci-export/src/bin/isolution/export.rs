@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use iso_core::solution::Solution;
-use oci_export::archive::{export_archive_for, ArchiveFormat};
-use oci_export::layout::export_oci_with;
+use oci_export::export::archive::{export_archive_for, ArchiveFormat};
+use oci_export::export::layout::export_oci_with;
 
 use crate::args::ExportArgs;
 use crate::util;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use iso_core::solution::signature::parse_minisign_key;
 use iso_core::solution::TrustedKey;
 use oci_export::import::{import, ImportOptions};
-use oci_export::push::PushOptions;
+use oci_export::registry::client::PushOptions;
 
 use crate::args::ImportArgs;
 use crate::util;

@@ -4,7 +4,7 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
-use oci_export::push::{push_with, PushOptions};
+use oci_export::registry::client::{push_with, PushOptions};
 
 use crate::args::PushArgs;
 use crate::util;

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use iso_core::solution::Solution;
 use iso_core::IsoFile;
-use oci_export::render::{self, Components, RenderError, RenderOptions};
-use oci_export::upgrade;
+use oci_export::deploy::render::{self, Components, RenderError, RenderOptions};
+use oci_export::deploy::upgrade;
 
 use crate::args::{RenderArgs, UpgradePlanArgs};
 use crate::util;

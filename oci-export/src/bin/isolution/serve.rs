@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use oci_export::serve::{router, Registry};
+use oci_export::registry::server::{router, Registry};
 
 use crate::args::ServeArgs;
 use crate::Outcome;

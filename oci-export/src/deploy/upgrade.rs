@@ -1,6 +1,6 @@
 //! What changes in a cluster when a Solution moves from one version to another.
 //!
-//! [`plan`] compares two archives the way their objects would be applied by [`crate::render`]:
+//! [`plan`] compares two archives the way their objects would be applied by [`crate::deploy::render`]:
 //! the CRDs (per CRD: versions added and removed, served flags, the storage version moving,
 //! schema fields removed, retyped or newly required: the cases MetalK8s issue #2372 worries
 //! about), the images (by digest), the operator image, and the RBAC of `role.yaml` (grants
@@ -17,7 +17,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use serde::Serialize;
 
-use crate::render::{self, RbacRole, RenderError};
+use crate::deploy::render::{self, RbacRole, RenderError};
 
 /// How much a change matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

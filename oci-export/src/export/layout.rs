@@ -22,9 +22,11 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use iso_core::solution::{media, ContainerImage, ManifestKind, Solution};
+use iso_core::solution::{media, ManifestKind, Solution};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+pub(crate) use super::select::{check_platforms, select_images};
 
 /// The annotation carrying a ref name in `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -242,18 +244,6 @@ pub(crate) fn docker_list_as_oci_index(list: &[u8]) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&v).map_err(|e| e.to_string())
 }
 
-/// A list or index whose per-platform manifests could not all be read is refused: exporting it
-/// would give a list that names what is not there.
-pub(crate) fn check_platforms(img: &ContainerImage, label: &str) -> Result<(), ExportError> {
-    match img.missing_platforms() {
-        0 => Ok(()),
-        n => Err(ExportError::NotFound(format!(
-            "{label}: {n} of the list's {} per-platform manifests could not be read (see `isolution validate`)",
-            img.children.len()
-        ))),
-    }
-}
-
 /// What `index.json` names for a list: the list as stored, or the OCI index made from it.
 struct ListRef {
     digest: String,
@@ -359,26 +349,6 @@ fn export_list(
     })
 }
 
-/// Indexes into `solution.images` of `images` (`(name, tag)`; empty: every image).
-pub(crate) fn select_images(
-    solution: &Solution<'_, '_>,
-    images: &[(String, String)],
-) -> Result<Vec<usize>, ExportError> {
-    if images.is_empty() {
-        return Ok((0..solution.images.len()).collect());
-    }
-    images
-        .iter()
-        .map(|(n, t)| {
-            solution
-                .images
-                .iter()
-                .position(|i| &i.name == n && &i.tag == t)
-                .ok_or_else(|| ExportError::NotFound(format!("no image {n}:{t} in the archive")))
-        })
-        .collect()
-}
-
 /// A blob to write.
 struct BlobJob<'a, 'd> {
     digest: &'a str,
@@ -388,7 +358,7 @@ struct BlobJob<'a, 'd> {
 }
 
 /// Writes two blobs at once, hashing them interleaved on this core (see
-/// `iso_core::solution::sha256x2`) while writing each; falls back to [`put_blob`] for blobs
+/// `iso_core::sha256x2`) while writing each; falls back to [`put_blob`] for blobs
 /// already present or stored in several extents.
 fn put_blob_pair<'a, 'd>(
     dest: &Path,
@@ -397,7 +367,7 @@ fn put_blob_pair<'a, 'd>(
     report: &mut ExportReport,
     tick: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(), ExportError> {
-    use iso_core::solution::sha256x2::{update_pair, State};
+    use iso_core::sha256x2::{update_pair, State};
     let path = |d: &str| {
         dest.join("blobs/sha256")
             .join(d.trim_start_matches("sha256:"))

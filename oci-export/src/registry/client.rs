@@ -24,8 +24,8 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode};
 
-use crate::layout::Progress;
-use crate::mapped::MapSlice;
+use crate::export::layout::Progress;
+use crate::registry::mapped::MapSlice;
 
 /// How to push.
 #[derive(Clone, Debug)]

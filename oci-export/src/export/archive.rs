@@ -1,5 +1,5 @@
 //! Export to a single tar file: `--oci-archive` (a tar of the OCI layout that
-//! [`crate::layout`] writes, as `skopeo copy ... oci-archive:` reads it) and
+//! [`crate::export::layout`] writes, as `skopeo copy ... oci-archive:` reads it) and
 //! `--docker-archive` (the `docker load` format: `manifest.json` listing each image's config and
 //! layers, which `docker load` and `skopeo copy docker-archive:` read).
 //!
@@ -19,7 +19,7 @@ use iso_core::solution::{ContainerImage, ManifestKind, PlatformManifest, Solutio
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::layout::{
+use crate::export::layout::{
     check_platforms, docker_list_as_oci_index, ref_index, select_images, ExportError, Progress,
     REF_NAME,
 };
@@ -394,7 +394,7 @@ fn plan<'d>(
                     &mut p,
                     stored_manifest(solution.manifest_bytes(i)?, img, &label),
                 );
-                // As in the layout: a one-entry OCI index per ref (see `crate::layout`).
+                // As in the layout: a one-entry OCI index per ref (see `crate::export::layout`).
                 let ix = ref_index(solution, i);
                 let size = ix.len();
                 let (m, ix_digest) = Member::made(ix, &label);

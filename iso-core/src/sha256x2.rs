@@ -1,11 +1,24 @@
 //! SHA-256 of two messages at once on one core, with the x86 SHA extensions.
 //!
+//! ```
+//! use sha2::Digest;
+//! let (a, b) = (vec![1u8; 100_000], vec![2u8; 70_000]);
+//! let (da, db) = iso_core::sha256x2::digest_pair(&a, &b);
+//! assert_eq!(da, <[u8; 32]>::from(sha2::Sha256::digest(&a)));
+//! assert_eq!(db, <[u8; 32]>::from(sha2::Sha256::digest(&b)));
+//! ```
+//!
 //! `sha256rnds2` has a latency of several cycles and each round depends on the one before, so
 //! a single message leaves the unit mostly idle: the `sha2` crate (and `ring`) hash about 1.3
 //! GB/s per core on the machines this project targets. Two independent messages interleaved
 //! round by round fill those cycles. This module holds the only such code; everything else
 //! (padding, odd lengths, other CPUs) goes through `sha2::compress256`, and the unit tests
 //! compare every result with `sha2`.
+//!
+//! `benches/sha256x2.rs` (criterion) times it against `sha2` on the same pairs; it is the
+//! reason this module exists, and would be removed if it stopped paying. This and
+//! [`crate::IsoFile`]'s mapping are the crate's only `unsafe` code.
+#![allow(unsafe_code)]
 
 use sha2::digest::generic_array::GenericArray;
 
@@ -46,7 +59,7 @@ impl State {
 
     /// The digest, after hashing `tail` (any length) and the padding.
     pub fn finish(self, tail: &[u8]) -> [u8; 32] {
-        finish(self.h, tail, (self.len + tail.len() as u64) as usize)
+        finish(self.h, tail, self.len + tail.len() as u64)
     }
 }
 
@@ -64,14 +77,20 @@ pub fn update_pair(a: &mut State, b: &mut State, da: &[u8], db: &[u8]) -> usize 
     n
 }
 
+/// Whether this CPU runs the interleaved two-message path (x86-64 with the SHA extensions,
+/// SSSE3 and SSE4.1); without it every digest goes through `sha2`'s own code.
+pub fn simd_available() -> bool {
+    x86::available()
+}
+
 /// Digests of `a` and `b`.
 pub fn digest_pair(a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
     let (mut sa, mut sb) = (H0, H0);
     let both = a.len().min(b.len()) / 64 * 64;
     let done = x86::compress_pair(&mut sa, &mut sb, &a[..both], &b[..both]);
     (
-        finish(sa, &a[done..], a.len()),
-        finish(sb, &b[done..], b.len()),
+        finish(sa, &a[done..], a.len() as u64),
+        finish(sb, &b[done..], b.len() as u64),
     )
 }
 
@@ -132,6 +151,8 @@ pub fn digest_all(items: &[Option<&crate::Contents<'_>>], threads: usize) -> Vec
             })
             .collect();
         for w in workers {
+            // A worker that panicked loses only its own results: they are computed again
+            // below, on this thread, rather than reported as unreadable.
             if let Ok(v) = w.join() {
                 for (i, d) in v {
                     out[i] = d;
@@ -139,16 +160,21 @@ pub fn digest_all(items: &[Option<&crate::Contents<'_>>], threads: usize) -> Vec
             }
         }
     });
+    for (o, item) in out.iter_mut().zip(items) {
+        if o.is_none() {
+            *o = item.map(digest_contents);
+        }
+    }
     out
 }
 
 /// Digest of one message.
 pub fn digest(a: &[u8]) -> [u8; 32] {
-    finish(H0, a, a.len())
+    finish(H0, a, a.len() as u64)
 }
 
 /// Hashes the rest of a message (whole blocks, then padding) from `state`.
-fn finish(mut state: [u32; 8], rest: &[u8], total: usize) -> [u8; 32] {
+fn finish(mut state: [u32; 8], rest: &[u8], total: u64) -> [u8; 32] {
     let whole = rest.len() / 64 * 64;
     for chunk in rest[..whole].chunks_exact(64) {
         sha2::compress256(&mut state, &[*GenericArray::from_slice(chunk)]);
@@ -158,7 +184,7 @@ fn finish(mut state: [u32; 8], rest: &[u8], total: usize) -> [u8; 32] {
     last[..tail.len()].copy_from_slice(tail);
     last[tail.len()] = 0x80;
     let n = if tail.len() < 56 { 64 } else { 128 };
-    last[n - 8..n].copy_from_slice(&((total as u64) * 8).to_be_bytes());
+    last[n - 8..n].copy_from_slice(&total.wrapping_mul(8).to_be_bytes());
     for chunk in last[..n].chunks_exact(64) {
         sha2::compress256(&mut state, &[*GenericArray::from_slice(chunk)]);
     }
@@ -189,13 +215,15 @@ mod x86 {
     /// Compresses the whole blocks of `a` and `b` (equal lengths, multiples of 64) into the
     /// two states; returns the bytes done (0 when the CPU lacks the SHA extensions, and the
     /// caller's scalar path does everything).
+    pub fn available() -> bool {
+        is_x86_feature_detected!("sha")
+            && is_x86_feature_detected!("sse4.1")
+            && is_x86_feature_detected!("ssse3")
+    }
+
     pub fn compress_pair(sa: &mut [u32; 8], sb: &mut [u32; 8], a: &[u8], b: &[u8]) -> usize {
         let n = a.len().min(b.len()) / 64 * 64;
-        if n == 0
-            || !(is_x86_feature_detected!("sha")
-                && is_x86_feature_detected!("sse4.1")
-                && is_x86_feature_detected!("ssse3"))
-        {
+        if n == 0 || !available() {
             return 0;
         }
         // SAFETY: the CPU has the features `compress` is compiled for (checked just above),
@@ -290,6 +318,10 @@ mod x86 {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod x86 {
+    pub fn available() -> bool {
+        false
+    }
+
     pub fn compress_pair(_: &mut [u32; 8], _: &mut [u32; 8], _: &[u8], _: &[u8]) -> usize {
         0
     }
@@ -298,6 +330,31 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where the CPU has the SHA extensions (as `/proc/cpuinfo` says, independently of
+    /// `is_x86_feature_detected!`), the interleaved path really runs: it consumes whole blocks.
+    #[test]
+    fn simd_path_runs_where_the_cpu_has_sha() {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let flags = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .unwrap_or("");
+        let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+        let cpu_has_sha =
+            cfg!(target_arch = "x86_64") && has("sha_ni") && has("sse4_1") && has("ssse3");
+        assert_eq!(simd_available(), cpu_has_sha, "flags: {flags}");
+        let (mut a, mut b) = (State::new(), State::new());
+        let data = [7u8; 640];
+        let consumed = x86::compress_pair(&mut a.h, &mut b.h, &data, &data);
+        if cpu_has_sha {
+            assert_eq!(consumed, 640, "the SHA-extension path did not run");
+            assert_ne!(a.h, H0);
+        } else {
+            eprintln!("no SHA extensions on this CPU: only the scalar path is tested");
+            assert_eq!(consumed, 0);
+        }
+    }
     use sha2::{Digest, Sha256};
 
     fn reference(b: &[u8]) -> [u8; 32] {

@@ -22,7 +22,7 @@ use iso_core::IsoFile;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::mapped::MapSlice;
+use crate::registry::mapped::MapSlice;
 
 /// A blob: its parts in one ISO.
 #[derive(Clone)]

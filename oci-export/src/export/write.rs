@@ -1,0 +1,1 @@
+//! Writing files of an export: hashed while written, renamed when complete.
