@@ -120,7 +120,7 @@ fn the_example_inspects_as_metalk8s_sees_it() {
     );
     // The two base-server tags are hard links: same manifest digest, blobs hashed once.
     assert_eq!(s.images[0].manifest_digest, s.images[1].manifest_digest);
-    let (_, _, distinct) = s.verify_digests(2);
+    let distinct = s.verify_digests(2).hashed_blobs;
     let referenced: std::collections::BTreeSet<&str> = s
         .images
         .iter()
@@ -132,8 +132,8 @@ fn the_example_inspects_as_metalk8s_sees_it() {
         referenced.len(),
         "hard-linked blobs are hashed once"
     );
-    assert_eq!(s.crds.len(), 2);
-    assert!(s.roles.iter().all(|(k, _)| k == "Role"));
+    assert_eq!(s.operator.crds.len(), 2);
+    assert!(s.operator.role_names().all(|(k, _)| k == "Role"));
     // The registry config we regenerate is the one in the archive, block for block.
     let e = image.lookup(s.namespace, "registry-config.inc.j2").unwrap();
     let shipped = String::from_utf8(image.contents(&e).unwrap().to_vec()).unwrap();
@@ -191,15 +191,8 @@ fn solutions_yaml_set() {
 /// multi-platform fixture) and genisoimage.
 #[test]
 fn a_list_naming_a_manifest_twice_is_refused() {
-    for tool in ["bsdtar", "genisoimage"] {
-        if std::process::Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            eprintln!("SKIP: {tool} not installed");
-            return;
-        }
+    if !isolution_tests::tools(&["bsdtar", "genisoimage"]) {
+        return;
     }
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("tree");
@@ -237,7 +230,7 @@ fn a_list_naming_a_manifest_twice_is_refused() {
     let dup: Vec<&Finding> = s
         .findings()
         .iter()
-        .filter(|f| f.rule == "image.manifest-invalid")
+        .filter(|f| f.rule == solution::Rule::ImageManifestInvalid)
         .collect();
     assert_eq!(dup.len(), 2, "one finding per repeated digest");
     assert!(dup

@@ -37,6 +37,7 @@ pub mod extract;
 mod file;
 pub mod iso9660;
 mod limits;
+mod shared;
 #[cfg(feature = "solution")]
 pub mod sha256x2;
 #[cfg(feature = "solution")]
@@ -49,3 +50,6 @@ pub use iso9660::{
     FileId, Image, Namespace, ReadDir, Timestamp, VolumeInfo, Walk, WalkEntry, Warning,
 };
 pub use limits::Limits;
+pub use shared::SharedImage;
+#[cfg(feature = "solution")]
+pub use shared::SharedSolution;

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use iso_core::solution::{
-    self, check_config, Severity, TrustedKey, ValidateOptions, VerifyOptions,
+    self, check_config, solution_id, ArchiveInfo, ConfigReport, Severity, TrustedKey,
+    ValidateOptions, VerifyOptions,
 };
 use iso_core::IsoFile;
 
@@ -89,82 +90,104 @@ pub async fn import(config: &[u8], opts: &ImportOptions) -> Result<ImportReport,
     }
     let mut listed = BTreeSet::new();
     for a in &checked.archives {
-        let key = format!("archives[{}]", a.index);
-        let id = match (&a.name, &a.version) {
-            (Some(n), Some(v)) => Some(format!("{n}-{v}")),
-            _ => None,
-        };
-        let mut reason: Option<String> = checked
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error && f.path == key)
-            .map(|f| format!("{} [{}]", f.message, f.rule))
-            .reduce(|a, b| format!("{a}; {b}"));
-        let file = if reason.is_none() {
-            match IsoFile::open(&a.path) {
-                Ok(f) => Some(Arc::new(f)),
-                Err(e) => {
-                    reason = Some(e.to_string());
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        if let (Some(file), Some(k), None) = (&file, &opts.key, &reason) {
-            match file.image() {
-                Ok(image) => {
-                    let v = solution::verify(&image, k, VerifyOptions::default());
-                    if !v.verified {
-                        reason = Some(
-                            v.failures
-                                .iter()
-                                .map(|f| f.to_string())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        );
-                    }
-                }
-                Err(e) => reason = Some(e.to_string()),
-            }
-        }
+        let result = import_archive(&checked, a, opts).await;
         // Still listed (even if refused this time): its repositories are not stale.
-        if let Some(id) = &id {
+        if let Some(id) = &result.id {
             listed.insert(id.clone());
         }
-        let status = match (&reason, opts.dry_run) {
-            (Some(_), _) => "refused",
-            (None, true) => "planned",
-            (None, false) => {
-                let mut p = opts.push.clone();
-                p.prefix = None;
-                match &file {
-                    Some(f) => match push(f.clone(), &p).await {
-                        Ok(_) => "pushed",
-                        Err(e) => {
-                            reason = Some(e.to_string());
-                            "refused"
-                        }
-                    },
-                    None => "refused",
-                }
-            }
-        };
-        report.archives.push(ArchiveResult {
-            path: a.path.clone(),
-            id,
-            status,
-            reason,
-        });
+        report.archives.push(result);
     }
-    // Repositories of Solutions no longer listed.
+    prune(&checked, &listed, opts, &mut report).await?;
+    Ok(report)
+}
+
+/// Checks archive `a` (its findings, that it opens, its signature when a key is given) and
+/// pushes it unless refused or a dry run.
+async fn import_archive(
+    checked: &ConfigReport,
+    a: &ArchiveInfo,
+    opts: &ImportOptions,
+) -> ArchiveResult {
+    let key = format!("archives[{}]", a.index);
+    let id = a.id();
+    let mut reason: Option<String> = checked
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && f.path == key)
+        .map(|f| format!("{} [{}]", f.message, f.rule))
+        .reduce(|a, b| format!("{a}; {b}"));
+    let file = if reason.is_none() {
+        match IsoFile::open(&a.path) {
+            Ok(f) => Some(Arc::new(f)),
+            Err(e) => {
+                reason = Some(e.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let (Some(file), Some(k), None) = (&file, &opts.key, &reason) {
+        reason = verify_failures(file, k);
+    }
+    let status = match (&reason, opts.dry_run) {
+        (Some(_), _) => "refused",
+        (None, true) => "planned",
+        (None, false) => {
+            let mut p = opts.push.clone();
+            p.prefix = None;
+            match &file {
+                Some(f) => match push(f.clone(), &p).await {
+                    Ok(_) => "pushed",
+                    Err(e) => {
+                        reason = Some(e.to_string());
+                        "refused"
+                    }
+                },
+                None => "refused",
+            }
+        }
+    };
+    ArchiveResult {
+        path: a.path.clone(),
+        id,
+        status,
+        reason,
+    }
+}
+
+/// Why `file` fails verification against `key`, if it does.
+fn verify_failures(file: &IsoFile, key: &TrustedKey) -> Option<String> {
+    match file.image() {
+        Ok(image) => {
+            let v = solution::verify(&image, key, VerifyOptions::default());
+            (!v.verified).then(|| {
+                v.failures
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        }
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// Reports the repositories of Solutions no longer `listed` (keeping those of an active
+/// Solution), and deletes them with `prune`.
+async fn prune(
+    checked: &ConfigReport,
+    listed: &BTreeSet<String>,
+    opts: &ImportOptions,
+    report: &mut ImportReport,
+) -> Result<(), PushError> {
     let active: BTreeSet<String> = checked
         .config
         .active
         .iter()
         .filter(|(_, v)| v.as_str() != "latest")
-        .map(|(n, v)| format!("{n}-{v}"))
-        .chain(checked.resolved.iter().map(|(n, v)| format!("{n}-{v}")))
+        .map(|(n, v)| solution_id(n, v))
+        .chain(checked.resolved.iter().map(|(n, v)| solution_id(n, v)))
         .collect();
     let repos = catalog(&opts.push).await?;
     for repo in repos {
@@ -185,5 +208,5 @@ pub async fn import(config: &[u8], opts: &ImportOptions) -> Result<ImportReport,
         }
         report.stale.push(repo);
     }
-    Ok(report)
+    Ok(())
 }

@@ -45,6 +45,10 @@ pub mod deploy;
 
 /// The progress callback asked to stop ([`std::ops::ControlFlow::Break`]): every exporter and
 /// the registry client end with this error, and leave nothing half-written under a final name.
+/// [`export::ExportError::Stopped`] and the registry client's `PushError::Stopped` are built
+/// from it (`From<Stopped>`); an archive export reports it as an
+/// [`std::io::ErrorKind::Interrupted`] error on its output file (see
+/// [`export::archive::export_archive_with`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, thiserror::Error)]
 #[error("stopped by the progress callback")]
 pub struct Stopped;

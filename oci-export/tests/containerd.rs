@@ -7,35 +7,23 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{serve, solution, BIN};
+use common::{export_to, serve, solution, tools, Daemon, BIN};
 
-/// A containerd of our own (root, state and socket under a temporary directory).
+/// A containerd of our own (root, state and socket under a temporary directory), stopped
+/// when dropped.
 struct Containerd {
-    child: Child,
+    child: Daemon,
     socket: PathBuf,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Containerd {
     fn start() -> Option<Containerd> {
-        if Command::new("containerd")
-            .arg("--version")
-            .output()
-            .is_err()
-            || Command::new("ctr").arg("--version").output().is_err()
-        {
-            eprintln!("SKIP: containerd or ctr not installed");
+        if !tools(&["containerd", "ctr"]) {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
@@ -46,19 +34,17 @@ impl Containerd {
             "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
         )
         .unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(&cfg)
-            .arg("--root")
-            .arg(dir.path().join("root"))
-            .arg("--state")
-            .arg(dir.path().join("state"))
-            .arg("--address")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = Daemon::quiet(
+            Command::new("containerd")
+                .arg("--config")
+                .arg(&cfg)
+                .arg("--root")
+                .arg(dir.path().join("root"))
+                .arg("--state")
+                .arg(dir.path().join("state"))
+                .arg("--address")
+                .arg(&socket),
+        );
         let mut c = Containerd {
             child,
             socket,
@@ -152,14 +138,7 @@ fn export_and_import(
     import: &[&str],
     extra: &[&str],
 ) {
-    let out = Command::new(BIN)
-        .arg("export")
-        .arg(iso)
-        .arg(flag)
-        .arg(dest)
-        .args(extra)
-        .output()
-        .unwrap();
+    let out = export_to(iso, flag, dest, extra);
     assert!(
         out.status.success(),
         "{}",

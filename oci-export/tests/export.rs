@@ -5,34 +5,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
 mod common;
 use common::{
-    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, digest, entries, have,
-    iso_file, multiarch_iso, skopeo, solution, BIN, LIST_TAGS,
+    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, copy_to_dir, digest, entries,
+    export_to, iso_file, json, multiarch_iso, skopeo, solution, tool, tools, LIST_TAGS,
 };
 
+/// `isolution export ISO --oci DEST EXTRA...`.
 fn export(iso: &Path, dest: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("export")
-        .arg(iso)
-        .arg("--oci")
-        .arg(dest)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    export_to(iso, "--oci", dest, extra)
 }
 
 fn blob_names(dest: &Path) -> Vec<String> {
@@ -114,8 +98,7 @@ fn layout_is_valid_and_digest_preserving() {
 
 #[test]
 fn skopeo_reads_the_layout_back_with_digests_unchanged() {
-    if Command::new("skopeo").arg("--version").output().is_err() {
-        eprintln!("SKIP: skopeo not installed");
+    if !tool("skopeo") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -128,16 +111,10 @@ fn skopeo_reads_the_layout_back_with_digests_unchanged() {
     for img in report["images"].as_array().unwrap() {
         let r = img["ref_name"].as_str().unwrap();
         let out = dir.path().join(format!("dir-{}", r.replace(':', "-")));
-        let st = Command::new("skopeo")
-            .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
-            .arg(format!("oci:{}:{r}", dest.display()))
-            .arg(format!("dir:{}", out.display()))
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{r}: {}",
-            String::from_utf8_lossy(&st.stderr)
+        copy_to_dir(
+            &format!("oci:{}:{r}", dest.display()),
+            &out,
+            &["--preserve-digests"],
         );
         let m = std::fs::read(out.join("manifest.json")).unwrap();
         assert_eq!(
@@ -219,25 +196,12 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
     let iso = solution("example-solution-1.0.2.iso");
     let oci_tar = dir.path().join("x.oci.tar");
     let docker_tar = dir.path().join("x.docker.tar");
-    let o = Command::new(BIN)
-        .arg("export")
-        .arg(&iso)
-        .arg("--oci-archive")
-        .arg(&oci_tar)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let o = export_to(&iso, "--oci-archive", &oci_tar, &["--json"]);
     let o = json(&o);
     assert_eq!(o["refs"].as_array().unwrap().len(), 3);
-    let d = Command::new(BIN)
-        .arg("export")
-        .arg(&iso)
-        .arg("--docker-archive")
-        .arg(&docker_tar)
-        .output()
-        .unwrap();
+    let d = export_to(&iso, "--docker-archive", &docker_tar, &[]);
     assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
-    if Command::new("skopeo").arg("--version").output().is_ok() {
+    if tool("skopeo") {
         let expected =
             std::fs::read_to_string(solution("expected/example-solution-1.0.2.images.tsv"))
                 .unwrap();
@@ -246,16 +210,10 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
             let r = format!("{}:{}", f[0], f[1]);
             // OCI archive: digest-preserving.
             let out = dir.path().join(format!("oci-{}", r.replace(':', "-")));
-            let st = Command::new("skopeo")
-                .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
-                .arg(format!("oci-archive:{}:{r}", oci_tar.display()))
-                .arg(format!("dir:{}", out.display()))
-                .output()
-                .unwrap();
-            assert!(
-                st.status.success(),
-                "{r}: {}",
-                String::from_utf8_lossy(&st.stderr)
+            copy_to_dir(
+                &format!("oci-archive:{}:{r}", oci_tar.display()),
+                &out,
+                &["--preserve-digests"],
             );
             let m = std::fs::read(out.join("manifest.json")).unwrap();
             assert_eq!(
@@ -264,16 +222,12 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
                 "{r}"
             );
             // Docker archive: the image is there, with the same config.
-            let st = Command::new("skopeo")
-                .args(["inspect", "--config", "--raw"])
-                .arg(format!("docker-archive:{}:{r}", docker_tar.display()))
-                .output()
-                .unwrap();
-            assert!(
-                st.status.success(),
-                "{r}: {}",
-                String::from_utf8_lossy(&st.stderr)
-            );
+            let st = skopeo(&[
+                "inspect",
+                "--config",
+                "--raw",
+                &format!("docker-archive:{}:{r}", docker_tar.display()),
+            ]);
             let config_digest = f[5].split(',').next().unwrap();
             assert_eq!(
                 format!("sha256:{}", hex::encode(Sha256::digest(&st.stdout))),
@@ -281,18 +235,15 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
                 "{r}: docker archive config"
             );
         }
-    } else {
-        eprintln!("SKIP: skopeo not installed (archives written, not read back)");
     }
     // A corrupt blob: exit 2, no archive and no partial file left.
     let bad = dir.path().join("bad.tar");
-    let out = Command::new(BIN)
-        .arg("export")
-        .arg(solution("broken-image-blob-digest.iso"))
-        .arg("--oci-archive")
-        .arg(&bad)
-        .output()
-        .unwrap();
+    let out = export_to(
+        &solution("broken-image-blob-digest.iso"),
+        "--oci-archive",
+        &bad,
+        &[],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(!bad.exists());
     assert!(!dir.path().join("bad.tar.partial").exists());
@@ -348,17 +299,12 @@ fn oci_media_types_rewrite_manifests_and_keep_blobs() {
                 "application/vnd.oci.image.layer.v1.tar+gzip"
             );
         }
-        if Command::new("skopeo").arg("--version").output().is_ok() {
-            let out = Command::new("skopeo")
-                .args(["inspect", "--raw"])
-                .arg(format!("oci:{}:{label}", dest.display()))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        if tool("skopeo") {
+            let out = skopeo(&[
+                "inspect",
+                "--raw",
+                &format!("oci:{}:{label}", dest.display()),
+            ]);
             assert_eq!(
                 format!("sha256:{}", hex::encode(Sha256::digest(&out.stdout))),
                 img["manifest_digest"].as_str().unwrap()
@@ -417,7 +363,7 @@ fn a_progress_callback_can_stop_the_export() {
 
 #[test]
 fn lists_and_indexes_export_to_a_layout_that_skopeo_copies_whole_and_per_platform() {
-    if !have("skopeo") || !have("isoinfo") {
+    if !tools(&["skopeo", "isoinfo"]) {
         return;
     }
     let iso = multiarch_iso();
@@ -463,7 +409,7 @@ fn lists_and_indexes_export_to_a_layout_that_skopeo_copies_whole_and_per_platfor
 
 #[test]
 fn oci_media_types_turn_the_docker_list_back_into_the_oci_index_it_was_made_from() {
-    if !have("isoinfo") {
+    if !tool("isoinfo") {
         return;
     }
     // The fixture's source layout is canonical JSON (sorted keys, no spaces), so skopeo's
@@ -503,18 +449,9 @@ fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
     let iso = multiarch_iso();
     let dir = tempfile::tempdir().unwrap();
     let oci_tar = dir.path().join("x.oci.tar");
-    let o = json(
-        &Command::new(BIN)
-            .arg("export")
-            .arg(&iso)
-            .arg("--oci-archive")
-            .arg(&oci_tar)
-            .arg("--json")
-            .output()
-            .unwrap(),
-    );
+    let o = json(&export_to(&iso, "--oci-archive", &oci_tar, &["--json"]));
     assert_eq!(o["refs"].as_array().unwrap().len(), 5);
-    if have("skopeo") && have("isoinfo") {
+    if tools(&["skopeo", "isoinfo"]) {
         for tag in LIST_TAGS {
             let out = dir.path().join(format!("dir-{tag}"));
             copy_all(
@@ -527,13 +464,7 @@ fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
     }
     // `docker load` takes one image per tag: a list is refused by name, no file is left.
     let docker_tar = dir.path().join("x.docker.tar");
-    let d = Command::new(BIN)
-        .arg("export")
-        .arg(&iso)
-        .arg("--docker-archive")
-        .arg(&docker_tar)
-        .output()
-        .unwrap();
+    let d = export_to(&iso, "--docker-archive", &docker_tar, &[]);
     assert_eq!(d.status.code(), Some(2));
     let err = String::from_utf8_lossy(&d.stderr);
     assert!(
@@ -544,14 +475,12 @@ fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
     );
     assert!(!docker_tar.exists());
     // The single-platform tags of the same archive still go.
-    let d = Command::new(BIN)
-        .arg("export")
-        .arg(&iso)
-        .arg("--docker-archive")
-        .arg(&docker_tar)
-        .args(["--image", "base-server:1.0.2"])
-        .output()
-        .unwrap();
+    let d = export_to(
+        &iso,
+        "--docker-archive",
+        &docker_tar,
+        &["--image", "base-server:1.0.2"],
+    );
     assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
 }
 
@@ -559,21 +488,14 @@ fn lists_go_into_oci_archives_and_are_refused_by_docker_archives() {
 fn a_docker_archive_takes_the_platform_asked_for() {
     let iso = multiarch_iso();
     let dir = tempfile::tempdir().unwrap();
-    let run = |platform: &str, dest: &Path, extra: &[&str]| {
-        Command::new(BIN)
-            .arg("export")
-            .arg(&iso)
-            .args(extra)
-            .arg(dest)
-            .args(["--platform", platform, "--json"])
-            .output()
-            .unwrap()
+    let run = |platform: &str, dest: &Path, flag: &str| {
+        export_to(&iso, flag, dest, &["--platform", platform, "--json"])
     };
     // `linux/arm64` names the list's only arm64 platform, `linux/arm64/v8`.
     let tar = dir.path().join("arm64.tar");
-    let r = json(&run("linux/arm64", &tar, &["--docker-archive"]));
+    let r = json(&run("linux/arm64", &tar, "--docker-archive"));
     assert_eq!(r["refs"].as_array().unwrap().len(), 5);
-    if have("skopeo") && have("isoinfo") {
+    if tools(&["skopeo", "isoinfo"]) {
         for tag in LIST_TAGS {
             let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
             let arm = &entries(&list)[1].0;
@@ -600,7 +522,7 @@ fn a_docker_archive_takes_the_platform_asked_for() {
     }
     // A platform the list does not have is refused by name, nothing is written.
     let none = dir.path().join("s390x.tar");
-    let out = run("linux/s390x", &none, &["--docker-archive"]);
+    let out = run("linux/s390x", &none, "--docker-archive");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -609,7 +531,7 @@ fn a_docker_archive_takes_the_platform_asked_for() {
     );
     assert!(!none.exists());
     // OCI outputs keep every platform: --platform there is a usage error.
-    let out = run("linux/arm64", &dir.path().join("layout"), &["--oci"]);
+    let out = run("linux/arm64", &dir.path().join("layout"), "--oci");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--platform"));
 }

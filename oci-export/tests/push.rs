@@ -6,25 +6,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
 use common::{
-    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, have, iso_file,
-    multiarch_iso, skopeo, solution, BIN, LIST_TAGS,
+    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, iso_file, json,
+    multiarch_iso, skopeo, skopeo_output, solution, tool, tools, Daemon, BIN, LIST_TAGS,
 };
 
+/// A `docker-registry` on 127.0.0.1, stopped when dropped.
 struct Registry {
-    child: Child,
+    _daemon: Daemon,
     addr: String,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn free_port() -> u16 {
@@ -36,12 +30,7 @@ fn free_port() -> u16 {
 }
 
 fn start_registry(root: &Path, port: u16) -> Option<Registry> {
-    if Command::new("docker-registry")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: docker-registry not installed");
+    if !tool("docker-registry") {
         return None;
     }
     let cfg = root.join("config.yml");
@@ -53,13 +42,7 @@ fn start_registry(root: &Path, port: u16) -> Option<Registry> {
         ),
     )
     .unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let daemon = Daemon::quiet(Command::new("docker-registry").arg("serve").arg(&cfg));
     let addr = format!("127.0.0.1:{port}");
     let t = Instant::now();
     while std::net::TcpStream::connect(&addr).is_err() {
@@ -69,7 +52,10 @@ fn start_registry(root: &Path, port: u16) -> Option<Registry> {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some(Registry { child, addr })
+    Some(Registry {
+        _daemon: daemon,
+        addr,
+    })
 }
 
 fn push(addr: &str, extra: &[&str]) -> std::process::Output {
@@ -80,15 +66,6 @@ fn push(addr: &str, extra: &[&str]) -> std::process::Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn report(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn expected() -> Vec<(String, String, String)> {
@@ -109,7 +86,7 @@ fn push_then_pull_back_with_skopeo_and_a_second_push_sends_nothing() {
         return;
     };
     // Small chunks, so that the chunked PATCH path runs too.
-    let r = report(&push(&reg.addr, &["--chunk-size", "300"]));
+    let r = json(&push(&reg.addr, &["--chunk-size", "300"]));
     assert_eq!(r["images"].as_array().unwrap().len(), 3);
     assert_eq!(
         r["uploaded"].as_u64().unwrap() + r["mounted"].as_u64().unwrap(),
@@ -119,31 +96,23 @@ fn push_then_pull_back_with_skopeo_and_a_second_push_sends_nothing() {
         r["mounted"].as_u64().unwrap() >= 1,
         "the shared layer is mounted: {r}"
     );
-    if Command::new("skopeo").arg("--version").output().is_ok() {
+    if tool("skopeo") {
         for (name, tag, digest) in expected() {
-            let out = Command::new("skopeo")
-                .args(["inspect", "--tls-verify=false"])
-                .arg(format!(
-                    "docker://{}/example-solution-1.0.2/{name}:{tag}",
-                    reg.addr
-                ))
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let out = skopeo(&[
+                "inspect",
+                "--tls-verify=false",
+                &format!("docker://{}/example-solution-1.0.2/{name}:{tag}", reg.addr),
+            ]);
             let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(v["Digest"], digest.as_str(), "{name}:{tag}");
         }
     }
-    let again = report(&push(&reg.addr, &[]));
+    let again = json(&push(&reg.addr, &[]));
     assert_eq!(again["uploaded"], 0);
     assert_eq!(again["bytes"], 0);
     assert_eq!(again["present"], 6);
     // Another prefix: the repositories MetalK8s would not use, on request.
-    let other = report(&push(&reg.addr, &["--prefix", "mirror/solutions"]));
+    let other = json(&push(&reg.addr, &["--prefix", "mirror/solutions"]));
     assert_eq!(
         other["images"][0].as_str().unwrap().split('/').nth(1),
         Some("mirror")
@@ -171,7 +140,7 @@ fn a_registry_that_stops_gives_a_clear_error_and_a_rerun_heals() {
     let Some(reg) = start_registry(dir.path(), port) else {
         return;
     };
-    let r = report(&push(&reg.addr, &[]));
+    let r = json(&push(&reg.addr, &[]));
     assert_eq!(r["images"].as_array().unwrap().len(), 3);
 }
 
@@ -248,30 +217,25 @@ fn import_pushes_listed_solutions_and_prunes_unlisted_ones_but_never_active_ones
     let (code, r) = import(&reg.addr, &newer, dir.path(), &["--prune"]);
     assert_eq!(code, 0, "{r}");
     assert!(!r["pruned"].as_array().unwrap().is_empty(), "{r}");
-    if Command::new("skopeo").arg("--version").output().is_ok() {
-        let gone = Command::new("skopeo")
-            .args(["inspect", "--tls-verify=false"])
-            .arg(format!(
+    if tool("skopeo") {
+        let gone = skopeo_output(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!(
                 "docker://{}/example-solution-1.0.2/base-server:1.0.2",
                 reg.addr
-            ))
-            .output()
-            .unwrap();
+            ),
+        ]);
         assert!(!gone.status.success(), "pruned image still there");
-        let kept = Command::new("skopeo")
-            .args(["inspect", "--tls-verify=false"])
-            .arg(format!(
+        // Same manifest digest in the 1.0.10 repository: deletion is per repository.
+        skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!(
                 "docker://{}/example-solution-1.0.10/base-server:1.0.10",
                 reg.addr
-            ))
-            .output()
-            .unwrap();
-        // Same manifest digest in the 1.0.10 repository: deletion is per repository.
-        assert!(
-            kept.status.success(),
-            "{}",
-            String::from_utf8_lossy(&kept.stderr)
-        );
+            ),
+        ]);
     }
     // An archive that fails validation is refused; the others are pushed; exit 1 names it.
     let mixed = format!(
@@ -381,7 +345,7 @@ fn connections_cut_mid_request_are_retried_and_the_push_completes() {
             return;
         };
         let proxy = start_proxy(reg.addr.clone(), threshold, 3);
-        let r = report(&push(&proxy.addr, &["--chunk-size", "256"]));
+        let r = json(&push(&proxy.addr, &["--chunk-size", "256"]));
         assert_eq!(
             proxy.cut.load(std::sync::atomic::Ordering::SeqCst),
             3,
@@ -402,7 +366,7 @@ fn connections_cut_mid_request_are_retried_and_the_push_completes() {
         assert_eq!(got, want, "threshold {threshold}");
         // Straight to the registry: every blob arrived whole (the registry checked each
         // digest), nothing left to send.
-        let again = report(&push(&reg.addr, &[]));
+        let again = json(&push(&reg.addr, &[]));
         assert_eq!(again["uploaded"], 0, "threshold {threshold}: {again}");
     }
 }
@@ -430,7 +394,7 @@ fn a_registry_unreachable_mid_request_fails_cleanly_and_a_rerun_heals() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(out.stdout.is_empty(), "no image reported as pushed");
     assert!(t.elapsed() < Duration::from_secs(30), "retries are bounded");
-    let r = report(&push(&reg.addr, &[]));
+    let r = json(&push(&reg.addr, &[]));
     assert_eq!(r["images"].as_array().unwrap().len(), 3);
 }
 
@@ -438,7 +402,7 @@ fn a_registry_unreachable_mid_request_fails_cleanly_and_a_rerun_heals() {
 /// by tag; pulled back by skopeo whole (`--all`) and one platform at a time.
 #[test]
 fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
-    if !have("skopeo") || !have("isoinfo") {
+    if !tools(&["skopeo", "isoinfo"]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -454,7 +418,7 @@ fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
             .output()
             .unwrap()
     };
-    let r = report(&run());
+    let r = json(&run());
     assert_eq!(r["images"].as_array().unwrap().len(), 5, "{r}");
     for tag in LIST_TAGS {
         let list = iso_file(&iso, &format!("/images/base-server/{tag}/manifest.json"));
@@ -472,6 +436,6 @@ fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
         assert_eq!(assert_dir_copy_is_the_archive(&out, tag), list, "{tag}");
         assert_platform_config(&reference, tag, &["--tls-verify=false"]);
     }
-    let again = report(&run());
+    let again = json(&run());
     assert_eq!(again["uploaded"], 0, "{again}");
 }

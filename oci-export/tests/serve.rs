@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 mod common;
 use common::{
-    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, have, iso_file,
-    multiarch_iso, serve, solution, Server, LIST_TAGS,
+    assert_dir_copy_is_the_archive, assert_platform_config, copy_all, iso_file, multiarch_iso,
+    serve, skopeo, solution, tool, tools, Server, LIST_TAGS,
 };
 
 fn start() -> Server {
@@ -197,59 +197,33 @@ fn api_details() {
 
 #[test]
 fn skopeo_pulls_with_digests_unchanged() {
-    if Command::new("skopeo").arg("--version").output().is_err() {
-        eprintln!("SKIP: skopeo not installed");
+    if !tool("skopeo") {
         return;
     }
     let s = start();
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("skopeo")
-        .args(["list-tags", "--tls-verify=false"])
-        .arg(format!(
-            "docker://{}/example-solution-1.0.2/base-server",
-            s.addr
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = skopeo(&[
+        "list-tags",
+        "--tls-verify=false",
+        &format!("docker://{}/example-solution-1.0.2/base-server", s.addr),
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Tags"], serde_json::json!(["1.0.2", "latest"]));
     for (repo, tag, digest, _) in images() {
         let r = format!("docker://{}/{repo}:{tag}", s.addr);
-        let out = Command::new("skopeo")
-            .args(["inspect", "--tls-verify=false"])
-            .arg(&r)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{r}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = skopeo(&["inspect", "--tls-verify=false", &r]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["Digest"], digest.as_str());
         let dest = dir.path().join(format!("{}-{tag}", repo.replace('/', "_")));
-        let out = Command::new("skopeo")
-            .args([
-                "--insecure-policy",
-                "copy",
-                "--quiet",
-                "--src-tls-verify=false",
-                "--preserve-digests",
-            ])
-            .arg(&r)
-            .arg(format!("oci:{}:x", dest.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{r}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        skopeo(&[
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--preserve-digests",
+            &r,
+            &format!("oci:{}:x", dest.display()),
+        ]);
         let index: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dest.join("index.json")).unwrap()).unwrap();
         assert_eq!(index["manifests"][0]["digest"], digest.as_str(), "{r}");
@@ -303,8 +277,7 @@ fn sigterm_stops_it_cleanly() {
 
 #[test]
 fn podman_pulls_with_vfs_storage() {
-    if Command::new("podman").arg("--version").output().is_err() {
-        eprintln!("SKIP: podman not installed");
+    if !tool("podman") {
         return;
     }
     let s = start();
@@ -341,7 +314,7 @@ fn podman_pulls_with_vfs_storage() {
 /// manifests by digest; skopeo copies them whole and one platform at a time.
 #[test]
 fn lists_and_indexes_are_served_whole_and_per_platform() {
-    if !have("skopeo") || !have("isoinfo") {
+    if !tools(&["skopeo", "isoinfo"]) {
         return;
     }
     let iso = multiarch_iso();

@@ -32,14 +32,16 @@ mod boot;
 mod entries;
 mod progress;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use iso_core::solution::{self as sol, signature, TrustedKey, ValidateOptions, VerifyOptions};
+use iso_core::solution::{BadImageRef, ImageRef};
 use iso_core::{DirEntry, EntryKind, ErrorKind, IsoFile, Limits, Namespace};
+use oci_export::view::BlobTotal;
 use oci_export::export::archive::{self, ArchiveFormat};
 use oci_export::export::layout::{self, ExportError as RsExportError};
 use oci_export::registry::client::{self as rpush, PushError, PushOptions};
@@ -1362,6 +1364,8 @@ impl From<&sol::ContainerImage> for ContainerImage {
 struct Solution {
     file: Arc<IsoFile>,
     limits: Limits,
+    /// Loaded once, kept with the mapping it borrows from: methods never parse again.
+    shared: Arc<iso_core::SharedSolution>,
     /// `metadata.name`, or None.
     #[pyo3(get)]
     name: Option<String>,
@@ -1402,29 +1406,44 @@ impl Solution {
     fn load(py: Python<'_>, file: Arc<IsoFile>, limits: Limits) -> PyResult<Self> {
         let f = file.clone();
         py.detach(move || {
-            let img = f.image_with_limits(limits)?;
-            let s = sol::Solution::load(&img)?;
-            let m = s.manifest.as_ref();
-            Ok(Solution {
-                file: f.clone(),
-                limits,
-                name: m.and_then(|m| m.name.clone()),
-                version: m.and_then(|m| m.version.clone()),
-                display_name: m.and_then(|m| m.display_name.clone()),
-                id: s.id(),
-                volume_id: s.volume_id.clone(),
-                namespace: s.namespace.as_str(),
-                operator_image: m
-                    .map(|m| m.operator_image.clone())
-                    .filter(|(n, _)| !n.is_empty()),
-                crds: s.crds.clone(),
-                roles: s.roles.clone(),
-                images: s.images.iter().map(ContainerImage::from).collect(),
-                findings: s.findings().iter().map(Finding::from).collect(),
-                manifest_json: m.and_then(|m| serde_json::to_string(&m.raw).ok()),
-            })
-        })
-        .map_err(|e: iso_core::Error| iso_err(py, e))
+            let shared = Arc::new(iso_core::SharedSolution::load(
+                iso_core::SharedImage::open_with_limits(f.clone(), limits)?,
+            )?);
+            Ok(shared.clone().with(|s| Solution::from_loaded(s, f, limits, shared)))
+        })        .map_err(|e: iso_core::Error| iso_err(py, e))
+    }
+
+    /// The Python view of a loaded Solution.
+    fn from_loaded(
+        s: &sol::Solution<'_, '_>,
+        file: Arc<IsoFile>,
+        limits: Limits,
+        shared: Arc<iso_core::SharedSolution>,
+    ) -> Self {
+        let m = s.manifest.as_ref();
+        Solution {
+            file,
+            limits,
+            shared,
+            name: m.and_then(|m| m.name.clone()),
+            version: m.and_then(|m| m.version.clone()),
+            display_name: m.and_then(|m| m.display_name.clone()),
+            id: s.id(),
+            volume_id: s.volume_id.clone(),
+            namespace: s.namespace.as_str(),
+            operator_image: m
+                .map(|m| m.operator_image.clone())
+                .filter(|(n, _)| !n.is_empty()),
+            crds: s.operator.crd_paths().map(String::from).collect(),
+            roles: s
+                .operator
+                .role_names()
+                .map(|(k, n)| (k.to_string(), n.to_string()))
+                .collect(),
+            images: s.images.iter().map(ContainerImage::from).collect(),
+            findings: s.findings().iter().map(Finding::from).collect(),
+            manifest_json: m.and_then(|m| m.to_json()),
+        }
     }
 }
 
@@ -1483,10 +1502,10 @@ fn wanted_images(images: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Str
         for item in list.try_iter()? {
             let item = item?;
             if let Ok(s) = item.extract::<String>() {
-                let (n, t) = s
-                    .rsplit_once(':')
-                    .ok_or_else(|| PyValueError::new_err(format!("{s:?} is not \"name:tag\"")))?;
-                wanted.push((n.to_string(), t.to_string()));
+                let r: ImageRef = s.parse().map_err(|e: BadImageRef| {
+                    PyValueError::new_err(format!("{:?} is not \"name:tag\"", e.0))
+                })?;
+                wanted.push((r.name, r.tag));
             } else {
                 wanted.push(item.extract::<(String, String)>()?);
             }
@@ -1496,27 +1515,22 @@ fn wanted_images(images: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Str
 }
 
 /// Bytes of the distinct config and layer blobs of the `wanted` images (all when empty), as
-/// `oci_export::export::layout` counts its progress.
+/// the exporters count their progress ([`BlobTotal`]).
 fn layout_total(s: &sol::Solution<'_, '_>, wanted: &[(String, String)]) -> u64 {
-    let mut seen = BTreeSet::new();
-    let mut total = 0u64;
-    for (i, img) in s.images.iter().enumerate() {
-        if !wanted.is_empty() && !wanted.iter().any(|(n, t)| *n == img.name && *t == img.tag) {
-            continue;
-        }
-        for d in img.content_refs() {
-            if seen.insert(d.digest.as_str()) {
-                let len = s.blob(i, &d.digest).map_or(d.size, |c| c.len());
-                total = total.saturating_add(len);
-            }
-        }
-    }
-    total
+    let selected: Vec<usize> = s
+        .images
+        .iter()
+        .enumerate()
+        .filter(|(_, img)| {
+            wanted.is_empty() || wanted.iter().any(|(n, t)| *n == img.name && *t == img.tag)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    BlobTotal::of(s, &selected).stored_bytes
 }
 
 /// Why an export or a push failed, before it becomes a Python exception.
 enum Fail {
-    Iso(iso_core::Error),
     Export(RsExportError),
     Push(PushError, String),
     Other(String),
@@ -1532,7 +1546,6 @@ impl Fail {
             return e;
         }
         match self {
-            Fail::Iso(e) => iso_err(py, e),
             Fail::Export(e) => ExportError::new_err(e.to_string()),
             Fail::Push(e, registry) => push_err(py, e, &registry),
             Fail::Other(m) => ExportError::new_err(m),
@@ -1593,14 +1606,12 @@ impl Solution {
         platform: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let wanted = wanted_images(images)?;
-        let (file, limits) = (self.file.clone(), self.limits);
+        let shared = self.shared.clone();
         let mut rep = Reporter::new(progress);
         let (result, mut rep) = py.detach(move || {
-            let result = (|| -> Result<_, Fail> {
-                let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
-                let s = sol::Solution::load(&img).map_err(Fail::Iso)?;
+            let result = shared.with(|s| {
                 archive::export_archive_for(
-                    &s,
+                    s,
                     &dest,
                     format,
                     &wanted,
@@ -1608,7 +1619,7 @@ impl Solution {
                     &mut |p| rep.report(p.done, p.total),
                 )
                 .map_err(Fail::Export)
-            })();
+            });
             let result = result.and_then(|r| match rep.finish() {
                 ControlFlow::Continue(()) => Ok(r),
                 ControlFlow::Break(()) => Err(Fail::Stopped),
@@ -1659,13 +1670,9 @@ impl Solution {
         threads: usize,
         check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (file, limits) = (self.file.clone(), self.limits);
-        let report = py
-            .detach(move || {
-                let img = file.image_with_limits(limits)?;
-                sol::validate(&img, ValidateOptions { digests, threads })
-            })
-            .map_err(|e| iso_err(py, e))?;
+        let shared = self.shared.clone();
+        let report =
+            py.detach(move || shared.with(|s| s.validate(ValidateOptions { digests, threads })));
         let findings: Vec<Finding> = report.findings.iter().map(Finding::from).collect();
         let passed = report.passes(strict);
         let r = make_report(
@@ -1768,25 +1775,23 @@ impl Solution {
         oci_media_types: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let wanted = wanted_images(images)?;
-        let (file, limits) = (self.file.clone(), self.limits);
+        let shared = self.shared.clone();
         let mut rep = Reporter::new(progress);
         let (result, mut rep) = py.detach(move || {
-            let result = (|| -> Result<_, Fail> {
-                let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
-                let s = sol::Solution::load(&img).map_err(Fail::Iso)?;
+            let result = shared.with(|s| -> Result<_, Fail> {
                 // The exporter's first report comes after its first chunk: report 0 first
                 // (and let a callable that raises at once stop the export before it starts).
-                if rep.report(0, layout_total(&s, &wanted)).is_break() {
+                if rep.report(0, layout_total(s, &wanted)).is_break() {
                     return Err(Fail::Stopped);
                 }
-                layout::export_oci_with(&s, &dest, &wanted, oci_media_types, &mut |p| {
+                layout::export_oci_with(s, &dest, &wanted, oci_media_types, &mut |p| {
                     rep.report(p.done, p.total)
                 })
                 .map_err(|e| match e {
                     RsExportError::Stopped => Fail::Stopped,
                     e => Fail::Export(e),
                 })
-            })();
+            });
             let result = result.and_then(|r| match rep.finish() {
                 ControlFlow::Continue(()) => Ok(r),
                 ControlFlow::Break(()) => Err(Fail::Stopped),
@@ -1889,15 +1894,11 @@ impl Solution {
             concurrency,
             ..PushOptions::default()
         };
-        let (file, limits) = (self.file.clone(), self.limits);
+        let file = self.file.clone();
         let mut rep = Reporter::new(progress);
         let (result, mut rep) = py.detach(move || {
             let result = (|| -> Result<_, Fail> {
-                // Fail early (and typed) on an unreadable archive, before any connection.
-                {
-                    let img = file.image_with_limits(limits).map_err(Fail::Iso)?;
-                    sol::Solution::load(&img).map_err(Fail::Iso)?;
-                }
+                // The archive was loaded with this Solution: an unreadable one never gets here.
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -1927,12 +1928,8 @@ impl Solution {
 
     /// The `registry-config.inc.j2` that the image tree implies (MetalK8s's generator).
     fn registry_config(&self, py: Python<'_>) -> PyResult<String> {
-        let (file, limits) = (self.file.clone(), self.limits);
-        py.detach(move || {
-            let img = file.image_with_limits(limits)?;
-            Ok(sol::Solution::load(&img)?.registry_config())
-        })
-        .map_err(|e: iso_core::Error| iso_err(py, e))
+        let shared = self.shared.clone();
+        Ok(py.detach(move || shared.with(|s| s.registry_config())))
     }
 
     /// The Kubernetes objects that deploy this Solution's CRDs and operator, as MetalK8s
@@ -2001,14 +1998,10 @@ impl Solution {
         py: Python<'py>,
         new: PyRef<'py, Solution>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (old_file, old_limits) = (self.file.clone(), self.limits);
-        let (new_file, new_limits) = (new.file.clone(), new.limits);
+        let (old, new) = (self.shared.clone(), new.shared.clone());
         let plan = py
             .detach(move || -> Result<String, DeployFail> {
-                let oi = old_file.image_with_limits(old_limits)?;
-                let ni = new_file.image_with_limits(new_limits)?;
-                let (o, n) = (sol::Solution::load(&oi)?, sol::Solution::load(&ni)?);
-                let plan = upgrade::plan(&o, &n)?;
+                let plan = old.with(|o| new.with(|n| upgrade::plan(o, n)))?;
                 serde_json::to_string(&plan).map_err(|e| DeployFail::Other(e.to_string()))
             })
             .map_err(|e| e.into_py(py))?;
@@ -2081,6 +2074,13 @@ impl From<RenderError> for DeployFail {
     }
 }
 
+/// A plan fails as a render would: the cause, whose `path` names the file in the archive.
+impl From<upgrade::PlanError> for DeployFail {
+    fn from(e: upgrade::PlanError) -> Self {
+        DeployFail::from(e.cause)
+    }
+}
+
 impl DeployFail {
     fn into_py(self, py: Python<'_>) -> PyErr {
         match self {
@@ -2106,7 +2106,9 @@ impl Solution {
         opts: RenderOptions,
         available: Option<Vec<PyRef<'_, Solution>>>,
     ) -> PyResult<(String, String)> {
-        let (file, limits) = (self.file.clone(), self.limits);
+        let shared = self.shared.clone();
+        // Other versions are read again here: a list of borrowed Solutions cannot be taken
+        // from several handles at once (each lends its Solution only inside a closure).
         let others: Vec<(Arc<IsoFile>, Limits)> = available
             .unwrap_or_default()
             .iter()
@@ -2114,8 +2116,6 @@ impl Solution {
             .collect();
         let (yaml, json, warnings) = py
             .detach(move || -> Result<_, DeployFail> {
-                let img = file.image_with_limits(limits)?;
-                let s = sol::Solution::load(&img)?;
                 let images = others
                     .iter()
                     .map(|(f, l)| f.image_with_limits(*l))
@@ -2125,7 +2125,7 @@ impl Solution {
                     .map(sol::Solution::load)
                     .collect::<Result<Vec<_>, _>>()?;
                 let refs: Vec<&sol::Solution<'_, '_>> = sols.iter().collect();
-                let r = render::render(&s, &refs, &opts)?;
+                let r = shared.with(|s| render::render(s, &refs, &opts))?;
                 let objects: Vec<_> = r.documents.iter().map(|d| &d.object).collect();
                 let json = serde_json::to_string(&objects)
                     .map_err(|e| DeployFail::Other(e.to_string()))?;

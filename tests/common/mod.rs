@@ -1,5 +1,11 @@
-//! Helpers shared by the cross-tool tests: listings in the corpus format, and where the
-//! shared corpus is.
+//! Helpers shared by the cross-tool tests: listings in the corpus format, where the shared
+//! corpus is, whether a tool is installed ([`tool`]), and one module per family of tests:
+//!
+//! - [`images`], [`exercise`] and [`patch`]: the adversarial tests (`adversarial_*.rs`);
+//! - [`sig`] (with [`b64`] and [`json`]) and [`sig_case`]: the `sums`/`verify` tests
+//!   (`signatures_*.rs`);
+//! - [`tree`], [`mastering`] and [`roundtrip`]: the round trips through mastering tools
+//!   (`roundtrip.rs`, `zisofs_lookalikes.rs`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -86,5 +92,16 @@ pub fn listing(image: &Image<'_>, ns: Namespace) -> Result<Vec<String>, iso_core
     });
     Ok(lines)
 }
+pub mod b64;
+pub mod exercise;
+pub mod images;
+pub mod json;
+pub mod mastering;
 pub mod patch;
+pub mod roundtrip;
 pub mod sig;
+pub mod sig_case;
+pub mod tools;
+pub mod tree;
+
+pub use tools::{find_tool, tool, tool_path, tools};

@@ -1,6 +1,7 @@
-//! Helpers for `tests/signatures.rs`: the `isolution` binary, the real signing tools
-//! (minisign, signify-openbsd, ssh-keygen), a tiny Solution-like source tree, base64, a
-//! minimal JSON reader and the Ed25519 byte surgery the tamper cases need.
+//! Helpers for the `sums`/`verify` tests (`tests/signatures_*.rs`, with the harness of
+//! [`crate::sig_case`]): the `isolution` binary, the real signing tools (minisign,
+//! signify-openbsd, ssh-keygen), a tiny Solution-like source tree, base64 ([`b64`]), a minimal
+//! JSON reader ([`json`]) and the Ed25519 byte surgery the tamper cases need.
 //!
 //! Everything here trusts its input (it only handles files the tests themselves made) and
 //! panics on anything unexpected: it is test tooling.
@@ -13,23 +14,11 @@ use std::sync::Once;
 use sha2::{Digest, Sha256};
 
 use crate::repo_dir;
+pub use crate::{b64, json};
 
 // ---------------------------------------------------------------------------------------
 // Processes
 // ---------------------------------------------------------------------------------------
-
-/// Whether `tool` is an executable file on `PATH`.
-pub fn have(tool: &str) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
-    };
-    std::env::split_paths(&path).any(|d| {
-        std::fs::metadata(d.join(tool))
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    })
-}
 
 /// The `isolution` binary, built once per test process with `cargo build` (tests outside the
 /// `oci-export` package have no `CARGO_BIN_EXE_isolution`). It lands in the profile directory
@@ -405,36 +394,20 @@ impl Keys {
     pub fn generate(scheme: Scheme, dir: &Path, name: &str) -> Keys {
         std::fs::create_dir_all(dir).unwrap();
         match scheme {
-            Scheme::Minisign | Scheme::MinisignLegacy => {
+            Scheme::Minisign | Scheme::MinisignLegacy | Scheme::Signify => {
+                // No password: minisign's `-W`, signify's `-n`.
+                let (no_password, secret_ext) = if scheme == Scheme::Signify {
+                    ("-n", "sec")
+                } else {
+                    ("-W", "key")
+                };
                 let public = dir.join(format!("{name}.pub"));
-                let secret = dir.join(format!("{name}.key"));
+                let secret = dir.join(format!("{name}.{secret_ext}"));
                 must(
-                    "minisign",
+                    scheme.tool(),
                     &[
                         os("-G"),
-                        os("-W"),
-                        os("-p"),
-                        os(&public),
-                        os("-s"),
-                        os(&secret),
-                    ],
-                    None,
-                );
-                Keys {
-                    scheme,
-                    public,
-                    secret,
-                    allowed: None,
-                }
-            }
-            Scheme::Signify => {
-                let public = dir.join(format!("{name}.pub"));
-                let secret = dir.join(format!("{name}.sec"));
-                must(
-                    "signify-openbsd",
-                    &[
-                        os("-G"),
-                        os("-n"),
+                        os(no_password),
                         os("-p"),
                         os(&public),
                         os("-s"),
@@ -492,7 +465,7 @@ impl Keys {
     pub fn sign_with(&self, file: &Path, sig: &Path, extra: &[&str]) {
         let _ = std::fs::remove_file(sig);
         match self.scheme {
-            Scheme::Minisign | Scheme::MinisignLegacy => {
+            Scheme::Minisign | Scheme::MinisignLegacy | Scheme::Signify => {
                 let mut args = vec![
                     os("-S"),
                     os("-s"),
@@ -501,28 +474,14 @@ impl Keys {
                     os(file),
                     os("-x"),
                     os(sig),
-                    os("-t"),
-                    os(TRUSTED_COMMENT),
                 ];
+                if self.scheme != Scheme::Signify {
+                    args.extend([os("-t"), os(TRUSTED_COMMENT)]);
+                }
                 if self.scheme == Scheme::MinisignLegacy {
                     args.push(os("-l"));
                 }
-                must("minisign", &args, None);
-            }
-            Scheme::Signify => {
-                must(
-                    "signify-openbsd",
-                    &[
-                        os("-S"),
-                        os("-s"),
-                        os(&self.secret),
-                        os("-m"),
-                        os(file),
-                        os("-x"),
-                        os(sig),
-                    ],
-                    None,
-                );
+                must(self.scheme.tool(), &args, None);
             }
             Scheme::Ssh => {
                 let ns_given = extra.contains(&"-n");
@@ -549,14 +508,9 @@ impl Keys {
     /// The scheme's own verifier on `file` + `sig`.
     pub fn tool_verify(&self, file: &Path, sig: &Path) -> Run {
         match self.scheme {
-            Scheme::Minisign | Scheme::MinisignLegacy => run(
-                Command::new("minisign")
-                    .args([os("-V"), os("-p"), os(&self.public), os("-m"), os(file)])
-                    .args([os("-x"), os(sig)]),
-                None,
-            ),
-            Scheme::Signify => run(
-                Command::new("signify-openbsd").args([
+            // The same options for minisign and signify.
+            Scheme::Minisign | Scheme::MinisignLegacy | Scheme::Signify => run(
+                Command::new(self.scheme.tool()).args([
                     os("-V"),
                     os("-p"),
                     os(&self.public),
@@ -644,6 +598,31 @@ impl Minisig {
 
     pub fn set_global(&mut self, b: &[u8]) {
         self.lines[3] = b64::encode(b);
+    }
+
+    /// Reads the signature file `p`, lets `f` change it, writes it back.
+    pub fn edit(p: &Path, f: impl FnOnce(&mut Minisig)) {
+        let mut m = Minisig::read(p);
+        f(&mut m);
+        m.write(p);
+    }
+
+    /// Rewrites the decoded line 2 of the signature file `p` ([`Minisig::sig`]) with `f`.
+    pub fn edit_sig(p: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+        Minisig::edit(p, |m| {
+            let mut s = m.sig();
+            f(&mut s);
+            m.set_sig(&s);
+        });
+    }
+
+    /// Rewrites the decoded line 4 of the signature file `p` ([`Minisig::global`]) with `f`.
+    pub fn edit_global(p: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+        Minisig::edit(p, |m| {
+            let mut g = m.global();
+            f(&mut g);
+            m.set_global(&g);
+        });
     }
 }
 
@@ -734,279 +713,6 @@ pub const WEAK_FORGERY: [u8; 64] = {
     s[0] = 1;
     s
 };
-
-// ---------------------------------------------------------------------------------------
-// base64 (standard alphabet, padded)
-// ---------------------------------------------------------------------------------------
-
-pub mod b64 {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(b: &[u8]) -> String {
-        let mut o = String::with_capacity(b.len().div_ceil(3) * 4);
-        for c in b.chunks(3) {
-            let n = (c[0] as u32) << 16
-                | (*c.get(1).unwrap_or(&0) as u32) << 8
-                | *c.get(2).unwrap_or(&0) as u32;
-            for i in 0..4 {
-                if i <= c.len() {
-                    o.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
-                } else {
-                    o.push('=');
-                }
-            }
-        }
-        o
-    }
-
-    /// Strict decoding (length a multiple of 4, padding only at the end).
-    pub fn decode(s: &str) -> Option<Vec<u8>> {
-        let s = s.trim_end_matches(['\r', '\n']).as_bytes();
-        if s.len() % 4 != 0 {
-            return None;
-        }
-        let mut o = Vec::with_capacity(s.len() / 4 * 3);
-        for (ci, c) in s.chunks(4).enumerate() {
-            let last = ci == s.len() / 4 - 1;
-            let mut n = 0u32;
-            let mut pad = 0;
-            for &ch in c {
-                let v = if ch == b'=' {
-                    pad += 1;
-                    0
-                } else {
-                    if pad > 0 {
-                        return None;
-                    }
-                    A.iter().position(|&a| a == ch)? as u32
-                };
-                n = n << 6 | v;
-            }
-            if pad > 2 || (pad > 0 && !last) {
-                return None;
-            }
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            o.extend_from_slice(&bytes[..3 - pad]);
-        }
-        Some(o)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A minimal JSON reader (the tests crate has no serde_json)
-// ---------------------------------------------------------------------------------------
-
-pub mod json {
-    #[derive(Debug, Clone, PartialEq)]
-    pub enum Value {
-        Null,
-        Bool(bool),
-        Num(f64),
-        Str(String),
-        Arr(Vec<Value>),
-        Obj(Vec<(String, Value)>),
-    }
-
-    impl Value {
-        pub fn get(&self, key: &str) -> Option<&Value> {
-            match self {
-                Value::Obj(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-                _ => None,
-            }
-        }
-
-        pub fn as_str(&self) -> Option<&str> {
-            match self {
-                Value::Str(s) => Some(s),
-                _ => None,
-            }
-        }
-
-        pub fn as_bool(&self) -> Option<bool> {
-            match self {
-                Value::Bool(b) => Some(*b),
-                _ => None,
-            }
-        }
-
-        pub fn as_array(&self) -> Option<&[Value]> {
-            match self {
-                Value::Arr(a) => Some(a),
-                _ => None,
-            }
-        }
-    }
-
-    /// Parses one JSON document (surrounding whitespace allowed).
-    pub fn parse(s: &str) -> Result<Value, String> {
-        let mut p = P {
-            b: s.as_bytes(),
-            i: 0,
-        };
-        let v = p.value()?;
-        p.ws();
-        if p.i != p.b.len() {
-            return Err(format!("trailing data at byte {}", p.i));
-        }
-        Ok(v)
-    }
-
-    struct P<'a> {
-        b: &'a [u8],
-        i: usize,
-    }
-
-    impl P<'_> {
-        fn ws(&mut self) {
-            while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-                self.i += 1;
-            }
-        }
-
-        fn eat(&mut self, c: u8) -> Result<(), String> {
-            self.ws();
-            if self.b.get(self.i) == Some(&c) {
-                self.i += 1;
-                Ok(())
-            } else {
-                Err(format!("expected {:?} at byte {}", c as char, self.i))
-            }
-        }
-
-        fn lit(&mut self, w: &str, v: Value) -> Result<Value, String> {
-            if self.b[self.i..].starts_with(w.as_bytes()) {
-                self.i += w.len();
-                Ok(v)
-            } else {
-                Err(format!("bad literal at byte {}", self.i))
-            }
-        }
-
-        fn value(&mut self) -> Result<Value, String> {
-            self.ws();
-            match self.b.get(self.i) {
-                None => Err("unexpected end".into()),
-                Some(b'{') => {
-                    self.i += 1;
-                    let mut m = Vec::new();
-                    self.ws();
-                    if self.b.get(self.i) == Some(&b'}') {
-                        self.i += 1;
-                        return Ok(Value::Obj(m));
-                    }
-                    loop {
-                        self.ws();
-                        let k = self.string()?;
-                        self.eat(b':')?;
-                        let v = self.value()?;
-                        m.push((k, v));
-                        self.ws();
-                        match self.b.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b'}') => {
-                                self.i += 1;
-                                return Ok(Value::Obj(m));
-                            }
-                            _ => return Err(format!("bad object at byte {}", self.i)),
-                        }
-                    }
-                }
-                Some(b'[') => {
-                    self.i += 1;
-                    let mut a = Vec::new();
-                    self.ws();
-                    if self.b.get(self.i) == Some(&b']') {
-                        self.i += 1;
-                        return Ok(Value::Arr(a));
-                    }
-                    loop {
-                        a.push(self.value()?);
-                        self.ws();
-                        match self.b.get(self.i) {
-                            Some(b',') => self.i += 1,
-                            Some(b']') => {
-                                self.i += 1;
-                                return Ok(Value::Arr(a));
-                            }
-                            _ => return Err(format!("bad array at byte {}", self.i)),
-                        }
-                    }
-                }
-                Some(b'"') => Ok(Value::Str(self.string()?)),
-                Some(b't') => self.lit("true", Value::Bool(true)),
-                Some(b'f') => self.lit("false", Value::Bool(false)),
-                Some(b'n') => self.lit("null", Value::Null),
-                Some(_) => {
-                    let st = self.i;
-                    while self.i < self.b.len()
-                        && matches!(
-                            self.b[self.i],
-                            b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'
-                        )
-                    {
-                        self.i += 1;
-                    }
-                    std::str::from_utf8(&self.b[st..self.i])
-                        .ok()
-                        .and_then(|t| t.parse().ok())
-                        .map(Value::Num)
-                        .ok_or_else(|| format!("bad number at byte {st}"))
-                }
-            }
-        }
-
-        fn string(&mut self) -> Result<String, String> {
-            if self.b.get(self.i) != Some(&b'"') {
-                return Err(format!("expected string at byte {}", self.i));
-            }
-            self.i += 1;
-            let mut o: Vec<u8> = Vec::new();
-            loop {
-                let c = *self.b.get(self.i).ok_or("unterminated string")?;
-                self.i += 1;
-                match c {
-                    b'"' => return String::from_utf8(o).map_err(|e| e.to_string()),
-                    b'\\' => {
-                        let e = *self.b.get(self.i).ok_or("bad escape")?;
-                        self.i += 1;
-                        let ch = match e {
-                            b'"' => '"',
-                            b'\\' => '\\',
-                            b'/' => '/',
-                            b'b' => '\u{8}',
-                            b'f' => '\u{c}',
-                            b'n' => '\n',
-                            b'r' => '\r',
-                            b't' => '\t',
-                            b'u' => {
-                                let h = |p: &Self, at: usize| -> Result<u32, String> {
-                                    let t = p.b.get(at..at + 4).ok_or("short \\u")?;
-                                    u32::from_str_radix(std::str::from_utf8(t).unwrap_or("x"), 16)
-                                        .map_err(|e| e.to_string())
-                                };
-                                let mut cp = h(self, self.i)?;
-                                self.i += 4;
-                                if (0xd800..0xdc00).contains(&cp)
-                                    && self.b[self.i..].starts_with(b"\\u")
-                                {
-                                    let lo = h(self, self.i + 2)?;
-                                    self.i += 6;
-                                    cp =
-                                        0x10000 + ((cp - 0xd800) << 10) + (lo.wrapping_sub(0xdc00));
-                                }
-                                char::from_u32(cp).unwrap_or('\u{fffd}')
-                            }
-                            _ => return Err("bad escape".into()),
-                        };
-                        let mut buf = [0u8; 4];
-                        o.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                    }
-                    c => o.push(c),
-                }
-            }
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde_yaml::Value;
 
-use super::{manifest::API_VERSION, sort_findings, validate, Finding, Severity, ValidateOptions};
+use super::{
+    manifest::API_VERSION, solution_id, sort_findings, validate, Finding, Rule, Severity,
+    ValidateOptions,
+};
 
 /// A parsed `solutions.yaml`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -34,6 +37,13 @@ pub struct ArchiveInfo {
     pub name: Option<String>,
     /// `spec.version`, when readable.
     pub version: Option<String>,
+}
+
+impl ArchiveInfo {
+    /// `<name>-<version>` (see [`solution_id`]), when both could be read.
+    pub fn id(&self) -> Option<String> {
+        Some(solution_id(self.name.as_deref()?, self.version.as_deref()?))
+    }
 }
 
 /// The result of [`check_config`].
@@ -69,7 +79,7 @@ pub fn parse_config(bytes: &[u8]) -> (SolutionsConfig, Vec<Finding>) {
         Ok(v) if v.is_mapping() => v,
         Ok(_) => {
             findings.push(Finding::new(
-                "config.yaml-invalid",
+                Rule::ConfigYamlInvalid,
                 "-",
                 "the document is not a mapping",
             ));
@@ -77,7 +87,7 @@ pub fn parse_config(bytes: &[u8]) -> (SolutionsConfig, Vec<Finding>) {
         }
         Err(e) => {
             findings.push(Finding::new(
-                "config.yaml-invalid",
+                Rule::ConfigYamlInvalid,
                 "-",
                 format!("not valid YAML: {e}"),
             ));
@@ -91,7 +101,7 @@ pub fn parse_config(bytes: &[u8]) -> (SolutionsConfig, Vec<Finding>) {
         .map(str::to_string);
     if cfg.kind.as_deref() != Some("SolutionsConfiguration") {
         findings.push(Finding::new(
-            "config.kind",
+            Rule::ConfigKind,
             "kind",
             format!(
                 "Invalid `kind` in configuration ({}), must be \"SolutionsConfiguration\"",
@@ -101,7 +111,7 @@ pub fn parse_config(bytes: &[u8]) -> (SolutionsConfig, Vec<Finding>) {
     }
     if cfg.api_version.as_deref() != Some(API_VERSION) {
         findings.push(Finding::new(
-            "config.api-version",
+            Rule::ConfigApiVersion,
             "apiVersion",
             format!(
                 "Invalid `apiVersion` in configuration ({}), must be one of: {API_VERSION}",
@@ -141,83 +151,20 @@ pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
         resolved: BTreeMap::new(),
         findings: Vec::new(),
     };
-    if findings.iter().any(|f| f.rule == "config.yaml-invalid") {
+    if findings.iter().any(|f| f.rule == Rule::ConfigYamlInvalid) {
         report.findings = findings;
         return report;
     }
-    let cfg = &report.config;
-    let archives = cfg.archives.clone();
-    let active = cfg.active.clone();
+    let archives = &report.config.archives;
+    // Name and version to the index of the first archive providing them.
     let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (i, path) in archives.iter().enumerate() {
         let key = format!("archives[{i}]");
-        let mut info = ArchiveInfo {
-            index: i,
-            path: path.clone(),
-            name: None,
-            version: None,
-        };
-        if !Path::new(path).is_absolute() {
-            findings.push(Finding::new(
-                "config.archive-path-relative",
-                &key,
-                format!("{path:?} is not absolute (MetalK8s stores readlink -f paths)"),
-            ));
-            report.archives.push(info);
-            continue;
-        }
-        let file = match crate::IsoFile::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                findings.push(Finding::new("config.archive-missing", &key, format!("{e}")));
-                report.archives.push(info);
-                continue;
-            }
-        };
-        let image = match file.image() {
-            Ok(i) => i,
-            Err(e) => {
-                findings.push(Finding::new(
-                    "config.archive-invalid",
-                    &key,
-                    format!("{path}: not ISO 9660: {e}"),
-                ));
-                report.archives.push(info);
-                continue;
-            }
-        };
-        match (validate(&image, opts), super::Solution::load(&image)) {
-            (Ok(r), Ok(s)) => {
-                let errors: Vec<String> = r
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity == Severity::Error)
-                    .map(|f| format!("{} [{}]", f.path, f.rule))
-                    .collect();
-                if !errors.is_empty() {
-                    findings.push(Finding::new(
-                        "config.archive-invalid",
-                        &key,
-                        format!("{path}: not a valid Solution: {}", errors.join(", ")),
-                    ));
-                }
-                if let Some(m) = &s.manifest {
-                    info.name = m.name.clone();
-                    info.version = m.version.clone();
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => {
-                findings.push(Finding::new(
-                    "config.archive-invalid",
-                    &key,
-                    format!("{path}: {e}"),
-                ));
-            }
-        }
+        let info = read_archive(i, path, &key, opts, &mut findings);
         if let (Some(n), Some(v)) = (&info.name, &info.version) {
             if let Some(first) = seen.get(&(n.clone(), v.clone())) {
                 findings.push(Finding::new(
-                    "config.duplicate-archive",
+                    Rule::ConfigDuplicateArchive,
                     &key,
                     format!("{path} is Solution {n} {v}, like archives[{first}] ({}): MetalK8s fails with \"conflicting ID\" (#3108)", archives[*first]),
                 ));
@@ -227,7 +174,99 @@ pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
         }
         report.archives.push(info);
     }
-    for (name, version) in &active {
+    report.resolved = resolve_active(&report.config.active, &seen, &mut findings);
+    sort_findings(&mut findings);
+    report.findings = findings;
+    report
+}
+
+/// Reads archive `index` of the configuration, at `path` (`key` names it in findings): it must
+/// be absolute, exist, be an ISO 9660 image and a valid Solution. The name and version are
+/// filled in when the manifest gives them, valid or not.
+fn read_archive(
+    index: usize,
+    path: &str,
+    key: &str,
+    opts: ValidateOptions,
+    findings: &mut Vec<Finding>,
+) -> ArchiveInfo {
+    let mut info = ArchiveInfo {
+        index,
+        path: path.to_string(),
+        name: None,
+        version: None,
+    };
+    if !Path::new(path).is_absolute() {
+        findings.push(Finding::new(
+            Rule::ConfigArchivePathRelative,
+            key,
+            format!("{path:?} is not absolute (MetalK8s stores readlink -f paths)"),
+        ));
+        return info;
+    }
+    let file = match crate::IsoFile::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            findings.push(Finding::new(
+                Rule::ConfigArchiveMissing,
+                key,
+                format!("{e}"),
+            ));
+            return info;
+        }
+    };
+    let image = match file.image() {
+        Ok(i) => i,
+        Err(e) => {
+            findings.push(Finding::new(
+                Rule::ConfigArchiveInvalid,
+                key,
+                format!("{path}: not ISO 9660: {e}"),
+            ));
+            return info;
+        }
+    };
+    match (validate(&image, opts), super::Solution::load(&image)) {
+        (Ok(r), Ok(s)) => {
+            let errors: Vec<String> = r
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .map(|f| format!("{} [{}]", f.path, f.rule))
+                .collect();
+            if !errors.is_empty() {
+                findings.push(Finding::new(
+                    Rule::ConfigArchiveInvalid,
+                    key,
+                    format!("{path}: not a valid Solution: {}", errors.join(", ")),
+                ));
+            }
+            if let Some(m) = &s.manifest {
+                info.name = m.name.clone();
+                info.version = m.version.clone();
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            findings.push(Finding::new(
+                Rule::ConfigArchiveInvalid,
+                key,
+                format!("{path}: {e}"),
+            ));
+        }
+    }
+    info
+}
+
+/// Resolves each `active` entry (name to version or `latest`) against the Solutions the
+/// archives provide (`seen`, by name and version): the versions they resolve to, by name.
+/// Entries naming no imported Solution or version are findings.
+fn resolve_active(
+    active: &BTreeMap<String, String>,
+    seen: &BTreeMap<(String, String), usize>,
+    findings: &mut Vec<Finding>,
+) -> BTreeMap<String, String> {
+    let mut resolved = BTreeMap::new();
+    for (name, version) in active {
         let key = format!("active.{name}");
         let versions: Vec<&String> = seen
             .keys()
@@ -236,7 +275,7 @@ pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
             .collect();
         if versions.is_empty() {
             findings.push(Finding::new(
-                "config.active-unknown",
+                Rule::ConfigActiveUnknown,
                 &key,
                 format!("Solution {name:?} is active but no archive provides it"),
             ));
@@ -249,21 +288,19 @@ pub fn check_config(bytes: &[u8], opts: ValidateOptions) -> ConfigReport {
                 .max_by(|a, b| rpm_vercmp(a, b))
                 .cloned()
                 .unwrap_or_default();
-            findings.push(Finding::new("config.latest", &key, latest.clone()));
-            report.resolved.insert(name.clone(), latest);
+            findings.push(Finding::new(Rule::ConfigLatest, &key, latest.clone()));
+            resolved.insert(name.clone(), latest);
         } else if versions.contains(&version) {
-            report.resolved.insert(name.clone(), version.clone());
+            resolved.insert(name.clone(), version.clone());
         } else {
             findings.push(Finding::new(
-                "config.active-version-unknown",
+                Rule::ConfigActiveVersionUnknown,
                 &key,
                 format!("version {version:?} of Solution {name:?} is active but not imported (available: {})", versions.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")),
             ));
         }
     }
-    sort_findings(&mut findings);
-    report.findings = findings;
-    report
+    resolved
 }
 
 /// RPM's `rpmvercmp`: compares version strings segment by segment (digit runs numerically,

@@ -7,7 +7,7 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{read_capped, Finding};
+use super::{read_capped, Finding, Rule};
 use crate::iso9660::{Contents, DirEntry, FileId, Image, Namespace};
 use crate::sha256x2;
 
@@ -177,11 +177,37 @@ pub struct ParsedManifest {
     pub child_platforms: Vec<String>,
 }
 
+/// Why [`parse_image_manifest`] refused a `manifest.json`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageManifestError {
+    /// Not JSON at all.
+    #[error("not valid JSON: {0}")]
+    Json(serde_json::Error),
+    /// JSON, but not a schema 2 image manifest, list or index (by `schemaVersion` and
+    /// `mediaType`).
+    #[error(
+        "schemaVersion {schema:?}, mediaType {media_type:?}: not a schema 2 image manifest or index"
+    )]
+    Unsupported {
+        /// `schemaVersion`, when it is a number.
+        schema: Option<u64>,
+        /// `mediaType` as declared (empty when absent).
+        media_type: String,
+    },
+    /// A manifest list or index that does not follow its schema.
+    #[error("not a valid index: {0}")]
+    Index(serde_json::Error),
+    /// An image manifest that does not follow its schema.
+    #[error("not a valid image manifest: {0}")]
+    Manifest(serde_json::Error),
+}
+
 /// Parses the raw bytes of an image manifest, manifest list or index (Docker or OCI). The
 /// bytes are never re-serialised: digests are taken over them as they are.
-pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, String> {
+pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, ImageManifestError> {
     let head: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+        serde_json::from_slice(bytes).map_err(ImageManifestError::Json)?;
     let declared = head.get("mediaType").and_then(|v| v.as_str()).unwrap_or("");
     let schema = head.get("schemaVersion").and_then(|v| v.as_u64());
     let is_index = head.get("manifests").is_some();
@@ -195,9 +221,10 @@ pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, String> {
         _ => ManifestKind::Other,
     };
     if schema != Some(2) || kind == ManifestKind::Other {
-        return Err(format!(
-            "schemaVersion {schema:?}, mediaType {declared:?}: not a schema 2 image manifest or index"
-        ));
+        return Err(ImageManifestError::Unsupported {
+            schema,
+            media_type: declared.to_string(),
+        });
     }
     let media_type = match (declared, kind) {
         ("", ManifestKind::OciIndex) => media::OCI_INDEX.to_string(),
@@ -215,32 +242,33 @@ pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, String> {
     match kind {
         ManifestKind::DockerList | ManifestKind::OciIndex => {
             let ix: ImageIndex =
-                serde_json::from_slice(bytes).map_err(|e| format!("not a valid index: {e}"))?;
+                serde_json::from_slice(bytes).map_err(ImageManifestError::Index)?;
             p.children = ix.manifests().iter().map(blob_ref).collect();
-            p.child_platforms = ix
-                .manifests()
-                .iter()
-                .map(|d| match d.platform() {
-                    None => String::new(),
-                    Some(pl) => {
-                        let mut s = format!("{}/{}", pl.os(), pl.architecture());
-                        if let Some(v) = pl.variant() {
-                            s.push('/');
-                            s.push_str(v);
-                        }
-                        s
-                    }
-                })
-                .collect();
+            p.child_platforms = ix.manifests().iter().map(platform_of).collect();
         }
         _ => {
-            let m: ImageManifest = serde_json::from_slice(bytes)
-                .map_err(|e| format!("not a valid image manifest: {e}"))?;
+            let m: ImageManifest =
+                serde_json::from_slice(bytes).map_err(ImageManifestError::Manifest)?;
             p.config = Some(blob_ref(m.config()));
             p.layers = m.layers().iter().map(blob_ref).collect();
         }
     }
     Ok(p)
+}
+
+/// `os/architecture[/variant]` of a list's descriptor (empty when it gives no platform).
+fn platform_of(d: &oci_spec::image::Descriptor) -> String {
+    match d.platform() {
+        None => String::new(),
+        Some(pl) => {
+            let mut s = format!("{}/{}", pl.os(), pl.architecture());
+            if let Some(v) = pl.variant() {
+                s.push('/');
+                s.push_str(v);
+            }
+            s
+        }
+    }
 }
 
 /// Walks `images/`, reading every `manifest.json` and listing blob files.
@@ -274,6 +302,9 @@ pub(crate) fn inventory<'data>(
     Ok((images, blobs))
 }
 
+/// Reads one tag directory: its files, its `version` file, its `manifest.json` (and, for a
+/// list or index, the per-platform manifests), and checks that every blob named is present
+/// with the size its descriptor gives. Digests are checked later, by [`verify`].
 fn read_tag<'data>(
     image: &Image<'data>,
     dir: &DirEntry<'data>,
@@ -283,22 +314,93 @@ fn read_tag<'data>(
     blobs: &mut Vec<BlobFile<'data>>,
     findings: &mut Vec<Finding>,
 ) -> crate::Result<ContainerImage> {
-    let mut img = ContainerImage {
-        name: name.to_string(),
-        tag: dir.name().to_string(),
-        path: path.to_string(),
-        manifest_digest: String::new(),
-        manifest_size: 0,
-        media_type: String::new(),
-        kind: ManifestKind::Other,
-        config: None,
-        layers: Vec::new(),
-        children: Vec::new(),
-        platforms: Vec::new(),
-        version_file: None,
-        blob_bytes: 0,
+    let mut img = ContainerImage::empty(name, dir.name(), path);
+    let (manifest, version_file) = read_tag_files(image, dir, path, idx, blobs, findings)?;
+    img.version_file = version_file;
+    check_version_file(img.version_file.as_deref(), path, findings);
+    let Some(bytes) = manifest else {
+        findings.push(Finding::new(
+            Rule::ImageManifestMissing,
+            format!("{path}/manifest.json"),
+            "no manifest.json: this tag cannot be pulled",
+        ));
+        return Ok(img);
     };
+    img.manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    img.manifest_size = bytes.len() as u64;
+    let mpath = format!("{path}/manifest.json");
+    let parsed = match parse_image_manifest(&bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            findings.push(Finding::new(
+                Rule::ImageManifestInvalid,
+                &mpath,
+                e.to_string(),
+            ));
+            return Ok(img);
+        }
+    };
+    img.kind = parsed.kind;
+    img.media_type = parsed.media_type;
+    img.config = parsed.config;
+    img.layers = parsed.layers;
+    img.children = parsed.children;
+    if img.kind != ManifestKind::DockerV2S2 {
+        findings.push(Finding::new(
+            Rule::ImageNotV2s2,
+            &mpath,
+            format!(
+                "{}: MetalK8s's registry serves only {} (copy with skopeo --format v2s2)",
+                img.media_type,
+                media::DOCKER_V2S2
+            ),
+        ));
+    }
+    // Presence and size of every referenced blob (cheap; digests are checked by `verify`).
+    let mine: HashMap<&str, &BlobFile<'_>> = blobs
+        .iter()
+        .filter(|b| b.image == idx)
+        .filter_map(|b| Some((b.name_hex.as_deref()?, b)))
+        .collect();
+    read_platforms(&mut img, &parsed.child_platforms, &mine, &mpath, findings);
+    img.blob_bytes = check_blobs(&img, &mine, path, findings);
+    Ok(img)
+}
+
+impl ContainerImage {
+    /// A tag directory with nothing read yet.
+    fn empty(name: &str, tag: &str, path: &str) -> Self {
+        ContainerImage {
+            name: name.to_string(),
+            tag: tag.to_string(),
+            path: path.to_string(),
+            manifest_digest: String::new(),
+            manifest_size: 0,
+            media_type: String::new(),
+            kind: ManifestKind::Other,
+            config: None,
+            layers: Vec::new(),
+            children: Vec::new(),
+            platforms: Vec::new(),
+            version_file: None,
+            blob_bytes: 0,
+        }
+    }
+}
+
+/// Lists the files of tag directory `dir` (at `path`, image number `idx`): returns the bytes
+/// of `manifest.json` and the text of `version` (when present and not too large), and adds
+/// every other file but signatures to `blobs`.
+fn read_tag_files<'data>(
+    image: &Image<'data>,
+    dir: &DirEntry<'data>,
+    path: &str,
+    idx: usize,
+    blobs: &mut Vec<BlobFile<'data>>,
+    findings: &mut Vec<Finding>,
+) -> crate::Result<(Option<Vec<u8>>, Option<String>)> {
     let mut manifest = None;
+    let mut version_file = None;
     for e in image.read_dir(dir)? {
         let e = e?;
         let fpath = format!("{path}/{}", e.name());
@@ -308,7 +410,7 @@ fn read_tag<'data>(
         match e.name() {
             "manifest.json" => manifest = read_capped(image, &e, &fpath, findings)?,
             "version" => {
-                img.version_file = read_capped(image, &e, &fpath, findings)?
+                version_file = read_capped(image, &e, &fpath, findings)?
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
             }
             n if n.starts_with("signature-") => {}
@@ -328,10 +430,15 @@ fn read_tag<'data>(
             }
         }
     }
-    match img.version_file.as_deref() {
+    Ok((manifest, version_file))
+}
+
+/// The `image.version-file` finding, unless `version` is skopeo's `dir:` transport version 1.
+fn check_version_file(version: Option<&str>, path: &str, findings: &mut Vec<Finding>) {
+    match version {
         Some(v) if v.starts_with("Directory Transport Version: 1.") => {}
         v => findings.push(Finding::new(
-            "image.version-file",
+            Rule::ImageVersionFile,
             format!("{path}/version"),
             match v {
                 None => "no version file (skopeo writes \"Directory Transport Version: 1.1\")"
@@ -343,48 +450,18 @@ fn read_tag<'data>(
             },
         )),
     }
-    let Some(bytes) = manifest else {
-        findings.push(Finding::new(
-            "image.manifest-missing",
-            format!("{path}/manifest.json"),
-            "no manifest.json: this tag cannot be pulled",
-        ));
-        return Ok(img);
-    };
-    img.manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-    img.manifest_size = bytes.len() as u64;
-    let mpath = format!("{path}/manifest.json");
-    let parsed = match parse_image_manifest(&bytes) {
-        Ok(p) => p,
-        Err(e) => {
-            findings.push(Finding::new("image.manifest-invalid", &mpath, e));
-            return Ok(img);
-        }
-    };
-    img.kind = parsed.kind;
-    img.media_type = parsed.media_type;
-    img.config = parsed.config;
-    img.layers = parsed.layers;
-    img.children = parsed.children;
-    let child_platforms = parsed.child_platforms;
-    if img.kind != ManifestKind::DockerV2S2 {
-        findings.push(Finding::new(
-            "image.not-v2s2",
-            &mpath,
-            format!(
-                "{}: MetalK8s's registry serves only {} (copy with skopeo --format v2s2)",
-                img.media_type,
-                media::DOCKER_V2S2
-            ),
-        ));
-    }
-    // Presence and size of every referenced blob (cheap; digests are checked by `verify`).
-    let mine: HashMap<&str, &BlobFile<'_>> = blobs
-        .iter()
-        .filter(|b| b.image == idx)
-        .filter_map(|b| Some((b.name_hex.as_deref()?, b)))
-        .collect();
-    // A list's per-platform manifests, read from their files.
+}
+
+/// Reads and parses the per-platform manifests of a list or index (`img.children`, whose
+/// platforms are `child_platforms`) from their files in the tag directory (`mine`, by digest),
+/// into `img.platforms`. `mpath` is the list's `manifest.json`.
+fn read_platforms(
+    img: &mut ContainerImage,
+    child_platforms: &[String],
+    mine: &HashMap<&str, &BlobFile<'_>>,
+    mpath: &str,
+    findings: &mut Vec<Finding>,
+) {
     // Each distinct manifest is read once: a list naming one twice is refused (and would
     // otherwise multiply the work and memory by the number of repeats).
     let mut listed = std::collections::HashSet::new();
@@ -396,37 +473,17 @@ fn read_tag<'data>(
                 continue; // reported once per digest
             }
             findings.push(Finding::new(
-                "image.manifest-invalid",
-                &mpath,
+                Rule::ImageManifestInvalid,
+                mpath,
                 format!("the list names {} more than once", child.digest),
             ));
             continue;
         }
         let Some(b) = mine.get(hex) else {
-            continue; // reported below as image.blob-missing
+            continue; // reported by `check_blobs` as image.blob-missing
         };
-        let cpath = &b.path;
-        if let Some(f) = super::too_large(b.size, cpath) {
-            findings.push(f);
+        let Some(parsed) = read_platform_manifest(b, findings) else {
             continue;
-        }
-        let Some(bytes) = b.contents.as_ref().map(Contents::to_vec) else {
-            continue; // reported by verify as unreadable
-        };
-        let parsed = match parse_image_manifest(&bytes) {
-            Ok(p) if p.kind.is_list() => {
-                findings.push(Finding::new(
-                    "image.manifest-invalid",
-                    cpath,
-                    "a list or index inside a list or index (nested lists are not supported)",
-                ));
-                continue;
-            }
-            Ok(p) => p,
-            Err(e) => {
-                findings.push(Finding::new("image.manifest-invalid", cpath, e));
-                continue;
-            }
         };
         img.platforms.push(PlatformManifest {
             manifest: child.clone(),
@@ -436,10 +493,46 @@ fn read_tag<'data>(
             layers: parsed.layers,
         });
     }
-    let mut seen = BTreeMap::new();
-    // (descriptor, the manifest naming it, the file name suffix).
-    let referenced = img
-        .config
+}
+
+/// Reads and parses one per-platform manifest file, or reports why it cannot be used (too
+/// large, not a manifest, a nested list). `None` too when it is unreadable: `verify` reports
+/// that.
+fn read_platform_manifest(b: &BlobFile<'_>, findings: &mut Vec<Finding>) -> Option<ParsedManifest> {
+    let cpath = &b.path;
+    if let Some(f) = super::too_large(b.size, cpath) {
+        findings.push(f);
+        return None;
+    }
+    let bytes = b.contents.as_ref().map(Contents::to_vec)?;
+    match parse_image_manifest(&bytes) {
+        Ok(p) if p.kind.is_list() => {
+            findings.push(Finding::new(
+                Rule::ImageManifestInvalid,
+                cpath,
+                "a list or index inside a list or index (nested lists are not supported)",
+            ));
+            None
+        }
+        Ok(p) => Some(p),
+        Err(e) => {
+            findings.push(Finding::new(
+                Rule::ImageManifestInvalid,
+                cpath,
+                e.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// Every descriptor of `img` with the per-platform manifest naming it (`None`: the tag's own
+/// `manifest.json`) and the suffix of its file name (`.manifest.json` for per-platform
+/// manifests).
+fn referenced_blobs(
+    img: &ContainerImage,
+) -> impl Iterator<Item = (&BlobRef, Option<&str>, &'static str)> {
+    img.config
         .iter()
         .chain(&img.layers)
         .map(|r| (r, None, ""))
@@ -452,11 +545,22 @@ fn read_tag<'data>(
                     "",
                 )
             })
-        }));
+        }))
+}
+
+/// Checks that every blob `img` references is in its directory (`mine`, by digest) with the
+/// size its descriptor gives; returns the bytes of the distinct blobs found.
+fn check_blobs(
+    img: &ContainerImage,
+    mine: &HashMap<&str, &BlobFile<'_>>,
+    path: &str,
+    findings: &mut Vec<Finding>,
+) -> u64 {
+    let mut seen = BTreeMap::new();
     // A descriptor repeated by the same manifest (a list naming a manifest twice, a layer
     // used twice) is checked, and reported, once.
     let mut checked = std::collections::HashSet::new();
-    for (r, by, suffix) in referenced {
+    for (r, by, suffix) in referenced_blobs(img) {
         let hex = r.digest.strip_prefix("sha256:").unwrap_or("");
         if !checked.insert((hex, by, r.size)) {
             continue;
@@ -467,7 +571,7 @@ fn read_tag<'data>(
         };
         match mine.get(hex) {
             None => findings.push(Finding::new(
-                "image.blob-missing",
+                Rule::ImageBlobMissing,
                 format!("{path}/{hex}{suffix}"),
                 format!(
                     "{} names blob {} ({} bytes), which is not in {path}/",
@@ -479,7 +583,7 @@ fn read_tag<'data>(
             Some(b) => {
                 if b.size != r.size {
                     findings.push(Finding::new(
-                        "image.blob-size",
+                        Rule::ImageBlobSize,
                         &b.path,
                         format!("{} bytes, but {} says {}", b.size, named_by(), r.size),
                     ));
@@ -488,17 +592,28 @@ fn read_tag<'data>(
             }
         }
     }
-    img.blob_bytes = seen.values().sum();
-    Ok(img)
+    seen.values().sum()
+}
+
+/// The result of [`Solution::verify_digests`](super::Solution::verify_digests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DigestCheck {
+    /// A finding per blob file whose content does not match its name or the descriptors
+    /// naming it, or cannot be read.
+    pub findings: Vec<Finding>,
+    /// Bytes hashed (each distinct blob once).
+    pub hashed_bytes: u64,
+    /// Distinct blobs hashed (hard links are one blob).
+    pub hashed_blobs: usize,
 }
 
 /// Hashes each distinct blob file once, on `threads` threads (0: available parallelism), and
-/// compares with names and descriptors. Returns findings, bytes and blobs hashed.
+/// compares with names and descriptors.
 pub(crate) fn verify(
     images: &[ContainerImage],
     blobs: &[BlobFile<'_>],
     threads: usize,
-) -> (Vec<Finding>, u64, usize) {
+) -> DigestCheck {
     // Distinct blobs: hard links (same extent) are hashed once.
     let mut unique: Vec<usize> = Vec::new();
     let mut by_id: HashMap<FileId, usize> = HashMap::new();
@@ -526,7 +641,7 @@ pub(crate) fn verify(
     for (i, b) in blobs.iter().enumerate() {
         let Some(actual) = &digests[alias[i]] else {
             findings.push(Finding::new(
-                "image.blob-digest",
+                Rule::ImageBlobDigest,
                 &b.path,
                 "content unreadable (extent outside the image)",
             ));
@@ -539,21 +654,25 @@ pub(crate) fn verify(
         match &b.name_hex {
             Some(name) if name == actual => {}
             Some(name) if referenced => findings.push(Finding::new(
-                "image.blob-digest",
+                Rule::ImageBlobDigest,
                 &b.path,
                 format!("content has sha256 {actual}, but the manifest names sha256:{name}"),
             )),
             Some(name) => findings.push(Finding::new(
-                "image.blob-name",
+                Rule::ImageBlobName,
                 &b.path,
                 format!("named {name}, but its content has sha256 {actual}"),
             )),
             None => findings.push(Finding::new(
-                "image.blob-name",
+                Rule::ImageBlobName,
                 &b.path,
                 format!("an unexpected file in an image directory (not a sha256 name; content sha256 {actual})"),
             )),
         }
     }
-    (findings, hashed_bytes, unique.len())
+    DigestCheck {
+        findings,
+        hashed_bytes,
+        hashed_blobs: unique.len(),
+    }
 }

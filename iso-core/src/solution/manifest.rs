@@ -1,11 +1,16 @@
 //! `manifest.yaml` and the operator files (`operator/deploy/crds/`, `role.yaml`).
+//!
+//! The operator files are read and parsed once, when a [`Solution`](super::Solution) is
+//! loaded, into [`OperatorFiles`]: every later reader (validation here, `render` and
+//! `upgrade-plan` in `oci-export`) works from that model, and the two policies that judge a
+//! CRD file differently (see [`OperatorFile::deployable_crd`]) are decided side by side here.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_yaml::Value;
 
-use super::{read_capped, Finding};
+use super::{read_capped, Finding, Rule, MAX_DOCUMENT_BYTES};
 use crate::iso9660::{EntryKind, Image, Namespace};
 
 /// The only apiVersion MetalK8s accepts.
@@ -43,15 +48,35 @@ pub struct Manifest {
     pub metrics_enabled: Option<bool>,
     /// Keys MetalK8s does not know, as dotted paths (kept, reported).
     pub unknown_keys: Vec<String>,
-    /// The whole document, as parsed.
+    /// The whole document, as parsed (kept private: `serde_yaml` is not part of the API;
+    /// see [`Manifest::to_json`]).
     #[serde(skip)]
-    pub raw: Value,
+    pub(crate) raw: Value,
 }
 
 const MANIFEST: &str = "manifest.yaml";
 
+impl Manifest {
+    /// The whole `manifest.yaml` document as JSON text, keys in document order; `None` when
+    /// it has no JSON form (a mapping key that is not a string, say).
+    pub fn to_json(&self) -> Option<String> {
+        serde_json::to_string(&self.raw).ok()
+    }
+}
+
 fn str_of(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_string)
+}
+
+/// A scalar as written: strings as they are, anything else as (trimmed) YAML.
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
 }
 
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
@@ -59,14 +84,7 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     if let Some(Value::Mapping(map)) = v {
         for (k, v) in map {
             if let Some(k) = k.as_str() {
-                let v = match v {
-                    Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                };
-                m.insert(k.to_string(), v);
+                m.insert(k.to_string(), as_text(v));
             }
         }
     }
@@ -90,11 +108,53 @@ fn unknown(v: &Value, prefix: &str, known: &[&str], out: &mut Vec<String>) {
 
 /// Parses manifest bytes; every problem becomes a finding.
 pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
+    let doc = parse_document(bytes, findings)?;
+    let mut m = Manifest {
+        api_version: str_of(doc.get("apiVersion")),
+        kind: str_of(doc.get("kind")),
+        ..Default::default()
+    };
+    check_kind_and_api_version(&m, findings);
+    let meta = doc.get("metadata");
+    m.name = str_of(meta.and_then(|x| x.get("name")));
+    m.annotations = string_map(meta.and_then(|x| x.get("annotations")));
+    m.labels = string_map(meta.and_then(|x| x.get("labels")));
+    let spec = doc.get("spec");
+    m.version = read_version(spec, findings);
+    match &m.name {
+        None => findings.push(Finding::new(
+            Rule::ManifestNameMissing,
+            MANIFEST,
+            "metadata.name is missing: MetalK8s refuses the archive",
+        )),
+        Some(n) => check_name(n, m.version.as_deref(), findings),
+    }
+    read_display_name(&doc, &mut m, findings);
+    if let Some(Value::Sequence(list)) = spec.and_then(|s| s.get("images")) {
+        m.images_declared = true;
+        m.images = list.iter().map(as_text).collect();
+    }
+    read_operator(spec.and_then(|s| s.get("operator")), &mut m);
+    let unk = unknown_keys(&doc);
+    for k in &unk {
+        findings.push(Finding::new(
+            Rule::ManifestUnknownKey,
+            MANIFEST,
+            format!("unknown key {k} (kept; MetalK8s ignores it)"),
+        ));
+    }
+    m.unknown_keys = unk;
+    m.raw = doc;
+    Some(m)
+}
+
+/// The manifest's one YAML document, when it is a mapping.
+fn parse_document(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Value> {
     let doc: Value = match serde_yaml::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
             findings.push(Finding::new(
-                "manifest.yaml-invalid",
+                Rule::ManifestYamlInvalid,
                 MANIFEST,
                 format!("not valid YAML: {e}"),
             ));
@@ -103,20 +163,19 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
     };
     if !doc.is_mapping() {
         findings.push(Finding::new(
-            "manifest.yaml-invalid",
+            Rule::ManifestYamlInvalid,
             MANIFEST,
             "the document is not a mapping",
         ));
         return None;
     }
-    let mut m = Manifest {
-        api_version: str_of(doc.get("apiVersion")),
-        kind: str_of(doc.get("kind")),
-        ..Default::default()
-    };
+    Some(doc)
+}
+
+fn check_kind_and_api_version(m: &Manifest, findings: &mut Vec<Finding>) {
     if m.kind.as_deref() != Some("Solution") {
         findings.push(Finding::new(
-            "manifest.kind",
+            Rule::ManifestKind,
             MANIFEST,
             format!(
                 "kind is {:?}, must be \"Solution\"",
@@ -126,7 +185,7 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
     }
     if m.api_version.as_deref() != Some(API_VERSION) {
         findings.push(Finding::new(
-            "manifest.api-version",
+            Rule::ManifestApiVersion,
             MANIFEST,
             format!(
                 "apiVersion is {:?}, must be {API_VERSION:?}",
@@ -134,20 +193,19 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
             ),
         ));
     }
-    let meta = doc.get("metadata");
-    m.name = str_of(meta.and_then(|x| x.get("name")));
-    m.annotations = string_map(meta.and_then(|x| x.get("annotations")));
-    m.labels = string_map(meta.and_then(|x| x.get("labels")));
-    let spec = doc.get("spec");
+}
+
+/// `spec.version`, when it is a string (anything else is a finding).
+fn read_version(spec: Option<&Value>, findings: &mut Vec<Finding>) -> Option<String> {
     match spec.and_then(|s| s.get("version")) {
         None | Some(Value::Null) => findings.push(Finding::new(
-            "manifest.version-missing",
+            Rule::ManifestVersionMissing,
             MANIFEST,
             "spec.version is missing: MetalK8s refuses the archive",
         )),
-        Some(Value::String(v)) => m.version = Some(v.clone()),
+        Some(Value::String(v)) => return Some(v.clone()),
         Some(other) => findings.push(Finding::new(
-            "manifest.version-not-string",
+            Rule::ManifestVersionNotString,
             MANIFEST,
             format!(
                 "spec.version is {} (a {}), not a string: quote it",
@@ -160,14 +218,12 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
             ),
         )),
     }
-    match &m.name {
-        None => findings.push(Finding::new(
-            "manifest.name-missing",
-            MANIFEST,
-            "metadata.name is missing: MetalK8s refuses the archive",
-        )),
-        Some(n) => check_name(n, m.version.as_deref(), findings),
-    }
+    None
+}
+
+/// The display name: `metadata.annotations`, else the top-level `annotations` (reported),
+/// else the name.
+fn read_display_name(doc: &Value, m: &mut Manifest, findings: &mut Vec<Finding>) {
     let top_display = doc
         .get("annotations")
         .and_then(|a| a.get(DISPLAY_NAME))
@@ -181,25 +237,15 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
         .or_else(|| m.name.clone());
     if top_display.is_some() && !m.annotations.contains_key(DISPLAY_NAME) {
         findings.push(Finding::new(
-            "manifest.display-name-toplevel",
+            Rule::ManifestDisplayNameToplevel,
             MANIFEST,
             "the display name is only in a top-level annotations key: put it in metadata.annotations too",
         ));
     }
-    if let Some(Value::Sequence(list)) = spec.and_then(|s| s.get("images")) {
-        m.images_declared = true;
-        m.images = list
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => serde_yaml::to_string(other)
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string(),
-            })
-            .collect();
-    }
-    let op = spec.and_then(|s| s.get("operator"));
+}
+
+/// `spec.operator`: the image (defaulting to `<name>-operator:<version>`) and metrics.
+fn read_operator(op: Option<&Value>, m: &mut Manifest) {
     let op_image = op.and_then(|o| o.get("image"));
     let name = m.name.clone().unwrap_or_default();
     let version = m.version.clone().unwrap_or_default();
@@ -212,14 +258,18 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
         .and_then(|o| o.get("metrics"))
         .and_then(|x| x.get("enabled"))
         .and_then(Value::as_bool);
+}
+
+/// The keys of the manifest MetalK8s does not know, as dotted paths.
+fn unknown_keys(doc: &Value) -> Vec<String> {
     let mut unk = Vec::new();
     unknown(
-        &doc,
+        doc,
         "",
         &["apiVersion", "kind", "metadata", "spec", "annotations"],
         &mut unk,
     );
-    if let Some(meta) = meta {
+    if let Some(meta) = doc.get("metadata") {
         unknown(
             meta,
             "metadata",
@@ -227,6 +277,7 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
             &mut unk,
         );
     }
+    let spec = doc.get("spec");
     if let Some(spec) = spec {
         unknown(
             spec,
@@ -235,19 +286,10 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
             &mut unk,
         );
     }
-    if let Some(op) = op {
+    if let Some(op) = spec.and_then(|s| s.get("operator")) {
         unknown(op, "spec.operator", &["image", "metrics"], &mut unk);
     }
-    for k in &unk {
-        findings.push(Finding::new(
-            "manifest.unknown-key",
-            MANIFEST,
-            format!("unknown key {k} (kept; MetalK8s ignores it)"),
-        ));
-    }
-    m.unknown_keys = unk;
-    m.raw = doc;
-    Some(m)
+    unk
 }
 
 /// `^(?!-)[0-9a-z-]{1,63}(?<!-)$`, the regex MetalK8s applies to `metadata.name`.
@@ -262,7 +304,7 @@ pub fn is_dns_label(s: &str) -> bool {
 fn check_name(name: &str, version: Option<&str>, findings: &mut Vec<Finding>) {
     if !is_dns_label(name) {
         findings.push(Finding::new(
-            "manifest.name-invalid",
+            Rule::ManifestNameInvalid,
             MANIFEST,
             format!("metadata.name {name:?} is not a DNS-1123 label (lowercase letters, digits and '-', 1 to 63, no '-' at either end)"),
         ));
@@ -270,14 +312,14 @@ fn check_name(name: &str, version: Option<&str>, findings: &mut Vec<Finding>) {
     }
     if name.starts_with("metalk8s-") {
         findings.push(Finding::new(
-            "manifest.name-metalk8s-prefix",
+            Rule::ManifestNameMetalk8sPrefix,
             MANIFEST,
             format!("metadata.name {name:?} starts with metalk8s-: MetalK8s takes such mounts for its own ISOs and never lists the Solution"),
         ));
     }
     if name.len() > 54 {
         findings.push(Finding::new(
-            "manifest.name-too-long",
+            Rule::ManifestNameTooLong,
             MANIFEST,
             format!(
                 "metadata.name is {} characters: the label app={name}-operator exceeds 63",
@@ -286,7 +328,7 @@ fn check_name(name: &str, version: Option<&str>, findings: &mut Vec<Finding>) {
         ));
     }
     if let Some(v) = version {
-        let id = format!("{name}-{v}");
+        let id = super::solution_id(name, v);
         if !v
             .bytes()
             .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase() || c == b'-' || c == b'.')
@@ -294,14 +336,14 @@ fn check_name(name: &str, version: Option<&str>, findings: &mut Vec<Finding>) {
             || v.ends_with(['-', '.'])
         {
             findings.push(Finding::new(
-                "manifest.id-not-dns-safe",
+                Rule::ManifestIdNotDnsSafe,
                 MANIFEST,
                 format!("the id {id:?} is not DNS-label safe: spec.version should use only [a-z0-9.-] (MetalK8s derives volume names and registry paths from it)"),
             ));
         }
         if id.len() > 53 {
             findings.push(Finding::new(
-                "manifest.id-too-long",
+                Rule::ManifestIdTooLong,
                 MANIFEST,
                 format!(
                     "the id {id:?} is {} characters: the volume name registry-<id> exceeds 63",
@@ -326,14 +368,14 @@ pub fn load(
     let tree = image.lookup(ns, MANIFEST).ok().filter(|e| e.is_file());
     if primary.is_none() {
         findings.push(Finding::new(
-            "manifest.missing-primary",
+            Rule::ManifestMissingPrimary,
             MANIFEST,
             "no MANIFEST.YAML;1 in the primary ISO 9660 root: MetalK8s reads it with isoinfo -x /MANIFEST.YAML;1 (master with -l and -iso-level 3)",
         ));
     }
     if tree.is_none() && ns != Namespace::Primary {
         findings.push(Finding::new(
-            "manifest.missing-rr",
+            Rule::ManifestMissingRr,
             MANIFEST,
             format!("no manifest.yaml in the {ns} root, which MetalK8s reads after mounting"),
         ));
@@ -341,7 +383,7 @@ pub fn load(
     let Some(entry) = primary.or(tree) else {
         if image.lookup(Namespace::Primary, "PRODUCT.TXT;1").is_ok() {
             findings.push(Finding::new(
-                "manifest.legacy-format",
+                Rule::ManifestLegacyFormat,
                 "product.txt",
                 "a legacy product.txt archive (MetalK8s 2.4 to 2.5.0): current MetalK8s needs manifest.yaml",
             ));
@@ -354,123 +396,336 @@ pub fn load(
     Ok(parse(&bytes, findings))
 }
 
-/// Parses a multi-document YAML stream into its documents (stopping at the first error).
-pub(crate) fn documents(bytes: &[u8]) -> Result<Vec<Value>, serde_yaml::Error> {
+// ---------------------------------------------------------------------------------------------
+// The operator files
+
+/// Where the CRDs are: every `*_crd.yaml` file below it, at any depth.
+pub const CRDS_DIR: &str = "operator/deploy/crds";
+/// The file of the operator's Roles and ClusterRoles.
+pub const ROLES_FILE: &str = "operator/deploy/role.yaml";
+/// The `kind` of a CRD.
+const CRD_KIND: &str = "CustomResourceDefinition";
+
+/// One YAML document of an operator file, parsed once when the Solution is loaded.
+///
+/// `kind`, `api_version` and `name` are read from the YAML (a tag on the document is looked
+/// through); `json` is the same document as JSON, what `kubectl` would send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct YamlDocument {
+    /// The top-level `kind`, when it is a string; else empty.
+    pub kind: String,
+    /// The top-level `apiVersion`, when it is a string; else empty.
+    pub api_version: String,
+    /// `metadata.name`, when it is a string; else empty.
+    pub name: String,
+    /// The document as JSON, or why it has no JSON form (a mapping key that is not a
+    /// string, ...).
+    pub json: Result<serde_json::Value, String>,
+    /// The document is a null with a tag (`--- !tag` and nothing else). Untagged empty
+    /// documents are dropped when the stream is split; a tagged one is kept: validation counts
+    /// it as a document, deploying skips it as empty (see
+    /// [`OperatorFile::deployable_documents`]).
+    pub tagged_null: bool,
+}
+
+impl YamlDocument {
+    fn from_yaml(v: &Value) -> Self {
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+        YamlDocument {
+            kind: text(v.get("kind")),
+            api_version: text(v.get("apiVersion")),
+            name: text(v.get("metadata").and_then(|m| m.get("name"))),
+            json: serde_json::to_value(v).map_err(|e| e.to_string()),
+            tagged_null: v.is_null(),
+        }
+    }
+}
+
+/// What reading an operator file gave.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FileContents {
+    /// Its YAML documents, in order (empty documents skipped).
+    Documents(Vec<YamlDocument>),
+    /// Not read: the file is larger than [`MAX_DOCUMENT_BYTES`] (its size in bytes; a
+    /// `layout.file-too-large` finding).
+    TooLarge(u64),
+    /// Not a YAML stream: the parser's message (nothing of the stream is kept).
+    InvalidYaml(String),
+    /// Not a regular file (a directory, a symbolic link, ...).
+    NotAFile,
+}
+
+/// An operator file (a CRD file or `role.yaml`), read and parsed once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OperatorFile {
+    /// The path in the archive.
+    pub path: String,
+    /// What reading it gave.
+    pub contents: FileContents,
+    /// The file holds Jinja or Salt slot syntax (`{{`, `{%`, `__slot__:`), which MetalK8s
+    /// renders before applying it (false when the file was not read).
+    pub templated: bool,
+}
+
+/// Why an operator file cannot be deployed the way MetalK8s deploys it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct Refusal {
+    /// The file in the archive.
+    pub path: String,
+    /// What is wrong with it, for a person.
+    pub message: String,
+}
+
+/// Splits a YAML stream into its documents, dropping empty (untagged null) ones and stopping
+/// at the first error: the one YAML stream splitter of the Solution model.
+fn split_yaml_stream(bytes: &[u8]) -> Result<Vec<YamlDocument>, serde_yaml::Error> {
     let mut docs = Vec::new();
     for d in serde_yaml::Deserializer::from_slice(bytes) {
-        let v = serde::Deserialize::deserialize(d)?;
+        let v: Value = serde::Deserialize::deserialize(d)?;
         if v != Value::Null {
-            docs.push(v);
+            docs.push(YamlDocument::from_yaml(&v));
         }
     }
     Ok(docs)
 }
 
-/// CRD paths, and (kind, name) of each `role.yaml` document.
-pub(crate) type OperatorFiles = (Vec<String>, Vec<(String, String)>);
+impl OperatorFile {
+    /// Reads the regular file `entry` at `path` (at most [`MAX_DOCUMENT_BYTES`], through
+    /// `read_capped`, which reports a larger file as a finding) and splits it into YAML
+    /// documents.
+    fn read(
+        image: &Image<'_>,
+        entry: &crate::DirEntry<'_>,
+        path: &str,
+        findings: &mut Vec<Finding>,
+    ) -> crate::Result<Self> {
+        match read_capped(image, entry, path, findings)? {
+            Some(bytes) => Ok(Self::parse(path, &bytes)),
+            None => Ok(OperatorFile {
+                path: path.to_string(),
+                contents: FileContents::TooLarge(entry.size()),
+                templated: false,
+            }),
+        }
+    }
 
-/// Reads `operator/deploy/crds/**` and `operator/deploy/role.yaml`.
-pub fn operator_files(
-    image: &Image<'_>,
-    ns: Namespace,
-    findings: &mut Vec<Finding>,
-) -> crate::Result<OperatorFiles> {
-    let mut crds = Vec::new();
-    if let Ok(dir) = image.lookup(ns, "operator/deploy/crds") {
-        if dir.is_dir() {
-            let base = "operator/deploy/crds";
-            for item in image.walk_from(&dir, base)? {
-                let item = item?;
-                if item.entry.kind() != EntryKind::File {
-                    continue;
-                }
-                let path = item.path.clone();
-                if !path.ends_with("_crd.yaml") {
-                    findings.push(Finding::new(
-                        "operator.crd-name",
-                        &path,
-                        "not named *_crd.yaml: MetalK8s does not apply it",
-                    ));
-                    continue;
-                }
-                crds.push(path.clone());
-                let Some(bytes) = read_capped(image, &item.entry, &path, findings)? else {
-                    continue;
-                };
-                match documents(&bytes) {
-                    Err(e) => findings.push(Finding::new(
-                        "operator.crd-kind",
-                        &path,
-                        format!("not valid YAML: {e}"),
-                    )),
-                    Ok(docs) => {
-                        if docs.len() > 1 {
-                            findings.push(Finding::new(
-                                "operator.crd-multi-doc",
-                                &path,
-                                format!("{} YAML documents: keep one CRD per file", docs.len()),
-                            ));
-                        }
-                        for d in &docs {
-                            let kind = d.get("kind").and_then(Value::as_str).unwrap_or("");
-                            if kind != "CustomResourceDefinition" {
-                                findings.push(Finding::new(
-                                    "operator.crd-kind",
-                                    &path,
-                                    format!("holds a {kind:?}, not a CustomResourceDefinition"),
-                                ));
-                            }
-                        }
-                    }
-                }
+    /// The file at `path` holding `bytes`.
+    fn parse(path: &str, bytes: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(bytes);
+        OperatorFile {
+            path: path.to_string(),
+            contents: match split_yaml_stream(bytes) {
+                Ok(docs) => FileContents::Documents(docs),
+                Err(e) => FileContents::InvalidYaml(e.to_string()),
+            },
+            templated: text.contains("{{") || text.contains("{%") || text.contains("__slot__:"),
+        }
+    }
+
+    /// The file's documents, when it was read and parsed (else none).
+    pub fn documents(&self) -> &[YamlDocument] {
+        match &self.contents {
+            FileContents::Documents(docs) => docs,
+            _ => &[],
+        }
+    }
+
+    fn refusal(&self, message: impl Into<String>) -> Refusal {
+        Refusal {
+            path: self.path.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// The documents to deploy (every document but tagged nulls), or why the file cannot be
+    /// deployed at all: not a regular file, too large to read, not YAML.
+    pub fn deployable_documents(&self) -> Result<Vec<&YamlDocument>, Refusal> {
+        match &self.contents {
+            FileContents::Documents(docs) => Ok(docs.iter().filter(|d| !d.tagged_null).collect()),
+            FileContents::TooLarge(size) => Err(self.refusal(format!(
+                "{size} bytes, more than the {MAX_DOCUMENT_BYTES} read for a document"
+            ))),
+            FileContents::InvalidYaml(e) => Err(self.refusal(format!("not valid YAML: {e}"))),
+            FileContents::NotAFile => Err(self.refusal("not a regular file")),
+        }
+    }
+
+    // The two policies for a CRD file, side by side: `crd_findings` (validation) and
+    // `deployable_crd` (render, upgrade-plan). See `deployable_crd` for why they differ.
+
+    /// Validation policy for a CRD file: every problem is a finding, and checking goes on.
+    /// Several documents in one file are a warning (`operator.crd-multi-doc`); a document
+    /// that is not a CRD, or a file that is not YAML, is `operator.crd-kind`. A file too
+    /// large to read was reported when it was read.
+    fn crd_findings(&self, findings: &mut Vec<Finding>) {
+        let docs = match &self.contents {
+            FileContents::Documents(docs) => docs,
+            FileContents::InvalidYaml(e) => {
+                findings.push(Finding::new(
+                    Rule::OperatorCrdKind,
+                    &self.path,
+                    format!("not valid YAML: {e}"),
+                ));
+                return;
+            }
+            FileContents::TooLarge(_) | FileContents::NotAFile => return,
+        };
+        if docs.len() > 1 {
+            findings.push(Finding::new(
+                Rule::OperatorCrdMultiDoc,
+                &self.path,
+                format!("{} YAML documents: keep one CRD per file", docs.len()),
+            ));
+        }
+        for d in docs.iter().filter(|d| d.kind != CRD_KIND) {
+            findings.push(Finding::new(
+                Rule::OperatorCrdKind,
+                &self.path,
+                format!("holds a {:?}, not a CustomResourceDefinition", d.kind),
+            ));
+        }
+    }
+
+    /// Deploy policy for a CRD file: the one CustomResourceDefinition document that is
+    /// applied for it, or why the file is refused (it cannot be read or parsed, it holds
+    /// no document or several, its document is not a CRD).
+    ///
+    /// Validation judges the same file more leniently, on purpose. It is a report: it names
+    /// every problem of an archive and goes on, and a CRD file holding several documents does
+    /// not stop MetalK8s from importing the archive (CRD files are only read when a version
+    /// is activated, by MetalK8s's `salt/metalk8s/orchestrate/solutions/deploy-components.sls`),
+    /// so there the file is a warning (`operator.crd-multi-doc`). Deploying (`isolution
+    /// render`, `isolution upgrade-plan`) turns each file into exactly the one CRD MetalK8s
+    /// loads from it; a file without exactly one CRD has no such object, and rendering
+    /// something else than what MetalK8s applies would mislead, so the file is refused.
+    pub fn deployable_crd(&self) -> Result<&YamlDocument, Refusal> {
+        let docs = self.deployable_documents()?;
+        let [doc] = docs.as_slice() else {
+            return Err(self.refusal(format!(
+                "{} YAML documents: MetalK8s loads exactly one CRD per file",
+                docs.len()
+            )));
+        };
+        if doc.kind != CRD_KIND {
+            return Err(self.refusal(format!(
+                "holds a {:?}, not a CustomResourceDefinition",
+                doc.kind
+            )));
+        }
+        Ok(doc)
+    }
+
+    /// Validation policy for `role.yaml`: a ClusterRole is a warning (cluster-wide
+    /// permissions), any kind but Role and ClusterRole an error (MetalK8s refuses it).
+    fn role_findings(&self, findings: &mut Vec<Finding>) {
+        if let FileContents::InvalidYaml(err) = &self.contents {
+            findings.push(Finding::new(
+                Rule::OperatorRoleInvalid,
+                &self.path,
+                format!("not valid YAML: {err}"),
+            ));
+        }
+        for d in self.documents() {
+            let (kind, name) = (&d.kind, &d.name);
+            match kind.as_str() {
+                "Role" => {}
+                "ClusterRole" => findings.push(Finding::new(
+                    Rule::OperatorClusterRole,
+                    &self.path,
+                    format!("ClusterRole {name:?} grants the operator cluster-wide permissions (MetalK8s #2619)"),
+                )),
+                _ => findings.push(Finding::new(
+                    Rule::OperatorRoleKind,
+                    &self.path,
+                    format!("forbidden object kind {kind:?} ({name:?}): only Role and ClusterRole"),
+                )),
             }
         }
     }
-    let mut roles = Vec::new();
-    let role_path = "operator/deploy/role.yaml";
-    if let Ok(e) = image.lookup(ns, role_path) {
-        if e.is_file() {
-            if let Some(bytes) = read_capped(image, &e, role_path, findings)? {
-                match documents(&bytes) {
-                    Err(err) => findings.push(Finding::new(
-                        "operator.role-invalid",
-                        role_path,
-                        format!("not valid YAML: {err}"),
-                    )),
-                    Ok(docs) => {
-                        for d in docs {
-                            let kind = d
-                                .get("kind")
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string();
-                            let name = d
-                                .get("metadata")
-                                .and_then(|m| m.get("name"))
-                                .and_then(Value::as_str)
-                                .unwrap_or("")
-                                .to_string();
-                            match kind.as_str() {
-                                "Role" => {}
-                                "ClusterRole" => findings.push(Finding::new(
-                                    "operator.cluster-role",
-                                    role_path,
-                                    format!("ClusterRole {name:?} grants the operator cluster-wide permissions (MetalK8s #2619)"),
-                                )),
-                                _ => findings.push(Finding::new(
-                                    "operator.role-kind",
-                                    role_path,
-                                    format!("forbidden object kind {kind:?} ({name:?}): only Role and ClusterRole"),
-                                )),
-                            }
-                            roles.push((kind, name));
-                        }
-                    }
-                }
+}
+
+/// The operator files of a Solution, read and parsed once by
+/// [`Solution::load`](super::Solution::load): the CRD files and `role.yaml`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OperatorFiles {
+    /// Every `*_crd.yaml` regular file under [`CRDS_DIR`], in the order the tree is walked
+    /// (other files there are reported and not kept).
+    pub crds: Vec<OperatorFile>,
+    /// [`ROLES_FILE`], when the archive has an entry of that name.
+    pub roles: Option<OperatorFile>,
+}
+
+impl OperatorFiles {
+    /// Reads `operator/deploy/crds/**` and `operator/deploy/role.yaml` from the `ns` tree,
+    /// reporting what validation finds in them.
+    pub(crate) fn load(
+        image: &Image<'_>,
+        ns: Namespace,
+        findings: &mut Vec<Finding>,
+    ) -> crate::Result<Self> {
+        let crds = Self::load_crds(image, ns, findings)?;
+        let roles = match image.lookup(ns, ROLES_FILE) {
+            Ok(e) if e.is_file() => {
+                let f = OperatorFile::read(image, &e, ROLES_FILE, findings)?;
+                f.role_findings(findings);
+                Some(f)
             }
-        }
+            Ok(_) => Some(OperatorFile {
+                path: ROLES_FILE.to_string(),
+                contents: FileContents::NotAFile,
+                templated: false,
+            }),
+            Err(_) => None,
+        };
+        Ok(OperatorFiles { crds, roles })
     }
-    Ok((crds, roles))
+
+    fn load_crds(
+        image: &Image<'_>,
+        ns: Namespace,
+        findings: &mut Vec<Finding>,
+    ) -> crate::Result<Vec<OperatorFile>> {
+        let mut crds = Vec::new();
+        let Ok(dir) = image.lookup(ns, CRDS_DIR) else {
+            return Ok(crds);
+        };
+        if !dir.is_dir() {
+            return Ok(crds);
+        }
+        for item in image.walk_from(&dir, CRDS_DIR)? {
+            let item = item?;
+            if item.entry.kind() != EntryKind::File {
+                continue;
+            }
+            if !item.path.ends_with("_crd.yaml") {
+                findings.push(Finding::new(
+                    Rule::OperatorCrdName,
+                    &item.path,
+                    "not named *_crd.yaml: MetalK8s does not apply it",
+                ));
+                continue;
+            }
+            let f = OperatorFile::read(image, &item.entry, &item.path, findings)?;
+            f.crd_findings(findings);
+            crds.push(f);
+        }
+        Ok(crds)
+    }
+
+    /// The paths of the CRD files.
+    pub fn crd_paths(&self) -> impl Iterator<Item = &str> {
+        self.crds.iter().map(|f| f.path.as_str())
+    }
+
+    /// `(kind, metadata.name)` of each document of `role.yaml` (empty strings where the
+    /// document has none), in file order; none when the file is absent or unreadable.
+    pub fn role_names(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.roles
+            .iter()
+            .flat_map(OperatorFile::documents)
+            .map(|d| (d.kind.as_str(), d.name.as_str()))
+    }
 }
 
 #[cfg(test)]
@@ -480,7 +735,7 @@ mod tests {
     fn rules(bytes: &str) -> Vec<&'static str> {
         let mut f = Vec::new();
         parse(bytes.as_bytes(), &mut f);
-        f.iter().map(|f| f.rule).collect()
+        f.iter().map(|f| f.rule.id()).collect()
     }
 
     const GOOD: &str = "apiVersion: solutions.metalk8s.scality.com/v1alpha1\nkind: Solution\nmetadata:\n  name: example\n  annotations:\n    solutions.metalk8s.scality.com/display-name: Example\nspec:\n  version: '1.0.2'\n";
@@ -554,5 +809,91 @@ mod tests {
         assert!(!is_dns_label("A"));
         assert!(!is_dns_label(""));
         assert!(!is_dns_label(&"a".repeat(64)));
+    }
+
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: a.example.com\n";
+
+    fn crd_rules(f: &OperatorFile) -> Vec<&'static str> {
+        let mut findings = Vec::new();
+        f.crd_findings(&mut findings);
+        findings.iter().map(|f| f.rule.id()).collect()
+    }
+
+    #[test]
+    fn documents_are_parsed_once_into_json() {
+        let f = OperatorFile::parse("x_crd.yaml", format!("---\n{CRD}---\n").as_bytes());
+        let [d] = f.documents() else { panic!("{f:?}") };
+        assert_eq!(
+            (d.kind.as_str(), d.api_version.as_str(), d.name.as_str()),
+            (CRD_KIND, "apiextensions.k8s.io/v1", "a.example.com")
+        );
+        assert_eq!(
+            d.json.as_ref().unwrap()["metadata"]["name"],
+            "a.example.com"
+        );
+        assert!(!f.templated);
+        // A key JSON cannot hold: the document stays, without a JSON form.
+        let f = OperatorFile::parse("x_crd.yaml", b"kind: Role\n[a, b]: c\n");
+        assert!(f.documents()[0].json.is_err(), "{f:?}");
+        assert_eq!(f.documents()[0].kind, "Role");
+        assert!(OperatorFile::parse("r.yaml", b"a: '{{ x }}'").templated);
+    }
+
+    #[test]
+    fn crd_policies_differ_on_purpose() {
+        // One CRD: both policies accept it.
+        let one = OperatorFile::parse("x_crd.yaml", CRD.as_bytes());
+        assert!(crd_rules(&one).is_empty());
+        assert_eq!(one.deployable_crd().unwrap().name, "a.example.com");
+        // Two CRDs: a warning for validation, a refusal for deploying.
+        let two = OperatorFile::parse("x_crd.yaml", format!("{CRD}---\n{CRD}").as_bytes());
+        assert_eq!(crd_rules(&two), ["operator.crd-multi-doc"]);
+        assert_eq!(
+            two.deployable_crd().unwrap_err().to_string(),
+            "x_crd.yaml: 2 YAML documents: MetalK8s loads exactly one CRD per file"
+        );
+        // Not a CRD.
+        let cm = OperatorFile::parse("x_crd.yaml", b"kind: ConfigMap\n");
+        assert_eq!(crd_rules(&cm), ["operator.crd-kind"]);
+        assert_eq!(
+            cm.deployable_crd().unwrap_err().message,
+            "holds a \"ConfigMap\", not a CustomResourceDefinition"
+        );
+        // Not YAML.
+        let bad = OperatorFile::parse("x_crd.yaml", b"a: [b");
+        assert_eq!(crd_rules(&bad), ["operator.crd-kind"]);
+        assert!(bad
+            .deployable_crd()
+            .unwrap_err()
+            .message
+            .starts_with("not valid YAML: "));
+        // A tagged empty document counts for validation, not for deploying.
+        let tagged = OperatorFile::parse("x_crd.yaml", format!("{CRD}--- !x\n").as_bytes());
+        assert_eq!(
+            crd_rules(&tagged),
+            ["operator.crd-multi-doc", "operator.crd-kind"]
+        );
+        assert!(tagged.deployable_crd().is_ok());
+    }
+
+    #[test]
+    fn role_findings_and_names() {
+        let f = OperatorFile::parse(
+            ROLES_FILE,
+            b"kind: Role\nmetadata: {name: r}\n---\nkind: ClusterRole\nmetadata: {name: c}\n---\nkind: RoleBinding\n",
+        );
+        let mut findings = Vec::new();
+        f.role_findings(&mut findings);
+        let got: Vec<&str> = findings.iter().map(|f| f.rule.id()).collect();
+        assert_eq!(got, ["operator.cluster-role", "operator.role-kind"]);
+        let files = OperatorFiles {
+            crds: vec![],
+            roles: Some(f),
+        };
+        let names: Vec<_> = files.role_names().collect();
+        assert_eq!(
+            names,
+            [("Role", "r"), ("ClusterRole", "c"), ("RoleBinding", "")]
+        );
     }
 }

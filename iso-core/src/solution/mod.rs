@@ -9,6 +9,7 @@
 mod config;
 mod images;
 mod manifest;
+mod reference;
 mod registry;
 pub mod rules;
 pub mod signature;
@@ -23,11 +24,16 @@ pub use config::{
     check_config, parse_config, rpm_vercmp, ArchiveInfo, ConfigReport, SolutionsConfig,
 };
 pub use images::{
-    media, parse_image_manifest, BlobRef, ContainerImage, ManifestKind, ParsedManifest,
-    PlatformManifest,
+    media, parse_image_manifest, BlobRef, ContainerImage, DigestCheck, ImageManifestError,
+    ManifestKind, ParsedManifest, PlatformManifest,
 };
-pub use manifest::{is_dns_label, parse as parse_manifest, Manifest, API_VERSION};
+pub use manifest::{
+    is_dns_label, parse as parse_manifest, FileContents, Manifest, OperatorFile, OperatorFiles,
+    Refusal, YamlDocument, API_VERSION, CRDS_DIR, ROLES_FILE,
+};
+pub use reference::{BadImageRef, ImageRef};
 pub use registry::generate_registry_config;
+pub use rules::Rule;
 pub use verify::{isomd5, verify, IsoMd5, TrustedKey, VerifyOptions, VerifyReport};
 
 use crate::iso9660::{Image, Namespace};
@@ -60,9 +66,10 @@ impl fmt::Display for Severity {
 /// One problem found in an archive or a configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Stable rule id, e.g. `image.blob-digest` (see [`rules`]).
-    pub rule: &'static str,
-    /// How serious it is.
+    /// The rule, printed and serialised as its stable id, e.g. `image.blob-digest` (see
+    /// [`Rule`]).
+    pub rule: Rule,
+    /// How serious it is (the rule's severity).
     pub severity: Severity,
     /// Path inside the archive (Rock Ridge names, no leading `/`), or a key path in a
     /// configuration; `-` for the archive as a whole.
@@ -72,14 +79,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(
-        rule: &'static str,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    /// A finding of `rule`, with the rule's severity.
+    pub(crate) fn new(rule: Rule, path: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
             rule,
-            severity: rules::severity(rule),
+            severity: rule.severity(),
             path: path.into(),
             message: message.into(),
         }
@@ -101,7 +105,7 @@ impl fmt::Display for Finding {
 pub struct ValidateOptions {
     /// Hash every distinct blob and compare it with its name and every descriptor naming it.
     pub digests: bool,
-    /// Hashing threads (0: one per core, at most 2 by default on this project's machines).
+    /// Hashing threads (0: one per available core).
     pub threads: usize,
 }
 
@@ -155,10 +159,9 @@ pub struct Solution<'a, 'data> {
     pub manifest: Option<Manifest>,
     /// Images under `images/<name>/<tag>/`.
     pub images: Vec<ContainerImage>,
-    /// CRD files under `operator/deploy/crds/` (paths).
-    pub crds: Vec<String>,
-    /// Kinds and names of the documents of `operator/deploy/role.yaml`.
-    pub roles: Vec<(String, String)>,
+    /// The operator files (`operator/deploy/crds/**/*_crd.yaml`, `operator/deploy/role.yaml`),
+    /// read and parsed once.
+    pub operator: OperatorFiles,
     /// The volume identifier.
     pub volume_id: String,
     findings: Vec<Finding>,
@@ -173,7 +176,7 @@ impl<'a, 'data> Solution<'a, 'data> {
         let mut findings = Vec::new();
         if image.rock_ridge().is_none() {
             findings.push(Finding::new(
-                "iso.no-rock-ridge",
+                Rule::IsoNoRockRidge,
                 "-",
                 "no Rock Ridge: MetalK8s mounts the ISO and needs Rock Ridge names (blob files \
                  have 64-character names); rebuild with -R",
@@ -181,7 +184,7 @@ impl<'a, 'data> Solution<'a, 'data> {
         }
         if image.joliet().is_none() {
             findings.push(Finding::new(
-                "iso.no-joliet",
+                Rule::IsoNoJoliet,
                 "-",
                 "no Joliet tree: the documented mkisofs flags include -J -joliet-long",
             ));
@@ -192,7 +195,7 @@ impl<'a, 'data> Solution<'a, 'data> {
             if let Some(v) = &m.version {
                 if !volume_id.ends_with(v.as_str()) {
                     findings.push(Finding::new(
-                        "iso.volume-id",
+                        Rule::IsoVolumeId,
                         "-",
                         format!(
                             "volume id {volume_id:?} does not end with the version {v:?} \
@@ -203,14 +206,13 @@ impl<'a, 'data> Solution<'a, 'data> {
             }
         }
         let (images, blob_files) = images::inventory(image, namespace, &mut findings)?;
-        let (crds, roles) = manifest::operator_files(image, namespace, &mut findings)?;
+        let operator = OperatorFiles::load(image, namespace, &mut findings)?;
         let mut s = Solution {
             image,
             namespace,
             manifest,
             images,
-            crds,
-            roles,
+            operator,
             volume_id,
             findings,
             blob_files,
@@ -219,10 +221,11 @@ impl<'a, 'data> Solution<'a, 'data> {
         Ok(s)
     }
 
-    /// `<name>-<version>`, the id MetalK8s derives (mount point, registry repository).
+    /// `<name>-<version>`, the id MetalK8s derives (mount point, registry repository), when
+    /// the manifest gives both (see [`solution_id`]).
     pub fn id(&self) -> Option<String> {
         let m = self.manifest.as_ref()?;
-        Some(format!("{}-{}", m.name.as_ref()?, m.version.as_ref()?))
+        Some(solution_id(m.name.as_ref()?, m.version.as_ref()?))
     }
 
     /// Findings of the structural checks (everything but digests).
@@ -240,7 +243,7 @@ impl<'a, 'data> Solution<'a, 'data> {
         let has_images = self.image.lookup(ns, "images").is_ok_and(|e| e.is_dir());
         if !has_images {
             self.findings.push(Finding::new(
-                "layout.images-missing",
+                Rule::LayoutImagesMissing,
                 "images",
                 "no images/ directory: MetalK8s refuses the archive (\"images does not exist or \
                  is not a directory\")",
@@ -250,7 +253,7 @@ impl<'a, 'data> Solution<'a, 'data> {
             let (name, tag) = &m.operator_image;
             if !name.is_empty() && !self.images.iter().any(|i| &i.name == name && &i.tag == tag) {
                 self.findings.push(Finding::new(
-                    "operator.image-missing",
+                    Rule::OperatorImageMissing,
                     format!("images/{name}/{tag}"),
                     format!(
                         "the operator image {name}:{tag} ({}) has no images/{name}/{tag}/manifest.json: \
@@ -260,14 +263,12 @@ impl<'a, 'data> Solution<'a, 'data> {
                 ));
             }
             for (i, entry) in m.images.iter().enumerate() {
-                let ok = entry.split_once(':').is_some_and(|(n, t)| {
-                    !n.is_empty()
-                        && !t.is_empty()
-                        && self.images.iter().any(|im| im.name == n && im.tag == t)
-                });
+                let ok = entry
+                    .parse::<ImageRef>()
+                    .is_ok_and(|r| self.images.iter().any(|im| r.is(&im.name, &im.tag)));
                 if !ok {
                     self.findings.push(Finding::new(
-                        "manifest.images-entry",
+                        Rule::ManifestImagesEntry,
                         "manifest.yaml",
                         format!(
                             "spec.images[{i}] = {entry:?} is not \"<name>:<tag>\" of an image under images/"
@@ -285,7 +286,7 @@ impl<'a, 'data> Solution<'a, 'data> {
                 }
             }
             _ => self.findings.push(Finding::new(
-                "layout.registry-config-missing",
+                Rule::LayoutRegistryConfigMissing,
                 "registry-config.inc.j2",
                 "no registry-config.inc.j2 at the root: MetalK8s's state that exposes the images fails",
             )),
@@ -293,9 +294,10 @@ impl<'a, 'data> Solution<'a, 'data> {
         Ok(())
     }
 
-    /// Hashes every distinct blob file once (hard links are one blob), on `threads` threads,
-    /// and checks each against its name and every descriptor that names it.
-    pub fn verify_digests(&self, threads: usize) -> (Vec<Finding>, u64, usize) {
+    /// Hashes every distinct blob file once (hard links are one blob), on `threads` threads
+    /// (0: one per available core), and checks each against its name and every descriptor
+    /// that names it.
+    pub fn verify_digests(&self, threads: usize) -> DigestCheck {
         images::verify(&self.images, &self.blob_files, threads)
     }
 
@@ -343,8 +345,9 @@ impl<'a, 'data> Solution<'a, 'data> {
     }
 }
 
-/// Reads a small file of the archive into memory, refusing (with a finding) files over
-/// [`MAX_DOCUMENT_BYTES`].
+/// Reads a small file of the archive into memory, refusing (with a `layout.file-too-large`
+/// finding) files over [`MAX_DOCUMENT_BYTES`]: the one capped reader of the archive's
+/// documents (the manifest, the operator files, image manifests, the registry config).
 pub(crate) fn read_capped(
     image: &Image<'_>,
     e: &crate::DirEntry<'_>,
@@ -367,7 +370,7 @@ pub(crate) fn read_capped(
 pub(crate) fn too_large(size: u64, path: &str) -> Option<Finding> {
     (size > MAX_DOCUMENT_BYTES).then(|| {
         Finding::new(
-            "layout.file-too-large",
+            Rule::LayoutFileTooLarge,
             path,
             format!(
                 "{size} bytes, more than the {MAX_DOCUMENT_BYTES} read into memory for a document"
@@ -378,29 +381,43 @@ pub(crate) fn too_large(size: u64, path: &str) -> Option<Finding> {
 
 /// Loads and checks a Solution: structure, and digests unless `opts.digests` is false.
 pub fn validate(image: &Image<'_>, opts: ValidateOptions) -> crate::Result<Report> {
-    let s = Solution::load(image)?;
-    let mut findings = s.findings().to_vec();
-    let (mut hashed_bytes, mut hashed_blobs) = (0, 0);
-    if opts.digests {
-        let (f, bytes, blobs) = s.verify_digests(opts.threads);
-        findings.extend(f);
-        hashed_bytes = bytes;
-        hashed_blobs = blobs;
-    }
-    sort_findings(&mut findings);
-    Ok(Report {
-        findings,
-        hashed_bytes,
-        hashed_blobs,
-    })
+    Ok(Solution::load(image)?.validate(opts))
 }
 
+impl Solution<'_, '_> {
+    /// [`validate`] of an already loaded Solution: its structural findings, and the digest
+    /// checks unless `opts.digests` is false.
+    pub fn validate(&self, opts: ValidateOptions) -> Report {
+        let mut findings = self.findings().to_vec();
+        let (mut hashed_bytes, mut hashed_blobs) = (0, 0);
+        if opts.digests {
+            let check = self.verify_digests(opts.threads);
+            findings.extend(check.findings);
+            hashed_bytes = check.hashed_bytes;
+            hashed_blobs = check.hashed_blobs;
+        }
+        sort_findings(&mut findings);
+        Report {
+            findings,
+            hashed_bytes,
+            hashed_blobs,
+        }
+    }
+}
+
+/// `<name>-<version>`: the id MetalK8s derives from a Solution's name and version (its mount
+/// point, its registry repository, the names of its volumes).
+pub fn solution_id(name: &str, version: &str) -> String {
+    format!("{name}-{version}")
+}
+
+/// Sorts findings errors first, then by path, rule id and message, and drops repeats.
 pub(crate) fn sort_findings(f: &mut Vec<Finding>) {
     f.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.path.cmp(&b.path))
-            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.rule.id().cmp(b.rule.id()))
             .then_with(|| a.message.cmp(&b.message))
     });
     f.dedup();

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::images::{media, ContainerImage, ManifestKind};
-use super::Finding;
+use super::{Finding, Rule};
 
 const PATH: &str = "registry-config.inc.j2";
 
@@ -181,7 +181,7 @@ pub(crate) fn compare(images: &[ContainerImage], actual: &str, findings: &mut Ve
         }
         let changed = expected.iter().any(|e| e.header == item.header);
         findings.push(Finding::new(
-            "registry-config.extra",
+            Rule::RegistryConfigExtra,
             PATH,
             if changed {
                 format!(
@@ -200,7 +200,7 @@ pub(crate) fn compare(images: &[ContainerImage], actual: &str, findings: &mut Ve
     }
     if !constants.is_empty() {
         findings.push(Finding::new(
-            "registry-config.constants",
+            Rule::RegistryConfigConstants,
             PATH,
             format!("holds the constant blocks {} that MetalK8s already defines: generate with --omit-constants", constants.join(", ")),
         ));
@@ -210,7 +210,7 @@ pub(crate) fn compare(images: &[ContainerImage], actual: &str, findings: &mut Ve
             continue; // reported as differing above
         }
         findings.push(Finding::new(
-            "registry-config.missing",
+            Rule::RegistryConfigMissing,
             PATH,
             format!("lacks {:?}: that image or tag is not served", item.header),
         ));

@@ -238,46 +238,8 @@ pub fn verify_minisign(
             ),
         ));
     }
-    let sig = sig64(&raw[10..74])?;
-    let ok = if prehashed {
-        // BLAKE2b-512, unkeyed (blake2b_simd: AVX2 when the CPU has it).
-        let mut h = blake2b_simd::Params::new().hash_length(64).to_state();
-        for p in message {
-            h.update(p);
-        }
-        key.key.verify_strict(h.finalize().as_bytes(), &sig)
-    } else {
-        key.key.verify_strict(&joined(message), &sig)
-    };
-    ok.map_err(|_| bad("the signature does not verify with this key"))?;
-    let comment = lines.next().filter(|l| !l.trim().is_empty());
-    let trusted_comment = match comment {
-        None if prehashed => return Err(bad("malformed signature file: no trusted comment")),
-        None => None,
-        Some(l) => {
-            let tc = l.strip_prefix("trusted comment: ").ok_or_else(|| {
-                bad("malformed signature file: third line is not a trusted comment")
-            })?;
-            let global = B64
-                .decode(
-                    lines
-                        .next()
-                        .ok_or_else(|| bad("malformed signature file: no global signature"))?
-                        .trim(),
-                )
-                .map_err(|_| bad("malformed signature file: global signature is not base64"))?;
-            let gsig = sig64(&global)?;
-            let mut signed = raw[10..74].to_vec();
-            signed.extend_from_slice(tc.as_bytes());
-            key.key.verify_strict(&signed, &gsig).map_err(|_| {
-                Failure::new(
-                    FailureKind::TrustedCommentForged,
-                    "the trusted comment does not match its global signature",
-                )
-            })?;
-            Some(tc.to_string())
-        }
-    };
+    verify_minisign_message(key, &raw[10..74], prehashed, message)?;
+    let trusted_comment = minisign_trusted_comment(key, &raw[10..74], prehashed, &mut lines)?;
     if lines.any(|l| !l.trim().is_empty()) {
         return Err(bad("malformed signature file: trailing data"));
     }
@@ -291,6 +253,72 @@ pub fn verify_minisign(
         trusted_comment,
         signer: None,
     })
+}
+
+/// Verifies the minisign signature `sig` (64 bytes) over `message`, or over its BLAKE2b-512
+/// when `prehashed`.
+fn verify_minisign_message(
+    key: &MinisignKey,
+    sig: &[u8],
+    prehashed: bool,
+    message: Parts<'_>,
+) -> Result<(), Failure> {
+    let sig = sig64(sig)?;
+    let ok = if prehashed {
+        // BLAKE2b-512, unkeyed (blake2b_simd: AVX2 when the CPU has it).
+        let mut h = blake2b_simd::Params::new().hash_length(64).to_state();
+        for p in message {
+            h.update(p);
+        }
+        key.key.verify_strict(h.finalize().as_bytes(), &sig)
+    } else {
+        key.key.verify_strict(&joined(message), &sig)
+    };
+    ok.map_err(|_| invalid("the signature does not verify with this key"))
+}
+
+/// Reads the trusted comment and its global signature (over the signature `sig` and the
+/// comment) from the rest of a minisign signature file, and verifies it. A prehashed signature
+/// must have one; a legacy one (and signify's) may have none.
+fn minisign_trusted_comment(
+    key: &MinisignKey,
+    sig: &[u8],
+    prehashed: bool,
+    lines: &mut std::str::Lines<'_>,
+) -> Result<Option<String>, Failure> {
+    let Some(l) = lines.next().filter(|l| !l.trim().is_empty()) else {
+        return if prehashed {
+            Err(invalid("malformed signature file: no trusted comment"))
+        } else {
+            Ok(None)
+        };
+    };
+    let tc = l
+        .strip_prefix("trusted comment: ")
+        .ok_or_else(|| invalid("malformed signature file: third line is not a trusted comment"))?;
+    let global = B64
+        .decode(
+            lines
+                .next()
+                .ok_or_else(|| invalid("malformed signature file: no global signature"))?
+                .trim(),
+        )
+        .map_err(|_| invalid("malformed signature file: global signature is not base64"))?;
+    let gsig = sig64(&global)?;
+    let mut signed = sig.to_vec();
+    signed.extend_from_slice(tc.as_bytes());
+    key.key.verify_strict(&signed, &gsig).map_err(|_| {
+        Failure::new(
+            FailureKind::TrustedCommentForged,
+            "the trusted comment does not match its global signature",
+        )
+    })?;
+    Ok(Some(tc.to_string()))
+}
+
+/// A [`FailureKind::SignatureInvalid`] failure.
+fn invalid(message: &str) -> Failure {
+    Failure::new(FailureKind::SignatureInvalid, message.to_string())
 }
 
 /// One line of an `allowed_signers` file (ssh-keygen's format).
@@ -481,41 +509,18 @@ pub fn verify_sshsig(
         "SHA256:{}",
         base64::engine::general_purpose::STANDARD_NO_PAD.encode(Sha256::digest(pk_blob))
     );
-    let signer = signers
-        .iter()
-        .find(|s| {
-            s.key.as_bytes() == &pk
-                && s.principals.iter().any(|p| glob(p, identity))
-                && s.namespaces.as_ref().is_none_or(|n| n.iter().any(|x| glob(x, namespace)))
-        })
-        .ok_or_else(|| {
-            Failure::new(
-                FailureKind::KeyIdMismatch,
-                format!("signed by key {fingerprint}, which the allowed signers do not allow for {identity:?}"),
-            )
-        })?;
+    let signer = allowed_signer(signers, &pk, identity, namespace).ok_or_else(|| {
+        Failure::new(
+            FailureKind::KeyIdMismatch,
+            format!("signed by key {fingerprint}, which the allowed signers do not allow for {identity:?}"),
+        )
+    })?;
     let mut sw = Wire(sig_blob);
     if sw.string().ok_or_else(malformed)? != b"ssh-ed25519" {
         return Err(bad("not an ssh-ed25519 signature"));
     }
     let sig = sig64(sw.string().ok_or_else(malformed)?)?;
-    let digest: Vec<u8> = match hash_alg {
-        b"sha512" => {
-            let mut h = Sha512::new();
-            for p in message {
-                h.update(p);
-            }
-            h.finalize().to_vec()
-        }
-        b"sha256" => {
-            let mut h = Sha256::new();
-            for p in message {
-                h.update(p);
-            }
-            h.finalize().to_vec()
-        }
-        _ => return Err(bad("unsupported SSH signature hash algorithm")),
-    };
+    let digest = sshsig_digest(hash_alg, message)?;
     let mut signed = b"SSHSIG".to_vec();
     put_string(&mut signed, ns);
     put_string(&mut signed, reserved);
@@ -531,6 +536,39 @@ pub fn verify_sshsig(
         trusted_comment: None,
         signer: Some(identity.to_string()),
     })
+}
+
+/// The allowed signer with public key `pk`, allowed for `identity` and `namespace`.
+fn allowed_signer<'s>(
+    signers: &'s [AllowedSigner],
+    pk: &[u8; 32],
+    identity: &str,
+    namespace: &str,
+) -> Option<&'s AllowedSigner> {
+    signers.iter().find(|s| {
+        s.key.as_bytes() == pk
+            && s.principals.iter().any(|p| glob(p, identity))
+            && s.namespaces
+                .as_ref()
+                .is_none_or(|n| n.iter().any(|x| glob(x, namespace)))
+    })
+}
+
+/// The digest of `message` an SSH signature signs, with its hash algorithm (`sha512` or
+/// `sha256`).
+fn sshsig_digest(hash_alg: &[u8], message: Parts<'_>) -> Result<Vec<u8>, Failure> {
+    fn digest<D: Digest>(message: Parts<'_>) -> Vec<u8> {
+        let mut h = D::new();
+        for p in message {
+            h.update(p);
+        }
+        h.finalize().to_vec()
+    }
+    match hash_alg {
+        b"sha512" => Ok(digest::<Sha512>(message)),
+        b"sha256" => Ok(digest::<Sha256>(message)),
+        _ => Err(invalid("unsupported SSH signature hash algorithm")),
+    }
 }
 
 #[cfg(test)]

@@ -51,8 +51,38 @@ fn normalise(p: &str) -> String {
     p.trim_start_matches("./").to_string()
 }
 
+/// Why [`parse_sums`] refused a `SHA256SUMS` text. Each names its line (from 1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SumsError {
+    /// A line that is neither a BSD tag line nor a GNU line with a SHA-256 digest.
+    #[error("line {line}: not a SHA-256 checksum line: {text:?}")]
+    BadLine {
+        /// The line number.
+        line: usize,
+        /// The line as written.
+        text: String,
+    },
+    /// A path that is empty or climbs out of the tree (`..`).
+    #[error("line {line}: unsafe path {path:?}")]
+    UnsafePath {
+        /// The line number.
+        line: usize,
+        /// The path (unescaped, without a leading `./`).
+        path: String,
+    },
+    /// A path listed a second time.
+    #[error("line {line}: {path:?} is listed twice")]
+    Duplicate {
+        /// The line number of the second listing.
+        line: usize,
+        /// The path.
+        path: String,
+    },
+}
+
 /// Parses a `SHA256SUMS` text. Errors name the line.
-pub fn parse_sums(text: &str) -> Result<Sums, String> {
+pub fn parse_sums(text: &str) -> Result<Sums, SumsError> {
     let mut sums = Sums::default();
     for (n, raw) in text.lines().enumerate() {
         let line_no = n + 1;
@@ -63,7 +93,10 @@ pub fn parse_sums(text: &str) -> Result<Sums, String> {
             Some(rest) => (true, rest),
             None => (false, raw),
         };
-        let bad = || format!("line {line_no}: not a SHA-256 checksum line: {raw:?}");
+        let bad = || SumsError::BadLine {
+            line: line_no,
+            text: raw.to_string(),
+        };
         let (path, digest) = if let Some(rest) = line.strip_prefix("SHA256 (") {
             let (p, h) = rest.rsplit_once(") = ").ok_or_else(bad)?;
             (p, h)
@@ -83,10 +116,16 @@ pub fn parse_sums(text: &str) -> Result<Sums, String> {
         };
         let path = normalise(&path);
         if path.is_empty() || path.split('/').any(|c| c == "..") {
-            return Err(format!("line {line_no}: unsafe path {path:?}"));
+            return Err(SumsError::UnsafePath {
+                line: line_no,
+                path,
+            });
         }
         if sums.entries.insert(path.clone(), digest).is_some() {
-            return Err(format!("line {line_no}: {path:?} is listed twice"));
+            return Err(SumsError::Duplicate {
+                line: line_no,
+                path,
+            });
         }
     }
     Ok(sums)
@@ -175,12 +214,18 @@ mod tests {
         let d = "a".repeat(64);
         assert!(parse_sums("SHA256 (x) = 12").is_err());
         assert!(parse_sums(&format!("{d} x")).is_err());
-        assert!(parse_sums(&format!("{d}  x\n{d}  x\n"))
-            .unwrap_err()
-            .contains("twice"));
-        assert!(parse_sums(&format!("{d}  ../x\n"))
-            .unwrap_err()
-            .contains("unsafe"));
-        assert!(parse_sums("MD5 (x) = 00").is_err());
+        assert_eq!(
+            parse_sums(&format!("{d}  x\n{d}  x\n")).unwrap_err(),
+            SumsError::Duplicate {
+                line: 2,
+                path: "x".into()
+            }
+        );
+        let unsafe_path = parse_sums(&format!("{d}  ../x\n")).unwrap_err();
+        assert_eq!(unsafe_path.to_string(), "line 1: unsafe path \"../x\"");
+        assert_eq!(
+            parse_sums("MD5 (x) = 00").unwrap_err().to_string(),
+            "line 1: not a SHA-256 checksum line: \"MD5 (x) = 00\""
+        );
     }
 }

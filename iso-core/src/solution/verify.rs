@@ -12,7 +12,7 @@ use super::signature::{
     verify_minisign, verify_sshsig, AllowedSigner, Failure, FailureKind, MinisignKey,
     SignatureInfo, SSH_NAMESPACE,
 };
-use super::sums::{parse_sums, SUMS, SUMS_MINISIG, SUMS_SSHSIG};
+use super::sums::{parse_sums, Sums, SUMS, SUMS_MINISIG, SUMS_SSHSIG};
 use crate::iso9660::{EntryKind, Image};
 use crate::sha256x2;
 
@@ -136,97 +136,16 @@ pub fn verify(image: &Image<'_>, key: &TrustedKey, opts: VerifyOptions<'_>) -> V
     r
 }
 
+/// The embedded checks: the signature over `SHA256SUMS`, then coverage both ways, then every
+/// listed file's digest. Nothing is checked against an unauthenticated list.
 fn embedded(image: &Image<'_>, key: &TrustedKey, threads: usize, r: &mut VerifyReport) {
-    let ns = image.default_namespace();
-    let read = |p: &str| -> Option<Vec<u8>> {
-        let e = image.lookup(ns, p).ok().filter(|e| e.is_file())?;
-        image.contents(&e).ok().map(|c| c.to_vec())
-    };
-    let Some(sums_bytes) = read(SUMS) else {
-        r.failures.push(Failure::at(
-            FailureKind::NoSums,
-            SUMS,
-            "no SHA256SUMS at the root of the archive",
-        ));
+    let Some(sums) = authenticated_sums(image, key, r) else {
         return;
-    };
-    let sig_name = match key {
-        TrustedKey::Minisign(_) => SUMS_MINISIG,
-        TrustedKey::Ssh { .. } => SUMS_SSHSIG,
-    };
-    let Some(sig) = read(sig_name) else {
-        r.failures.push(Failure::at(
-            FailureKind::NoSignature,
-            sig_name,
-            format!("no {sig_name} at the root of the archive for this kind of key"),
-        ));
-        return;
-    };
-    match verify_sig(key, &String::from_utf8_lossy(&sig), &[&sums_bytes]) {
-        Ok(info) => r.signature = Some(info),
-        Err(mut f) => {
-            f.path = Some(sig_name.into());
-            r.failures.push(f);
-            return; // nothing in an unauthenticated list is worth checking
-        }
-    }
-    let sums = match std::str::from_utf8(&sums_bytes)
-        .map_err(|e| e.to_string())
-        .and_then(parse_sums)
-    {
-        Ok(s) => s,
-        Err(e) => {
-            r.failures.push(Failure::at(FailureKind::BadSums, SUMS, e));
-            return;
-        }
     };
     r.files = sums.entries.len();
-    // What the archive holds.
-    let mut present = BTreeSet::new();
-    let mut files = Vec::new();
-    match image.walk(ns) {
-        Ok(mut walk) => {
-            while let Some(item) = walk.next_entry() {
-                match item {
-                    Ok((path, e)) => {
-                        if e.kind() == EntryKind::Directory {
-                            continue;
-                        }
-                        if [SUMS, SUMS_MINISIG, SUMS_SSHSIG].contains(&path) {
-                            continue;
-                        }
-                        present.insert(path.to_string());
-                        match sums.entries.get(path) {
-                            None => r.failures.push(Failure::at(
-                                FailureKind::NotCovered,
-                                path,
-                                "in the archive but not listed in SHA256SUMS",
-                            )),
-                            Some(want) if e.kind() == EntryKind::File => {
-                                files.push((path.to_string(), image.contents(e).ok(), *want))
-                            }
-                            Some(_) => r.failures.push(Failure::at(
-                                FailureKind::DigestMismatch,
-                                path,
-                                format!("listed, but a {:?} rather than a file", e.kind()),
-                            )),
-                        }
-                    }
-                    Err(e) => {
-                        r.failures.push(Failure::new(
-                            FailureKind::Missing,
-                            format!("the archive cannot be walked: {e}"),
-                        ));
-                        return;
-                    }
-                }
-            }
-        }
-        Err(e) => r.failures.push(Failure::new(
-            FailureKind::Missing,
-            format!("the archive cannot be walked: {e}"),
-        )),
-    }
+    let Some((present, files)) = archive_files(image, &sums, r) else {
+        return;
+    };
     for p in sums.entries.keys().filter(|p| !present.contains(*p)) {
         r.failures.push(Failure::at(
             FailureKind::Missing,
@@ -234,11 +153,123 @@ fn embedded(image: &Image<'_>, key: &TrustedKey, threads: usize, r: &mut VerifyR
             "listed in SHA256SUMS but not in the archive",
         ));
     }
-    // Hard links (one extent, several paths) are hashed once.
+    check_digests(&files, threads, r);
+}
+
+/// The content of the regular file `path` of the archive's default tree, when it has one.
+fn read_file(image: &Image<'_>, path: &str) -> Option<Vec<u8>> {
+    let e = image
+        .lookup(image.default_namespace(), path)
+        .ok()
+        .filter(|e| e.is_file())?;
+    image.contents(&e).ok().map(|c| c.to_vec())
+}
+
+/// `SHA256SUMS`, once its signature (the file for this kind of key) verified with `key` and
+/// it parsed; otherwise `None`, with the failure recorded.
+fn authenticated_sums(image: &Image<'_>, key: &TrustedKey, r: &mut VerifyReport) -> Option<Sums> {
+    let Some(sums_bytes) = read_file(image, SUMS) else {
+        r.failures.push(Failure::at(
+            FailureKind::NoSums,
+            SUMS,
+            "no SHA256SUMS at the root of the archive",
+        ));
+        return None;
+    };
+    let sig_name = match key {
+        TrustedKey::Minisign(_) => SUMS_MINISIG,
+        TrustedKey::Ssh { .. } => SUMS_SSHSIG,
+    };
+    let Some(sig) = read_file(image, sig_name) else {
+        r.failures.push(Failure::at(
+            FailureKind::NoSignature,
+            sig_name,
+            format!("no {sig_name} at the root of the archive for this kind of key"),
+        ));
+        return None;
+    };
+    match verify_sig(key, &String::from_utf8_lossy(&sig), &[&sums_bytes]) {
+        Ok(info) => r.signature = Some(info),
+        Err(mut f) => {
+            f.path = Some(sig_name.into());
+            r.failures.push(f);
+            return None; // nothing in an unauthenticated list is worth checking
+        }
+    }
+    let parsed = std::str::from_utf8(&sums_bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|text| parse_sums(text).map_err(|e| e.to_string()));
+    match parsed {
+        Ok(s) => Some(s),
+        Err(e) => {
+            r.failures.push(Failure::at(FailureKind::BadSums, SUMS, e));
+            None
+        }
+    }
+}
+
+/// Walks the archive: the paths it holds (directories and the list's own files excepted) and
+/// the listed regular files to hash, recording what the list does not cover and what is
+/// listed but not a file. `None` when the walk fails part-way (recorded); when it cannot
+/// start, nothing is present.
+fn archive_files<'d>(
+    image: &Image<'d>,
+    sums: &Sums,
+    r: &mut VerifyReport,
+) -> Option<(BTreeSet<String>, Vec<Item<'d>>)> {
+    let mut present = BTreeSet::new();
+    let mut files = Vec::new();
+    let mut walk = match image.walk(image.default_namespace()) {
+        Ok(walk) => walk,
+        Err(e) => {
+            r.failures.push(Failure::new(
+                FailureKind::Missing,
+                format!("the archive cannot be walked: {e}"),
+            ));
+            return Some((present, files));
+        }
+    };
+    while let Some(item) = walk.next_entry() {
+        let (path, e) = match item {
+            Ok(item) => item,
+            Err(e) => {
+                r.failures.push(Failure::new(
+                    FailureKind::Missing,
+                    format!("the archive cannot be walked: {e}"),
+                ));
+                return None;
+            }
+        };
+        if e.kind() == EntryKind::Directory || [SUMS, SUMS_MINISIG, SUMS_SSHSIG].contains(&path) {
+            continue;
+        }
+        present.insert(path.to_string());
+        match sums.entries.get(path) {
+            None => r.failures.push(Failure::at(
+                FailureKind::NotCovered,
+                path,
+                "in the archive but not listed in SHA256SUMS",
+            )),
+            Some(want) if e.kind() == EntryKind::File => {
+                files.push((path.to_string(), image.contents(e).ok(), *want))
+            }
+            Some(_) => r.failures.push(Failure::at(
+                FailureKind::DigestMismatch,
+                path,
+                format!("listed, but a {:?} rather than a file", e.kind()),
+            )),
+        }
+    }
+    Some((present, files))
+}
+
+/// Hashes the listed files (each extent once: hard links are one extent with several paths)
+/// and records every digest that differs from the list's, or content that cannot be read.
+fn check_digests(files: &[Item<'_>], threads: usize, r: &mut VerifyReport) {
     let mut unique: Vec<Item<'_>> = Vec::new();
     let mut slot: Vec<usize> = Vec::with_capacity(files.len());
     let mut by_extent = std::collections::HashMap::new();
-    for (path, c, want) in &files {
+    for (path, c, want) in files {
         let key = c
             .as_ref()
             .and_then(|c| c.parts().first().map(|p| (p.as_ptr() as usize, c.len())));

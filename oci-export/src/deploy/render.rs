@@ -1,8 +1,9 @@
 //! The Kubernetes objects that deploy a Solution's CRDs and Operator, as MetalK8s does.
 //!
-//! MetalK8s applies them with Salt states that read the mounted ISO
-//! (`../shared/spec/metalk8s-solutions.md` §6.2 and §6.3); [`render`] builds the same objects
-//! from the file, as typed [`k8s_openapi`] values, for `kubectl apply -f -` or a GitOps tool:
+//! MetalK8s applies them with Salt states that read the mounted ISO (in MetalK8s's source,
+//! `salt/metalk8s/orchestrate/solutions/deploy-components.sls` for the CRDs and
+//! `prepare-environment.sls` beside it for the rest); [`render`] builds the same objects from
+//! the file, as typed [`k8s_openapi`] values, for `kubectl apply -f -` or a GitOps tool:
 //!
 //! 1. *activation*: every `operator/deploy/crds/**/*_crd.yaml` (one CRD each, sorted by name);
 //! 2. the *environment* of one namespace: the ServiceAccount `<name>-operator`, each Role and
@@ -16,12 +17,15 @@
 //! `app.kubernetes.io/managed-by: salt`, `heritage: salt`), so that objects rendered here and
 //! objects MetalK8s applied are the same objects. The output is deterministic: the same
 //! archive and options give the same bytes, so a diff between two renders means something.
+//!
+//! Nothing here reads the archive: the CRD files and `role.yaml` come parsed from
+//! [`Solution::operator`], and whether a file can be deployed is decided there
+//! ([`OperatorFile::deployable_crd`], beside the validation policy for the same file).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::io::Read;
 
-use iso_core::solution::{rpm_vercmp, Solution, MAX_DOCUMENT_BYTES};
+use iso_core::solution::{rpm_vercmp, solution_id, OperatorFile, Refusal, Solution, YamlDocument};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, ObjectFieldSelector,
@@ -39,9 +43,9 @@ pub const DEFAULT_REGISTRY: &str = "metalk8s-registry-from-config.invalid";
 /// The ConfigMap key holding the `OperatorConfig`, mounted at `/etc/config`.
 pub const OPERATOR_CONFIG_KEY: &str = "operator.yaml";
 /// Where the CRDs are, and how their files are named.
-pub const CRDS_DIR: &str = "operator/deploy/crds";
+pub const CRDS_DIR: &str = iso_core::solution::CRDS_DIR;
 /// The file of Roles and ClusterRoles.
-pub const ROLES_FILE: &str = "operator/deploy/role.yaml";
+pub const ROLES_FILE: &str = iso_core::solution::ROLES_FILE;
 /// The Kubernetes limit on the names MetalK8s cuts (RoleBinding names).
 pub const NAME_LIMIT: usize = 63;
 
@@ -112,6 +116,15 @@ fn invalid(path: &str, message: impl Into<String>) -> RenderError {
     RenderError::Invalid {
         path: path.into(),
         message: message.into(),
+    }
+}
+
+impl From<Refusal> for RenderError {
+    fn from(r: Refusal) -> Self {
+        RenderError::Invalid {
+            path: r.path,
+            message: r.message,
+        }
     }
 }
 
@@ -225,67 +238,23 @@ fn check_name(what: &str, name: &str) -> Result<(), RenderError> {
     }
 }
 
-/// Reads a document file of the archive, at most [`MAX_DOCUMENT_BYTES`].
-pub(crate) fn read_document(
-    solution: &Solution<'_, '_>,
-    path: &str,
-) -> Result<Vec<u8>, RenderError> {
-    let image = solution.image();
-    let entry = image
-        .lookup(solution.namespace, path)
-        .map_err(|e| e.with_path(path))?;
-    if !entry.is_file() {
-        return Err(invalid(path, "not a regular file"));
-    }
-    if entry.size() > MAX_DOCUMENT_BYTES {
-        return Err(invalid(
-            path,
-            format!(
-                "{} bytes, more than the {MAX_DOCUMENT_BYTES} read for a document",
-                entry.size()
-            ),
-        ));
-    }
-    let mut r = image.reader(&entry).map_err(|e| e.with_path(path))?;
-    let mut v = Vec::with_capacity(entry.size() as usize);
-    r.by_ref()
-        .take(MAX_DOCUMENT_BYTES)
-        .read_to_end(&mut v)
-        .map_err(|e| iso_core::Error::from(e).with_path(path))?;
-    Ok(v)
-}
-
-/// The YAML documents of a file (empty ones skipped, as `yaml.safe_load_all` does).
-pub(crate) fn yaml_documents(
-    path: &str,
-    bytes: &[u8],
-) -> Result<Vec<serde_yaml::Value>, RenderError> {
-    let mut docs = Vec::new();
-    for d in serde_yaml::Deserializer::from_slice(bytes) {
-        let v: serde_yaml::Value = serde::Deserialize::deserialize(d)
-            .map_err(|e| invalid(path, format!("not valid YAML: {e}")))?;
-        if !v.is_null() {
-            docs.push(v);
-        }
-    }
-    Ok(docs)
-}
-
-/// `yaml` read into the typed object `T`, with a warning for every field `T` does not hold
+/// `doc` read into the typed object `T`, with a warning for every field `T` does not hold
 /// (which `kubectl apply` would send, and a typed round trip would drop).
-pub(crate) fn typed<T: serde::de::DeserializeOwned + Serialize>(
+fn typed<T: serde::de::DeserializeOwned + Serialize>(
     path: &str,
     what: &str,
-    yaml: serde_yaml::Value,
+    doc: &YamlDocument,
     warnings: &mut Vec<String>,
 ) -> Result<T, RenderError> {
-    let original: Json = serde_json::to_value(&yaml)
+    let original: &Json = doc
+        .json
+        .as_ref()
         .map_err(|e| invalid(path, format!("{what}: not representable as JSON: {e}")))?;
     let t: T = serde_json::from_value(original.clone())
         .map_err(|e| invalid(path, format!("{what}: {e}")))?;
     let back = serde_json::to_value(&t).unwrap_or(Json::Null);
     let mut lost = Vec::new();
-    lost_fields(&original, &back, &mut String::new(), &mut lost);
+    lost_fields(original, &back, &mut String::new(), &mut lost);
     for l in lost {
         warnings.push(format!(
             "{path}: {what}: {l} is not part of the Kubernetes type: it is not rendered"
@@ -448,54 +417,16 @@ fn cut(s: &str, n: usize) -> &str {
     }
 }
 
-/// The CRDs of `solution`, typed, sorted by name.
+/// The CRDs of `solution`, typed, sorted by name. A CRD file is refused unless it holds
+/// exactly one `apiextensions.k8s.io/v1` CustomResourceDefinition (the deploy policy of
+/// [`OperatorFile::deployable_crd`]), and two files defining the same CRD are refused.
 pub fn crds(
     solution: &Solution<'_, '_>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<(String, CustomResourceDefinition)>, RenderError> {
     let mut out = Vec::new();
-    for path in &solution.crds {
-        let bytes = read_document(solution, path)?;
-        let text = String::from_utf8_lossy(&bytes);
-        if text.contains("{{") || text.contains("{%") || text.contains("__slot__:") {
-            warnings.push(format!(
-                "{path}: holds Jinja or Salt slot syntax, which MetalK8s renders before \
-                 applying; it is rendered here as written"
-            ));
-        }
-        let mut docs = yaml_documents(path, &bytes)?;
-        if docs.len() != 1 {
-            return Err(invalid(
-                path,
-                format!(
-                    "{} YAML documents: MetalK8s loads exactly one CRD per file",
-                    docs.len()
-                ),
-            ));
-        }
-        let doc = docs.remove(0);
-        let api = doc.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("");
-        let kind = doc.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-        if kind != "CustomResourceDefinition" {
-            return Err(invalid(
-                path,
-                format!("holds a {kind:?}, not a CustomResourceDefinition"),
-            ));
-        }
-        if api != "apiextensions.k8s.io/v1" {
-            return Err(invalid(
-                path,
-                format!(
-                    "apiVersion {api:?}: only apiextensions.k8s.io/v1 CRDs are rendered \
-                     (v1beta1 is not served since Kubernetes 1.22)"
-                ),
-            ));
-        }
-        let crd: CustomResourceDefinition = typed(path, "CustomResourceDefinition", doc, warnings)?;
-        if crd.metadata.name.as_deref().unwrap_or("").is_empty() {
-            return Err(invalid(path, "the CRD has no metadata.name"));
-        }
-        out.push((path.clone(), crd));
+    for file in &solution.operator.crds {
+        out.push((file.path.clone(), crd(file, warnings)?));
     }
     out.sort_by(|a, b| a.1.metadata.name.cmp(&b.1.metadata.name));
     for w in out.windows(2) {
@@ -511,6 +442,36 @@ pub fn crds(
         }
     }
     Ok(out)
+}
+
+/// The one CRD of a CRD file, typed.
+fn crd(
+    file: &OperatorFile,
+    warnings: &mut Vec<String>,
+) -> Result<CustomResourceDefinition, RenderError> {
+    let path = &file.path;
+    if file.templated {
+        warnings.push(format!(
+            "{path}: holds Jinja or Salt slot syntax, which MetalK8s renders before \
+             applying; it is rendered here as written"
+        ));
+    }
+    let doc = file.deployable_crd()?;
+    if doc.api_version != "apiextensions.k8s.io/v1" {
+        return Err(invalid(
+            path,
+            format!(
+                "apiVersion {:?}: only apiextensions.k8s.io/v1 CRDs are rendered \
+                 (v1beta1 is not served since Kubernetes 1.22)",
+                doc.api_version
+            ),
+        ));
+    }
+    let crd: CustomResourceDefinition = typed(path, "CustomResourceDefinition", doc, warnings)?;
+    if crd.metadata.name.as_deref().unwrap_or("").is_empty() {
+        return Err(invalid(path, "the CRD has no metadata.name"));
+    }
+    Ok(crd)
 }
 
 /// A Role or ClusterRole of `role.yaml`.
@@ -554,18 +515,12 @@ pub fn roles(
     solution: &Solution<'_, '_>,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<RbacRole>, RenderError> {
-    let present = solution
-        .image()
-        .lookup(solution.namespace, ROLES_FILE)
-        .is_ok();
-    if !present {
+    let Some(file) = &solution.operator.roles else {
         return Ok(Vec::new());
-    }
-    let bytes = read_document(solution, ROLES_FILE)?;
+    };
     let mut out = Vec::new();
-    for doc in yaml_documents(ROLES_FILE, &bytes)? {
-        let kind = doc.get("kind").and_then(|v| v.as_str()).unwrap_or("");
-        let role = match kind {
+    for doc in file.deployable_documents()? {
+        let role = match doc.kind.as_str() {
             "Role" => RbacRole::Role(typed(ROLES_FILE, "Role", doc, warnings)?),
             "ClusterRole" => {
                 RbacRole::ClusterRole(typed(ROLES_FILE, "ClusterRole", doc, warnings)?)
@@ -610,14 +565,12 @@ pub fn render(
 ) -> Result<Rendered, RenderError> {
     let mut out = Rendered::default();
     let (name, version) = identity(solution)?;
-    let id = format!("{name}-{version}");
     if opts.registry.is_empty() || opts.registry.contains(char::is_whitespace) {
         return Err(RenderError::Options(format!(
             "registry {:?} is not a host name",
             opts.registry
         )));
     }
-
     if opts.components != Components::NoCrds {
         for (path, mut crd) in crds(solution, &mut out.warnings)? {
             salt_labels(crd.metadata.labels.get_or_insert_with(BTreeMap::new), opts);
@@ -631,103 +584,50 @@ pub fn render(
         return Ok(out);
     }
     check_name("namespace", &opts.namespace)?;
-    let ns = opts.namespace.as_str();
-    let operator = format!("{name}-operator");
-    let labels = || {
-        let mut l = operator_labels(&name, &version);
-        salt_labels(&mut l, opts);
-        l
-    };
-
+    let env = Environment::new(&name, &version, opts);
     // 1. The ServiceAccount.
-    out.documents.push(Document {
-        source: None,
-        object: Object::ServiceAccount(ServiceAccount {
-            metadata: meta(&operator, ns, labels()),
-            ..Default::default()
-        }),
-    });
-
+    out.documents.push(env.service_account());
     // 2. Roles and their bindings.
-    let mut binding_names: BTreeMap<String, String> = BTreeMap::new();
-    for role in roles(solution, &mut out.warnings)? {
-        let (kind, role_name) = (role.kind(), role.name().to_string());
-        let object = match role {
-            RbacRole::Role(mut r) => {
-                r.metadata.namespace = Some(ns.into());
-                salt_labels(r.metadata.labels.get_or_insert_with(BTreeMap::new), opts);
-                Object::Role(r)
-            }
-            RbacRole::ClusterRole(mut r) => {
-                salt_labels(r.metadata.labels.get_or_insert_with(BTreeMap::new), opts);
-                out.warnings.push(format!(
-                    "{ROLES_FILE}: ClusterRole {role_name:?} grants the operator cluster-wide \
-                     access (MetalK8s binds it in the namespace, but its cluster-scoped \
-                     resources are global; MetalK8s issue #2619)"
-                ));
-                Object::ClusterRole(r)
-            }
-        };
-        out.documents.push(Document {
-            source: Some(ROLES_FILE.into()),
-            object,
-        });
-        let full = format!("{operator}-{}-{role_name}", kind.to_lowercase());
-        let binding = cut(&full, NAME_LIMIT).to_string();
-        if binding.len() < full.len() {
-            out.warnings.push(format!(
-                "RoleBinding name {full:?} is cut to {binding:?} ({NAME_LIMIT} characters), as \
-                 MetalK8s cuts it"
-            ));
-        }
-        if binding.ends_with(['-', '.']) {
-            out.warnings.push(format!(
-                "RoleBinding name {binding:?} ends with {:?}: Kubernetes refuses it",
-                &binding[binding.len() - 1..]
-            ));
-        }
-        if let Some(first) = binding_names.insert(binding.clone(), format!("{kind} {role_name}")) {
-            out.warnings.push(format!(
-                "the RoleBindings of {first} and {kind} {role_name} are both named {binding:?} \
-                 once cut to {NAME_LIMIT} characters: the second replaces the first"
-            ));
-        }
-        out.documents.push(Document {
-            source: None,
-            object: Object::RoleBinding(RoleBinding {
-                metadata: meta(&binding, ns, labels()),
-                role_ref: RoleRef {
-                    api_group: "rbac.authorization.k8s.io".into(),
-                    kind: kind.into(),
-                    name: role_name,
-                },
-                subjects: Some(vec![Subject {
-                    kind: "ServiceAccount".into(),
-                    name: operator.clone(),
-                    ..Default::default()
-                }]),
-            }),
-        });
-    }
-
+    env.render_roles(solution, &mut out)?;
     // 3. The OperatorConfig, listing every available version.
-    let mut versions = vec![(version.clone(), id.clone(), config_images(solution))];
+    let versions = listed_versions(solution, available, &name, &version, &mut out.warnings);
+    out.documents.push(env.config_map(&versions)?);
+    // 4. The operator Deployment.
+    let image = operator_image(solution, &mut out.warnings)?;
+    out.documents.push(env.deployment(&image));
+    Ok(out)
+}
+
+/// `(version, id, images)` of every version the `OperatorConfig` lists: `solution`'s and
+/// those of `available` that are other versions of the same Solution, in RPM version order.
+fn listed_versions(
+    solution: &Solution<'_, '_>,
+    available: &[&Solution<'_, '_>],
+    name: &str,
+    version: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, String, Vec<String>)> {
+    let mut versions = vec![(
+        version.to_string(),
+        solution_id(name, version),
+        config_images(solution),
+    )];
     for other in available {
         let Ok((n, v)) = identity(other) else {
-            out.warnings.push(format!(
+            warnings.push(format!(
                 "an available archive ({}) has no readable name and version: not listed",
                 other.volume_id
             ));
             continue;
         };
         if n != name {
-            out.warnings.push(format!(
+            warnings.push(format!(
                 "{n} {v} is another Solution than {name}: not listed in the OperatorConfig"
             ));
             continue;
         }
         if versions.iter().any(|(have, _, _)| *have == v) {
-            out.warnings.push(format!(
+            warnings.push(format!(
                 "{name} {v} is given twice: listed once in the OperatorConfig"
             ));
             continue;
@@ -738,20 +638,15 @@ pub fn render(
         Ordering::Equal => a.0.cmp(&b.0),
         o => o,
     });
-    let config_name = format!("{operator}-config");
-    out.documents.push(Document {
-        source: None,
-        object: Object::ConfigMap(ConfigMap {
-            metadata: meta(&config_name, ns, labels()),
-            data: Some(BTreeMap::from([(
-                OPERATOR_CONFIG_KEY.to_string(),
-                operator_config(&versions, &opts.registry)?,
-            )])),
-            ..Default::default()
-        }),
-    });
+    versions
+}
 
-    // 4. The operator Deployment.
+/// The operator image `(name, tag)` of the manifest, with a warning when the archive does not
+/// hold it, and one when the manifest asks for metrics objects that are not rendered.
+fn operator_image(
+    solution: &Solution<'_, '_>,
+    warnings: &mut Vec<String>,
+) -> Result<(String, String), RenderError> {
     let (image_name, image_tag) = solution
         .manifest
         .as_ref()
@@ -768,115 +663,312 @@ pub fn render(
         .iter()
         .any(|i| i.name == image_name && i.tag == image_tag)
     {
-        out.warnings.push(format!(
+        warnings.push(format!(
             "images/{image_name}/{image_tag}: the operator image is not in the archive; the \
              Deployment cannot pull it"
         ));
     }
     if solution.manifest.as_ref().and_then(|m| m.metrics_enabled) == Some(true) {
-        out.warnings.push(
+        warnings.push(
             "manifest.yaml: spec.operator.metrics.enabled is true: MetalK8s releases with PR \
              #4813 also deploy a Service and a ServiceMonitor for the operator, which are not \
              rendered (their exact shape is not part of the archive contract known here)"
                 .into(),
         );
     }
-    let mut pod_labels = operator_labels(&name, &version);
-    pod_labels.insert("app.kubernetes.io/managed-by".into(), "salt".into());
-    pod_labels.insert("heritage".into(), "salt".into());
-    let field = |path: &str| EnvVarSource {
-        field_ref: Some(ObjectFieldSelector {
-            field_path: path.into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let mut mounts = vec![VolumeMount {
-        name: "operator-config".into(),
-        mount_path: "/etc/config".into(),
-        ..Default::default()
-    }];
-    let mut volumes = vec![Volume {
-        name: "operator-config".into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: config_name,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }];
-    if opts.webhook {
-        mounts.push(VolumeMount {
-            name: "cert".into(),
-            mount_path: "/cert".into(),
-            read_only: Some(true),
-            ..Default::default()
-        });
-        volumes.push(Volume {
-            name: "cert".into(),
-            secret: Some(SecretVolumeSource {
-                default_mode: Some(0o644),
-                secret_name: Some(format!("{name}-cert")),
+    Ok((image_name, image_tag))
+}
+
+/// What the objects of one environment namespace share: the Solution's name and version, the
+/// operator's name, the namespace and the options.
+struct Environment<'a> {
+    name: &'a str,
+    version: &'a str,
+    /// `<name>-operator`: the ServiceAccount, the Deployment, its container.
+    operator: String,
+    opts: &'a RenderOptions,
+}
+
+impl<'a> Environment<'a> {
+    fn new(name: &'a str, version: &'a str, opts: &'a RenderOptions) -> Self {
+        Environment {
+            name,
+            version,
+            operator: format!("{name}-operator"),
+            opts,
+        }
+    }
+
+    /// The namespace's metadata for an object named `name`, with the operator's labels.
+    fn meta(&self, name: &str) -> ObjectMeta {
+        let mut labels = operator_labels(self.name, self.version);
+        salt_labels(&mut labels, self.opts);
+        meta(name, &self.opts.namespace, labels)
+    }
+
+    /// `<name>-operator-config`.
+    fn config_name(&self) -> String {
+        format!("{}-config", self.operator)
+    }
+
+    fn service_account(&self) -> Document {
+        Document {
+            source: None,
+            object: Object::ServiceAccount(ServiceAccount {
+                metadata: self.meta(&self.operator),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Each Role and ClusterRole of `role.yaml`, followed by its RoleBinding.
+    fn render_roles(
+        &self,
+        solution: &Solution<'_, '_>,
+        out: &mut Rendered,
+    ) -> Result<(), RenderError> {
+        let mut binding_names: BTreeMap<String, String> = BTreeMap::new();
+        for role in roles(solution, &mut out.warnings)? {
+            let (kind, role_name) = (role.kind(), role.name().to_string());
+            let object = self.role_object(role, &mut out.warnings);
+            out.documents.push(Document {
+                source: Some(ROLES_FILE.into()),
+                object,
+            });
+            let binding = binding_name(
+                &self.operator,
+                kind,
+                &role_name,
+                &mut binding_names,
+                &mut out.warnings,
+            );
+            out.documents
+                .push(self.role_binding(binding, kind, role_name));
+        }
+        Ok(())
+    }
+
+    /// A role as applied: a Role in the namespace, a ClusterRole (with a warning) as is.
+    fn role_object(&self, role: RbacRole, warnings: &mut Vec<String>) -> Object {
+        match role {
+            RbacRole::Role(mut r) => {
+                r.metadata.namespace = Some(self.opts.namespace.clone());
+                salt_labels(
+                    r.metadata.labels.get_or_insert_with(BTreeMap::new),
+                    self.opts,
+                );
+                Object::Role(r)
+            }
+            RbacRole::ClusterRole(mut r) => {
+                salt_labels(
+                    r.metadata.labels.get_or_insert_with(BTreeMap::new),
+                    self.opts,
+                );
+                warnings.push(format!(
+                    "{ROLES_FILE}: ClusterRole {:?} grants the operator cluster-wide \
+                     access (MetalK8s binds it in the namespace, but its cluster-scoped \
+                     resources are global; MetalK8s issue #2619)",
+                    r.metadata.name.as_deref().unwrap_or("")
+                ));
+                Object::ClusterRole(r)
+            }
+        }
+    }
+
+    /// The RoleBinding `binding` of the role `kind` `role_name` to the ServiceAccount.
+    fn role_binding(&self, binding: String, kind: &str, role_name: String) -> Document {
+        Document {
+            source: None,
+            object: Object::RoleBinding(RoleBinding {
+                metadata: self.meta(&binding),
+                role_ref: RoleRef {
+                    api_group: "rbac.authorization.k8s.io".into(),
+                    kind: kind.into(),
+                    name: role_name,
+                },
+                subjects: Some(vec![Subject {
+                    kind: "ServiceAccount".into(),
+                    name: self.operator.clone(),
+                    ..Default::default()
+                }]),
+            }),
+        }
+    }
+
+    /// `<name>-operator-config`, holding the `OperatorConfig` of `versions`.
+    fn config_map(
+        &self,
+        versions: &[(String, String, Vec<String>)],
+    ) -> Result<Document, RenderError> {
+        Ok(Document {
+            source: None,
+            object: Object::ConfigMap(ConfigMap {
+                metadata: self.meta(&self.config_name()),
+                data: Some(BTreeMap::from([(
+                    OPERATOR_CONFIG_KEY.to_string(),
+                    operator_config(versions, &self.opts.registry)?,
+                )])),
+                ..Default::default()
+            }),
+        })
+    }
+
+    /// The operator Deployment, running `image` (`(name, tag)` in the Solution's repository).
+    fn deployment(&self, image: &(String, String)) -> Document {
+        let mut pod_labels = operator_labels(self.name, self.version);
+        pod_labels.insert("app.kubernetes.io/managed-by".into(), "salt".into());
+        pod_labels.insert("heritage".into(), "salt".into());
+        let (mounts, volumes) = self.volumes();
+        let deployment = Deployment {
+            metadata: self.meta(&self.operator),
+            spec: Some(DeploymentSpec {
+                replicas: Some(1),
+                selector: LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        "app".to_string(),
+                        self.operator.clone(),
+                    )])),
+                    ..Default::default()
+                },
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(pod_labels),
+                        ..Default::default()
+                    }),
+                    spec: Some(PodSpec {
+                        service_account_name: Some(self.operator.clone()),
+                        containers: vec![self.container(image, mounts)],
+                        volumes: Some(volumes),
+                        ..Default::default()
+                    }),
+                },
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        };
+        Document {
+            source: None,
+            object: Object::Deployment(Box::new(deployment)),
+        }
     }
-    let deployment = Deployment {
-        metadata: meta(&operator, ns, labels()),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(BTreeMap::from([("app".to_string(), operator.clone())])),
+
+    /// The operator container: its image from the registry, its config, its environment.
+    fn container(
+        &self,
+        (image_name, image_tag): &(String, String),
+        mounts: Vec<VolumeMount>,
+    ) -> Container {
+        let field = |path: &str| EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
                 ..Default::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(operator.clone()),
-                    containers: vec![Container {
-                        name: operator.clone(),
-                        image: Some(format!("{}/{id}/{image_name}:{image_tag}", opts.registry)),
-                        command: Some(vec![
-                            operator.clone(),
-                            format!("--config=/etc/config/{OPERATOR_CONFIG_KEY}"),
-                        ]),
-                        image_pull_policy: Some("Always".into()),
-                        env: Some(vec![
-                            EnvVar {
-                                name: "WATCH_NAMESPACE".into(),
-                                value_from: Some(field("metadata.namespace")),
-                                ..Default::default()
-                            },
-                            EnvVar {
-                                name: "POD_NAME".into(),
-                                value_from: Some(field("metadata.name")),
-                                ..Default::default()
-                            },
-                            EnvVar {
-                                name: "OPERATOR_NAME".into(),
-                                value: Some(operator.clone()),
-                                ..Default::default()
-                            },
-                        ]),
-                        volume_mounts: Some(mounts),
-                        ..Default::default()
-                    }],
-                    volumes: Some(volumes),
-                    ..Default::default()
-                }),
-            },
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
-    };
-    out.documents.push(Document {
-        source: None,
-        object: Object::Deployment(Box::new(deployment)),
-    });
-    Ok(out)
+        };
+        let id = solution_id(self.name, self.version);
+        let operator = &self.operator;
+        Container {
+            name: operator.clone(),
+            image: Some(format!(
+                "{}/{id}/{image_name}:{image_tag}",
+                self.opts.registry
+            )),
+            command: Some(vec![
+                operator.clone(),
+                format!("--config=/etc/config/{OPERATOR_CONFIG_KEY}"),
+            ]),
+            image_pull_policy: Some("Always".into()),
+            env: Some(vec![
+                EnvVar {
+                    name: "WATCH_NAMESPACE".into(),
+                    value_from: Some(field("metadata.namespace")),
+                    ..Default::default()
+                },
+                EnvVar {
+                    name: "POD_NAME".into(),
+                    value_from: Some(field("metadata.name")),
+                    ..Default::default()
+                },
+                EnvVar {
+                    name: "OPERATOR_NAME".into(),
+                    value: Some(operator.clone()),
+                    ..Default::default()
+                },
+            ]),
+            volume_mounts: Some(mounts),
+            ..Default::default()
+        }
+    }
+
+    /// The operator's volume mounts and volumes: its config, and with `webhook` the
+    /// `<name>-cert` Secret.
+    fn volumes(&self) -> (Vec<VolumeMount>, Vec<Volume>) {
+        let mut mounts = vec![VolumeMount {
+            name: "operator-config".into(),
+            mount_path: "/etc/config".into(),
+            ..Default::default()
+        }];
+        let mut volumes = vec![Volume {
+            name: "operator-config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: self.config_name(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }];
+        if self.opts.webhook {
+            mounts.push(VolumeMount {
+                name: "cert".into(),
+                mount_path: "/cert".into(),
+                read_only: Some(true),
+                ..Default::default()
+            });
+            volumes.push(Volume {
+                name: "cert".into(),
+                secret: Some(SecretVolumeSource {
+                    default_mode: Some(0o644),
+                    secret_name: Some(format!("{}-cert", self.name)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        (mounts, volumes)
+    }
+}
+
+/// The name of the RoleBinding of role `kind` `role_name`: `<operator>-<kind>-<role>`, cut at
+/// [`NAME_LIMIT`] characters as MetalK8s cuts it, with a warning when it is cut, when
+/// Kubernetes would refuse it, or when it collides with an earlier one (`names`: binding name
+/// to the role it binds).
+fn binding_name(
+    operator: &str,
+    kind: &str,
+    role_name: &str,
+    names: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> String {
+    let full = format!("{operator}-{}-{role_name}", kind.to_lowercase());
+    let binding = cut(&full, NAME_LIMIT).to_string();
+    if binding.len() < full.len() {
+        warnings.push(format!(
+            "RoleBinding name {full:?} is cut to {binding:?} ({NAME_LIMIT} characters), as \
+             MetalK8s cuts it"
+        ));
+    }
+    if binding.ends_with(['-', '.']) {
+        warnings.push(format!(
+            "RoleBinding name {binding:?} ends with {:?}: Kubernetes refuses it",
+            &binding[binding.len() - 1..]
+        ));
+    }
+    if let Some(first) = names.insert(binding.clone(), format!("{kind} {role_name}")) {
+        warnings.push(format!(
+            "the RoleBindings of {first} and {kind} {role_name} are both named {binding:?} \
+             once cut to {NAME_LIMIT} characters: the second replaces the first"
+        ));
+    }
+    binding
 }
 
 #[cfg(test)]

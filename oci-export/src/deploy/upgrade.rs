@@ -6,6 +6,10 @@
 //! about), the images (by digest), the operator image, and the RBAC of `role.yaml` (grants
 //! widened or narrowed, a ClusterRole appearing: MetalK8s issue #2619). Each change has an
 //! [`Impact`]; a plan with a [`Impact::Breaking`] change is not safe to apply as is.
+//!
+//! Both archives are read from their parsed [`Solution`]s (nothing is read again from the
+//! images); an archive that cannot be deployed fails the plan with a [`PlanError`] naming the
+//! [`Side`] it is on.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,44 +121,98 @@ impl Changes {
     }
 }
 
-fn identity(s: &Solution<'_, '_>, which: &str) -> Result<(String, String), RenderError> {
+/// Which of the two archives of a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// The version deployed now.
+    Old,
+    /// The version to move to.
+    New,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Side::Old => "old",
+            Side::New => "new",
+        })
+    }
+}
+
+/// Why no plan could be made: one of the two archives cannot be deployed as MetalK8s deploys
+/// it (no name or version, a CRD file or `role.yaml` that [`render`](crate::deploy::render)
+/// refuses).
+#[derive(Debug, thiserror::Error)]
+#[error("the {side} archive: {cause}")]
+pub struct PlanError {
+    /// The archive the problem is in.
+    pub side: Side,
+    /// What is wrong with it (a [`RenderError::Invalid`] names the file in the archive).
+    pub cause: RenderError,
+}
+
+impl Side {
+    /// Tags an error of this side's archive.
+    fn error(self, cause: RenderError) -> PlanError {
+        PlanError { side: self, cause }
+    }
+}
+
+fn identity(s: &Solution<'_, '_>, side: Side) -> Result<(String, String), PlanError> {
     let m = s.manifest.as_ref();
     let name = m.and_then(|m| m.name.clone());
     let version = m.and_then(|m| m.version.clone());
     match (name, version) {
         (Some(n), Some(v)) => Ok((n, v)),
-        _ => Err(RenderError::Invalid {
+        _ => Err(side.error(RenderError::Invalid {
             path: "manifest.yaml".into(),
-            message: format!("the {which} archive has no readable metadata.name and spec.version"),
-        }),
+            message: format!("the {side} archive has no readable metadata.name and spec.version"),
+        })),
     }
 }
 
-/// Compares `old` (deployed now) with `new` (to deploy).
-pub fn plan(old: &Solution<'_, '_>, new: &Solution<'_, '_>) -> Result<Plan, RenderError> {
-    let (old_name, old_version) = identity(old, "old")?;
-    let (name, version) = identity(new, "new")?;
+/// Compares `old` (deployed now) with `new` (to deploy). Fails when either archive cannot be
+/// deployed, naming which.
+pub fn plan(old: &Solution<'_, '_>, new: &Solution<'_, '_>) -> Result<Plan, PlanError> {
+    let (old_name, old_version) = identity(old, Side::Old)?;
+    let (name, version) = identity(new, Side::New)?;
+    // The CRDs and roles as `render` reads them, old then new (the first refusal wins).
+    let mut notes = Vec::new();
+    let old_crds = render::crds(old, &mut notes).map_err(|e| Side::Old.error(e))?;
+    let new_crds = render::crds(new, &mut notes).map_err(|e| Side::New.error(e))?;
+    let old_roles = render::roles(old, &mut notes).map_err(|e| Side::Old.error(e))?;
+    let new_roles = render::roles(new, &mut notes).map_err(|e| Side::New.error(e))?;
     let mut c = Changes(Vec::new());
+    compare_identity(&old_name, &old_version, &name, &version, &mut c);
+    compare_crds(&old_crds, &new_crds, &mut c);
+    compare_images(old, new, &mut c);
+    compare_operator(old, new, &old_version, &version, &mut c);
+    compare_roles(&old_roles, &new_roles, &mut c);
+    Ok(Plan::new(name, old_version, version, c.0))
+}
 
+/// Two Solutions instead of two versions, a downgrade, the same version twice.
+fn compare_identity(old_name: &str, old_version: &str, name: &str, version: &str, c: &mut Changes) {
     if old_name != name {
         c.add(
             Impact::Breaking,
             Area::Solution,
-            &name,
+            name,
             format!("the archives are two Solutions ({old_name} and {name}), not two versions"),
         );
     }
-    match rpm_vercmp(&version, &old_version) {
+    match rpm_vercmp(version, old_version) {
         Ordering::Less => c.add(
             Impact::Warning,
             Area::Solution,
-            &name,
+            name,
             format!("{old_version} -> {version} is a downgrade (RPM version order)"),
         ),
         Ordering::Equal => c.add(
             Impact::Warning,
             Area::Solution,
-            &name,
+            name,
             format!(
                 "both archives are version {version}: MetalK8s cannot import both (the id \
                  {name}-{version} conflicts, MetalK8s issue #3108)"
@@ -162,44 +220,36 @@ pub fn plan(old: &Solution<'_, '_>, new: &Solution<'_, '_>) -> Result<Plan, Rend
         ),
         Ordering::Greater => {}
     }
-
-    let mut notes = Vec::new();
-    let old_crds = render::crds(old, &mut notes)?;
-    let new_crds = render::crds(new, &mut notes)?;
-    compare_crds(&old_crds, &new_crds, &mut c);
-    compare_images(old, new, &mut c);
-    compare_operator(old, new, &old_version, &version, &mut c);
-    let old_roles = render::roles(old, &mut notes)?;
-    let new_roles = render::roles(new, &mut notes)?;
-    compare_roles(&old_roles, &new_roles, &mut c);
-
-    let mut changes = c.0;
-    changes.sort_by(|a, b| {
-        b.impact
-            .cmp(&a.impact)
-            .then(a.area.cmp(&b.area))
-            .then(a.subject.cmp(&b.subject))
-    });
-    let breaking = changes
-        .iter()
-        .filter(|c| c.impact == Impact::Breaking)
-        .count();
-    let warnings = changes
-        .iter()
-        .filter(|c| c.impact == Impact::Warning)
-        .count();
-    Ok(Plan {
-        name,
-        from: old_version,
-        to: version,
-        changes,
-        breaking,
-        warnings,
-        safe: breaking == 0,
-    })
 }
 
 impl Plan {
+    /// The plan of `changes` (sorted here, most important first) from `from` to `to`.
+    fn new(name: String, from: String, to: String, mut changes: Vec<Change>) -> Self {
+        changes.sort_by(|a, b| {
+            b.impact
+                .cmp(&a.impact)
+                .then(a.area.cmp(&b.area))
+                .then(a.subject.cmp(&b.subject))
+        });
+        let breaking = changes
+            .iter()
+            .filter(|c| c.impact == Impact::Breaking)
+            .count();
+        let warnings = changes
+            .iter()
+            .filter(|c| c.impact == Impact::Warning)
+            .count();
+        Plan {
+            name,
+            from,
+            to,
+            changes,
+            breaking,
+            warnings,
+            safe: breaking == 0,
+        }
+    }
+
     /// The plan as text: a summary line, then one line per change.
     pub fn to_text(&self) -> String {
         let mut out = format!(
@@ -271,7 +321,73 @@ fn storage_version(crd: &CustomResourceDefinition) -> Option<&str> {
         .map(|v| v.name.as_str())
 }
 
+/// `spec.conversion.strategy`, `None` when unset.
+fn conversion_strategy(d: &CustomResourceDefinition) -> String {
+    d.spec
+        .conversion
+        .as_ref()
+        .map(|c| c.strategy.clone())
+        .unwrap_or_else(|| "None".into())
+}
+
+type Versions<'a> = BTreeMap<&'a str, &'a CustomResourceDefinitionVersion>;
+
+fn versions(crd: &CustomResourceDefinition) -> Versions<'_> {
+    crd.spec
+        .versions
+        .iter()
+        .map(|v| (v.name.as_str(), v))
+        .collect()
+}
+
+/// Compares two definitions of the CRD `name`: identity, versions, storage version.
 fn compare_crd(
+    name: &str,
+    old: &CustomResourceDefinition,
+    new: &CustomResourceDefinition,
+    c: &mut Changes,
+) {
+    compare_crd_identity(name, old, new, c);
+    let (ov, nv) = (versions(old), versions(new));
+    for (vname, v) in &ov {
+        match nv.get(vname) {
+            None => c.add(
+                Impact::Breaking,
+                Area::Crd,
+                name,
+                format!(
+                    "version {vname} removed: clients and objects using {}/{vname} fail, and \
+                     the API server refuses the new CRD while {vname} is in \
+                     status.storedVersions{}",
+                    old.spec.group,
+                    if v.storage {
+                        " (it is the storage version now)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            Some(w) => compare_version(name, vname, v, w, c),
+        }
+    }
+    for (vname, w) in &nv {
+        if !ov.contains_key(vname) {
+            c.add(
+                Impact::Info,
+                Area::Crd,
+                name,
+                format!(
+                    "version {vname} added ({})",
+                    if w.served { "served" } else { "not served" }
+                ),
+            );
+        }
+    }
+    compare_storage(name, old, new, &ov, &nv, c);
+}
+
+/// Group, scope, names and conversion strategy.
+fn compare_crd_identity(
     name: &str,
     old: &CustomResourceDefinition,
     new: &CustomResourceDefinition,
@@ -308,112 +424,82 @@ fn compare_crd(
             ),
         );
     }
-    let strategy = |d: &CustomResourceDefinition| {
-        d.spec
-            .conversion
-            .as_ref()
-            .map(|c| c.strategy.clone())
-            .unwrap_or_else(|| "None".into())
-    };
-    if strategy(old) != strategy(new) {
+    let (os, ns) = (conversion_strategy(old), conversion_strategy(new));
+    if os != ns {
         c.add(
             Impact::Warning,
             Area::Crd,
             name,
-            format!("conversion strategy {} -> {}", strategy(old), strategy(new)),
+            format!("conversion strategy {os} -> {ns}"),
         );
     }
-    let ov: BTreeMap<&str, &CustomResourceDefinitionVersion> =
-        o.versions.iter().map(|v| (v.name.as_str(), v)).collect();
-    let nv: BTreeMap<&str, &CustomResourceDefinitionVersion> =
-        n.versions.iter().map(|v| (v.name.as_str(), v)).collect();
-    for (vname, v) in &ov {
-        match nv.get(vname) {
-            None => c.add(
-                Impact::Breaking,
-                Area::Crd,
-                name,
-                format!(
-                    "version {vname} removed: clients and objects using {}/{vname} fail, and \
-                     the API server refuses the new CRD while {vname} is in \
-                     status.storedVersions{}",
-                    o.group,
-                    if v.storage {
-                        " (it is the storage version now)"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-            Some(w) => {
-                if v.served && !w.served {
-                    c.add(
-                        Impact::Breaking,
-                        Area::Crd,
-                        name,
-                        format!("version {vname} is no longer served: its clients fail"),
-                    );
-                } else if !v.served && w.served {
-                    c.add(
-                        Impact::Info,
-                        Area::Crd,
-                        name,
-                        format!("version {vname} is now served"),
-                    );
-                }
-                if !v.deprecated.unwrap_or(false) && w.deprecated.unwrap_or(false) {
-                    c.add(
-                        Impact::Info,
-                        Area::Crd,
-                        name,
-                        format!("version {vname} is now deprecated"),
-                    );
-                }
-                let os = v
-                    .schema
-                    .as_ref()
-                    .and_then(|s| s.open_api_v3_schema.as_ref());
-                let ns = w
-                    .schema
-                    .as_ref()
-                    .and_then(|s| s.open_api_v3_schema.as_ref());
-                match (os, ns) {
-                    (Some(a), Some(b)) => {
-                        compare_schema(name, vname, a, b, &mut String::new(), 0, c)
-                    }
-                    (None, Some(_)) => c.add(
-                        Impact::Warning,
-                        Area::Crd,
-                        name,
-                        format!(
-                            "version {vname} gains a schema: objects that do not match it fail \
-                             on update"
-                        ),
-                    ),
-                    (Some(_), None) => c.add(
-                        Impact::Info,
-                        Area::Crd,
-                        name,
-                        format!("version {vname} loses its schema"),
-                    ),
-                    (None, None) => {}
-                }
-            }
-        }
+}
+
+/// One version present in both definitions: served, deprecated, schema.
+fn compare_version(
+    name: &str,
+    vname: &str,
+    v: &CustomResourceDefinitionVersion,
+    w: &CustomResourceDefinitionVersion,
+    c: &mut Changes,
+) {
+    if v.served && !w.served {
+        c.add(
+            Impact::Breaking,
+            Area::Crd,
+            name,
+            format!("version {vname} is no longer served: its clients fail"),
+        );
+    } else if !v.served && w.served {
+        c.add(
+            Impact::Info,
+            Area::Crd,
+            name,
+            format!("version {vname} is now served"),
+        );
     }
-    for (vname, w) in &nv {
-        if !ov.contains_key(vname) {
-            c.add(
-                Impact::Info,
-                Area::Crd,
-                name,
-                format!(
-                    "version {vname} added ({})",
-                    if w.served { "served" } else { "not served" }
-                ),
-            );
-        }
+    if !v.deprecated.unwrap_or(false) && w.deprecated.unwrap_or(false) {
+        c.add(
+            Impact::Info,
+            Area::Crd,
+            name,
+            format!("version {vname} is now deprecated"),
+        );
     }
+    match (schema_of(v), schema_of(w)) {
+        (Some(a), Some(b)) => compare_schema(name, vname, a, b, c),
+        (None, Some(_)) => c.add(
+            Impact::Warning,
+            Area::Crd,
+            name,
+            format!("version {vname} gains a schema: objects that do not match it fail on update"),
+        ),
+        (Some(_), None) => c.add(
+            Impact::Info,
+            Area::Crd,
+            name,
+            format!("version {vname} loses its schema"),
+        ),
+        (None, None) => {}
+    }
+}
+
+/// A version's `openAPIV3Schema`.
+fn schema_of(v: &CustomResourceDefinitionVersion) -> Option<&JSONSchemaProps> {
+    v.schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+}
+
+/// The storage version moving, and versions with different schemas but no conversion.
+fn compare_storage(
+    name: &str,
+    old: &CustomResourceDefinition,
+    new: &CustomResourceDefinition,
+    ov: &Versions<'_>,
+    nv: &Versions<'_>,
+    c: &mut Changes,
+) {
     let (os, ns) = (storage_version(old), storage_version(new));
     if os != ns {
         c.add(
@@ -429,8 +515,9 @@ fn compare_crd(
             ),
         );
     }
-    if n.versions.len() > 1 && strategy(new) == "None" {
-        let schemas: BTreeSet<String> = n
+    if new.spec.versions.len() > 1 && conversion_strategy(new) == "None" {
+        let schemas: BTreeSet<String> = new
+            .spec
             .versions
             .iter()
             .map(|v| serde_json::to_string(&v.schema).unwrap_or_default())
@@ -466,38 +553,99 @@ fn shown(path: &str) -> &str {
     }
 }
 
+/// Where in a schema a comparison is: the CRD, its version, the field path and the depth.
+struct SchemaAt<'a> {
+    crd: &'a str,
+    version: &'a str,
+    path: String,
+    depth: usize,
+}
+
+impl SchemaAt<'_> {
+    /// Runs `f` with `suffix` appended to the path, one level deeper.
+    fn nested(&mut self, suffix: &str, f: impl FnOnce(&mut Self)) {
+        let len = self.path.len();
+        self.path.push_str(suffix);
+        self.depth += 1;
+        f(self);
+        self.depth -= 1;
+        self.path.truncate(len);
+    }
+}
+
+/// Compares the schemas of version `version` of the CRD `crd`.
 fn compare_schema(
     crd: &str,
     version: &str,
     o: &JSONSchemaProps,
     n: &JSONSchemaProps,
-    path: &mut String,
-    depth: usize,
     c: &mut Changes,
 ) {
-    if depth > MAX_SCHEMA_DEPTH {
+    let mut at = SchemaAt {
+        crd,
+        version,
+        path: String::new(),
+        depth: 0,
+    };
+    compare_schema_at(&mut at, o, n, c);
+}
+
+/// Compares two schemas of one field: its type, then (same type) its properties, required
+/// fields, enum, items and additional properties.
+fn compare_schema_at(
+    at: &mut SchemaAt<'_>,
+    o: &JSONSchemaProps,
+    n: &JSONSchemaProps,
+    c: &mut Changes,
+) {
+    if at.depth > MAX_SCHEMA_DEPTH {
         return;
     }
     if o.type_ != n.type_ {
         c.add(
             Impact::Breaking,
             Area::Crd,
-            crd,
+            at.crd,
             format!(
-                "{version}: {} changes type {} -> {}",
-                shown(path),
+                "{}: {} changes type {} -> {}",
+                at.version,
+                shown(&at.path),
                 o.type_.as_deref().unwrap_or("(any)"),
                 n.type_.as_deref().unwrap_or("(any)")
             ),
         );
         return;
     }
+    compare_properties(at, o, n, c);
+    compare_required(at, o, n, c);
+    compare_enum(at, o, n, c);
+    if let (Some(JSONSchemaPropsOrArray::Schema(oi)), Some(JSONSchemaPropsOrArray::Schema(ni))) =
+        (&o.items, &n.items)
+    {
+        at.nested("[]", |at| compare_schema_at(at, oi, ni, c));
+    }
+    if let (Some(JSONSchemaPropsOrBool::Schema(oa)), Some(JSONSchemaPropsOrBool::Schema(na))) =
+        (&o.additional_properties, &n.additional_properties)
+    {
+        let suffix = if at.path.is_empty() { "*" } else { ".*" };
+        at.nested(suffix, |at| compare_schema_at(at, oa, na, c));
+    }
+}
+
+/// Properties removed (softened by `x-kubernetes-preserve-unknown-fields`), compared, added.
+fn compare_properties(
+    at: &mut SchemaAt<'_>,
+    o: &JSONSchemaProps,
+    n: &JSONSchemaProps,
+    c: &mut Changes,
+) {
+    let (crd, version) = (at.crd, at.version);
     let keeps_unknown = n.x_kubernetes_preserve_unknown_fields.unwrap_or(false);
     let empty = BTreeMap::new();
     let op = o.properties.as_ref().unwrap_or(&empty);
     let np = n.properties.as_ref().unwrap_or(&empty);
     for (k, ov) in op {
-        let sub = join(path, k);
+        let sub = join(&at.path, k);
         match np.get(k) {
             None if keeps_unknown => c.add(
                 Impact::Warning,
@@ -518,10 +666,8 @@ fn compare_schema(
                 ),
             ),
             Some(nv) => {
-                let len = path.len();
-                *path = sub;
-                compare_schema(crd, version, ov, nv, path, depth + 1, c);
-                path.truncate(len);
+                let suffix = &sub[at.path.len()..];
+                at.nested(suffix, |at| compare_schema_at(at, ov, nv, c));
             }
         }
     }
@@ -531,25 +677,34 @@ fn compare_schema(
                 Impact::Info,
                 Area::Crd,
                 crd,
-                format!("{version}: field {} added", join(path, k)),
+                format!("{version}: field {} added", join(&at.path, k)),
             );
         }
     }
+}
+
+/// Fields that become required.
+fn compare_required(at: &SchemaAt<'_>, o: &JSONSchemaProps, n: &JSONSchemaProps, c: &mut Changes) {
     let oreq: BTreeSet<&String> = o.required.iter().flatten().collect();
     for r in n.required.iter().flatten() {
         if !oreq.contains(r) {
             c.add(
                 Impact::Breaking,
                 Area::Crd,
-                crd,
+                at.crd,
                 format!(
-                    "{version}: field {} is now required: existing objects without it fail \
+                    "{}: field {} is now required: existing objects without it fail \
                      validation on their next update",
-                    join(path, r)
+                    at.version,
+                    join(&at.path, r)
                 ),
             );
         }
     }
+}
+
+/// Enum values no longer accepted, or an enum appearing.
+fn compare_enum(at: &SchemaAt<'_>, o: &JSONSchemaProps, n: &JSONSchemaProps, c: &mut Changes) {
     if let (Some(oe), Some(ne)) = (&o.enum_, &n.enum_) {
         let gone: Vec<String> = oe
             .iter()
@@ -560,10 +715,11 @@ fn compare_schema(
             c.add(
                 Impact::Breaking,
                 Area::Crd,
-                crd,
+                at.crd,
                 format!(
-                    "{version}: {} no longer accepts {}",
-                    shown(path),
+                    "{}: {} no longer accepts {}",
+                    at.version,
+                    shown(&at.path),
                     gone.join(", ")
                 ),
             );
@@ -572,28 +728,13 @@ fn compare_schema(
         c.add(
             Impact::Breaking,
             Area::Crd,
-            crd,
+            at.crd,
             format!(
-                "{version}: {} is now restricted to an enum: existing values may fail",
-                shown(path)
+                "{}: {} is now restricted to an enum: existing values may fail",
+                at.version,
+                shown(&at.path)
             ),
         );
-    }
-    if let (Some(JSONSchemaPropsOrArray::Schema(oi)), Some(JSONSchemaPropsOrArray::Schema(ni))) =
-        (&o.items, &n.items)
-    {
-        let len = path.len();
-        path.push_str("[]");
-        compare_schema(crd, version, oi, ni, path, depth + 1, c);
-        path.truncate(len);
-    }
-    if let (Some(JSONSchemaPropsOrBool::Schema(oa)), Some(JSONSchemaPropsOrBool::Schema(na))) =
-        (&o.additional_properties, &n.additional_properties)
-    {
-        let len = path.len();
-        path.push_str(if path.is_empty() { "*" } else { ".*" });
-        compare_schema(crd, version, oa, na, path, depth + 1, c);
-        path.truncate(len);
     }
 }
 
@@ -847,15 +988,7 @@ mod tests {
 
     fn diff(a: serde_json::Value, b: serde_json::Value) -> Vec<(Impact, String)> {
         let mut c = Changes(Vec::new());
-        compare_schema(
-            "x",
-            "v1",
-            &schema(a),
-            &schema(b),
-            &mut String::new(),
-            0,
-            &mut c,
-        );
+        compare_schema("x", "v1", &schema(a), &schema(b), &mut c);
         c.0.into_iter().map(|c| (c.impact, c.message)).collect()
     }
 

@@ -3,85 +3,39 @@
 //! `--docker-archive` (the `docker load` format: `manifest.json` listing each image's config and
 //! layers, which `docker load` and `skopeo copy docker-archive:` read).
 //!
-//! Blobs stream from the mapping into the tar; each is hashed as it goes and the export fails
-//! (and the partial file is removed) if a blob's bytes differ from its descriptor. The tar is
-//! written to `FILE.partial` and renamed when complete. A docker archive cannot keep manifest
-//! digests (the format has no manifest); layers are stored as they are in the archive
-//! (gzip), which `docker load` decompresses.
+//! Blobs are copied from the mapping into the tar; each is hashed as it goes and the export
+//! fails (and the partial file is removed) if a blob's bytes differ from its descriptor. The
+//! tar is written to `FILE.partial` and renamed when complete. A docker archive cannot keep
+//! manifest digests (the format has no manifest); layers are stored as they are in the
+//! archive (gzip), which `docker load` decompresses.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use iso_core::solution::{ContainerImage, ManifestKind, PlatformManifest, Solution};
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-
-use crate::export::layout::{
-    check_platforms, docker_list_as_oci_index, ref_index, select_images, ExportError, Progress,
-    REF_NAME,
+use iso_core::digest::hex_or_self;
+use iso_core::solution::{
+    media, BlobRef, ContainerImage, ManifestKind, PlatformManifest, Solution,
 };
+use serde_json::{json, Value};
 
-/// A reader over blob parts that hashes what it hands out and reports progress; it fails
-/// (and sets `stopped`) when the progress callback asks to stop.
-struct Hashing<'a, 'p> {
-    parts: &'a [&'a [u8]],
-    idx: usize,
-    pos: usize,
-    hash: Sha256,
-    done: &'a mut u64,
-    total: u64,
-    progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
-    stopped: &'p mut bool,
-}
+use super::select::{check_exportable, label, select_images, stored};
+use super::write::{copy_hashed, digest_of, io_error as io_err, parts_len, Expected, TempFile};
+use crate::export::layout::{docker_list_as_oci_index, ref_index, ExportError, Progress, REF_NAME};
+use crate::Stopped;
 
-impl Read for Hashing<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while let Some(p) = self.parts.get(self.idx) {
-            if self.pos < p.len() {
-                let n = (p.len() - self.pos).min(buf.len());
-                buf[..n].copy_from_slice(&p[self.pos..self.pos + n]);
-                self.hash.update(&buf[..n]);
-                self.pos += n;
-                *self.done += n as u64;
-                let at = Progress {
-                    done: *self.done,
-                    total: self.total,
-                };
-                if (self.progress)(at).is_break() {
-                    *self.stopped = true;
-                    return Err(io::Error::other(STOPPED));
-                }
-                return Ok(n);
-            }
-            self.idx += 1;
-            self.pos = 0;
-        }
-        Ok(0)
-    }
-}
-
-/// The message of the error returned when the progress callback stops an export.
-const STOPPED: &str = "export stopped by the progress callback";
-
-fn header(path: &str, size: u64) -> tar::Header {
+/// A tar header for a regular file `path` of `size` bytes (a path tar cannot hold is an
+/// error).
+fn header(path: &str, size: u64) -> io::Result<tar::Header> {
     let mut h = tar::Header::new_ustar();
     h.set_size(size);
     h.set_mode(0o644);
     h.set_mtime(0);
     h.set_entry_type(tar::EntryType::Regular);
-    let _ = h.set_path(path);
+    h.set_path(path)?;
     h.set_cksum();
-    h
-}
-
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ExportError + '_ {
-    move |error| ExportError::Io {
-        path: path.to_owned(),
-        error,
-    }
+    Ok(h)
 }
 
 /// Which archive format.
@@ -151,32 +105,22 @@ pub fn export_archive_for(
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default()
     ));
-    let mut stopped = false;
-    let result = write(
-        solution,
-        &tmp,
-        format,
-        images,
-        platform,
-        progress,
-        &mut stopped,
-    );
-    let result = match result {
-        Err(_) if stopped => Err(ExportError::Io {
+    let written = plan(solution, format, images, platform)
+        .and_then(|plan| write_tar(plan, &tmp, format, progress));
+    match written {
+        Ok((report, file)) => {
+            file.persist(out)?;
+            Ok(report)
+        }
+        // Stopped: reported as an interrupted write of `out` (see `export_archive_with`).
+        Err(ExportError::Stopped) => Err(ExportError::Io {
             path: out.to_owned(),
-            error: io::Error::new(io::ErrorKind::Interrupted, STOPPED),
+            error: io::Error::new(
+                io::ErrorKind::Interrupted,
+                ExportError::from(Stopped).to_string(),
+            ),
         }),
-        r => r,
-    };
-    match result {
-        Ok(r) => {
-            fs::rename(&tmp, out).map_err(io_err(out))?;
-            Ok(r)
-        }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(e)
-        }
+        Err(e) => Err(e),
     }
 }
 
@@ -220,7 +164,7 @@ impl<'d> Member<'d> {
     /// A blob of the OCI layout, `blobs/sha256/<hex>`.
     fn oci(source: Source<'d>, digest: &str, size: u64, label: &str) -> Self {
         Member {
-            name: format!("blobs/sha256/{}", digest.trim_start_matches("sha256:")),
+            name: format!("blobs/sha256/{}", hex_or_self(digest)),
             source,
             digest: digest.to_string(),
             size,
@@ -230,7 +174,7 @@ impl<'d> Member<'d> {
 
     /// A manifest or index made here, with its digest computed.
     fn made(bytes: Vec<u8>, label: &str) -> (Self, String) {
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let digest = digest_of(&bytes);
         let size = bytes.len() as u64;
         (
             Member::oci(Source::Owned(bytes), &digest, size, label),
@@ -247,8 +191,10 @@ fn stored_manifest<'d>(bytes: Vec<u8>, img: &ContainerImage, label: &str) -> Mem
 }
 
 /// What goes in the tar: blobs (each name once), then the index or `manifest.json`.
+#[derive(Default)]
 struct Plan<'d> {
     members: Vec<Member<'d>>,
+    names: BTreeSet<String>,
     index_entries: Vec<Value>,
     docker_manifest: Vec<Value>,
     refs: Vec<String>,
@@ -261,127 +207,151 @@ fn plan<'d>(
     platform: Option<&str>,
 ) -> Result<Plan<'d>, ExportError> {
     let selected = select_images(solution, images)?;
-    let mut names = BTreeSet::new();
-    let mut p = Plan {
-        members: Vec::new(),
-        index_entries: Vec::new(),
-        docker_manifest: Vec::new(),
-        refs: Vec::new(),
-    };
-    let mut add = |p: &mut Plan<'d>, m: Member<'d>| {
-        if names.insert(m.name.clone()) {
-            p.members.push(m);
-        }
-    };
+    let mut p = Plan::default();
     for &i in &selected {
         let img = &solution.images[i];
-        let label = format!("{}:{}", img.name, img.tag);
-        if img.kind == ManifestKind::Other {
-            return Err(ExportError::Unsupported {
-                image: label,
-                what: format!("a {}", img.media_type),
-            });
-        }
-        // A docker archive of a list: the chosen platform's manifest, as a single image.
-        let mut content = (img.config.as_ref(), img.layers.as_slice());
+        let label = label(img);
+        check_exportable(img, &label)?;
         if img.is_list() && format == ArchiveFormat::Docker {
-            let platforms: Vec<&str> = img.platforms.iter().map(|p| p.platform.as_str()).collect();
-            check_platforms(img, &label)?;
-            let Some(want) = platform else {
-                return Err(ExportError::Unsupported {
-                    image: label,
-                    what: format!(
-                        "a `docker load` archive of a multi-platform {} ({}) without a choice of \
-                         platform (docker load takes one image per tag: pick one with \
-                         --platform, or use --oci-archive)",
-                        img.media_type,
-                        platforms.join(", ")
-                    ),
-                });
-            };
-            let pm = pick_platform(img, want).ok_or_else(|| {
-                ExportError::NotFound(format!(
-                    "{label}: no platform {want} in the list (it has {})",
-                    platforms.join(", ")
-                ))
-            })?;
-            content = (pm.config.as_ref(), pm.layers.as_slice());
+            // A docker archive of a list: the chosen platform's manifest, as a single image.
+            let pm = choose_platform(img, &label, platform)?;
+            p.add_image(
+                solution,
+                i,
+                &label,
+                format,
+                (pm.config.as_ref(), &pm.layers),
+            )?;
         } else if img.is_list() {
-            check_platforms(img, &label)?;
-            // Every platform's blobs, each per-platform manifest, the list; index.json names
-            // the list itself.
-            let manifests = img
-                .platforms
-                .iter()
-                .map(|pm| (&pm.manifest.digest, pm.manifest.size, true));
-            let blobs = img.content_refs().map(|d| (&d.digest, d.size, false));
-            for (digest, size, _) in blobs.chain(manifests) {
-                let c = solution.blob(i, digest).ok_or_else(|| {
-                    ExportError::NotFound(format!("{label}: blob {digest} is not in the archive"))
-                })?;
-                add(&mut p, Member::oci(Source::Blob(c), digest, size, &label));
-            }
-            let list = solution.manifest_bytes(i)?;
-            // As in the layout: a Docker list is named through an OCI index of its entries.
-            let ix = if img.kind == ManifestKind::DockerList {
-                Some(
-                    docker_list_as_oci_index(&list).map_err(|reason| ExportError::Corrupt {
-                        image: label.clone(),
-                        digest: img.manifest_digest.clone(),
-                        reason,
-                    })?,
-                )
-            } else {
-                None
-            };
-            add(&mut p, stored_manifest(list, img, &label));
-            let (digest, size, media_type) = if let Some(ix) = ix {
-                let size = ix.len() as u64;
-                let (m, ix_digest) = Member::made(ix, &label);
-                add(&mut p, m);
-                (
-                    ix_digest,
-                    size,
-                    iso_core::solution::media::OCI_INDEX.to_string(),
-                )
-            } else {
-                (
-                    img.manifest_digest.clone(),
-                    img.manifest_size,
-                    img.media_type.clone(),
-                )
-            };
-            p.index_entries.push(json!({
-                "mediaType": media_type,
-                "digest": digest,
-                "size": size,
-                "annotations": { REF_NAME: label },
-            }));
-            p.refs.push(label);
-            continue;
+            p.add_list(solution, i, &label)?;
+        } else {
+            p.add_image(
+                solution,
+                i,
+                &label,
+                format,
+                (img.config.as_ref(), &img.layers),
+            )?;
         }
+    }
+    Ok(p)
+}
+
+/// The per-platform manifest of list `img` that a docker archive holds (see
+/// [`export_archive_for`]).
+fn choose_platform<'a>(
+    img: &'a ContainerImage,
+    label: &str,
+    platform: Option<&str>,
+) -> Result<&'a PlatformManifest, ExportError> {
+    let platforms: Vec<&str> = img.platforms.iter().map(|p| p.platform.as_str()).collect();
+    let Some(want) = platform else {
+        return Err(ExportError::Unsupported {
+            image: label.to_string(),
+            what: format!(
+                "a `docker load` archive of a multi-platform {} ({}) without a choice of \
+                 platform (docker load takes one image per tag: pick one with \
+                 --platform, or use --oci-archive)",
+                img.media_type,
+                platforms.join(", ")
+            ),
+        });
+    };
+    pick_platform(img, want).ok_or_else(|| {
+        ExportError::NotFound(format!(
+            "{label}: no platform {want} in the list (it has {})",
+            platforms.join(", ")
+        ))
+    })
+}
+
+impl<'d> Plan<'d> {
+    /// Adds `m` unless a member of that name is there already.
+    fn add(&mut self, m: Member<'d>) {
+        if self.names.insert(m.name.clone()) {
+            self.members.push(m);
+        }
+    }
+
+    /// A list or index in an OCI archive: every platform's blobs, each per-platform
+    /// manifest, the list; `index.json` names the list itself (a Docker list through an OCI
+    /// index of its entries, as in the layout).
+    fn add_list(
+        &mut self,
+        solution: &Solution<'_, 'd>,
+        i: usize,
+        label: &str,
+    ) -> Result<(), ExportError> {
+        let img = &solution.images[i];
+        let manifests = img.platforms.iter().map(|pm| &pm.manifest);
+        for d in img.content_refs().chain(manifests) {
+            let c = stored(solution, i, &d.digest, label)?;
+            self.add(Member::oci(Source::Blob(c), &d.digest, d.size, label));
+        }
+        let list = solution.manifest_bytes(i)?;
+        let ix = if img.kind == ManifestKind::DockerList {
+            Some(
+                docker_list_as_oci_index(&list).map_err(|reason| ExportError::Corrupt {
+                    image: label.to_string(),
+                    digest: img.manifest_digest.clone(),
+                    reason,
+                })?,
+            )
+        } else {
+            None
+        };
+        self.add(stored_manifest(list, img, label));
+        let (digest, size, media_type) = if let Some(ix) = ix {
+            let size = ix.len() as u64;
+            let (m, ix_digest) = Member::made(ix, label);
+            self.add(m);
+            (ix_digest, size, media::OCI_INDEX.to_string())
+        } else {
+            (
+                img.manifest_digest.clone(),
+                img.manifest_size,
+                img.media_type.clone(),
+            )
+        };
+        self.index_entries.push(json!({
+            "mediaType": media_type,
+            "digest": digest,
+            "size": size,
+            "annotations": { REF_NAME: label },
+        }));
+        self.refs.push(label.to_string());
+        Ok(())
+    }
+
+    /// One image (image `i` itself, or the platform a docker archive holds of list `i`):
+    /// its config and layers, then in an OCI archive its manifest and one-entry index, in a
+    /// docker archive its `manifest.json` entry.
+    fn add_image(
+        &mut self,
+        solution: &Solution<'_, 'd>,
+        i: usize,
+        label: &str,
+        format: ArchiveFormat,
+        (config, layers): (Option<&BlobRef>, &[BlobRef]),
+    ) -> Result<(), ExportError> {
+        let img = &solution.images[i];
         let mut layer_names = Vec::new();
         let mut config_name = String::new();
-        for (k, d) in content.0.into_iter().chain(content.1).enumerate() {
-            let c = solution.blob(i, &d.digest).ok_or_else(|| {
-                ExportError::NotFound(format!("{label}: blob {} is not in the archive", d.digest))
-            })?;
-            let hex = d.digest.trim_start_matches("sha256:");
+        for (k, d) in config.into_iter().chain(layers).enumerate() {
+            let c = stored(solution, i, &d.digest, label)?;
+            let hex = hex_or_self(&d.digest);
             let name = match format {
                 ArchiveFormat::Oci => format!("blobs/sha256/{hex}"),
                 ArchiveFormat::Docker if k == 0 => format!("{hex}.json"),
                 ArchiveFormat::Docker => format!("{hex}.tar"),
             };
-            add(
-                &mut p,
-                Member {
-                    name: name.clone(),
-                    source: Source::Blob(c),
-                    digest: d.digest.clone(),
-                    size: d.size,
-                    label: label.clone(),
-                },
-            );
+            self.add(Member {
+                name: name.clone(),
+                source: Source::Blob(c),
+                digest: d.digest.clone(),
+                size: d.size,
+                label: label.to_string(),
+            });
             if k == 0 {
                 config_name = name;
             } else {
@@ -390,135 +360,125 @@ fn plan<'d>(
         }
         match format {
             ArchiveFormat::Oci => {
-                add(
-                    &mut p,
-                    stored_manifest(solution.manifest_bytes(i)?, img, &label),
-                );
+                self.add(stored_manifest(solution.manifest_bytes(i)?, img, label));
                 // As in the layout: a one-entry OCI index per ref (see `crate::export::layout`).
                 let ix = ref_index(solution, i);
                 let size = ix.len();
-                let (m, ix_digest) = Member::made(ix, &label);
-                p.index_entries.push(json!({
-                    "mediaType": iso_core::solution::media::OCI_INDEX,
+                let (m, ix_digest) = Member::made(ix, label);
+                self.index_entries.push(json!({
+                    "mediaType": media::OCI_INDEX,
                     "digest": ix_digest,
                     "size": size,
                     "annotations": { REF_NAME: label },
                 }));
-                add(&mut p, m);
+                self.add(m);
             }
-            ArchiveFormat::Docker => p.docker_manifest.push(json!({
+            ArchiveFormat::Docker => self.docker_manifest.push(json!({
                 "Config": config_name,
                 "RepoTags": [label],
                 "Layers": layer_names,
             })),
         }
-        p.refs.push(label);
+        self.refs.push(label.to_string());
+        Ok(())
     }
-    Ok(p)
 }
 
-fn write(
-    solution: &Solution<'_, '_>,
-    path: &Path,
+/// Writes the tar of `plan` to a [`TempFile`] at `tmp` (returned complete and flushed, for
+/// the caller to rename), reporting progress in blob bytes.
+fn write_tar(
+    plan: Plan<'_>,
+    tmp: &Path,
     format: ArchiveFormat,
-    images: &[(String, String)],
-    platform: Option<&str>,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-    stopped: &mut bool,
-) -> Result<ArchiveReport, ExportError> {
-    let plan = plan(solution, format, images, platform)?;
+) -> Result<(ArchiveReport, TempFile), ExportError> {
     let total: u64 = plan.members.iter().map(|m| m.size).sum();
     let mut done = 0u64;
     if progress(Progress { done, total }).is_break() {
-        *stopped = true;
-        return Err(ExportError::Io {
-            path: path.to_owned(),
-            error: io::Error::other(STOPPED),
-        });
+        return Err(Stopped.into());
     }
-    let file = File::create(path).map_err(io_err(path))?;
-    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
+    let mut file = TempFile::at(tmp.to_owned())?;
+    let (f, path) = file.parts_mut();
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, f));
     let mut report = ArchiveReport {
         refs: plan.refs.clone(),
         ..ArchiveReport::default()
     };
     for m in &plan.members {
-        let owned;
-        let parts: &[&[u8]] = match &m.source {
-            Source::Blob(c) => c.parts(),
-            Source::Owned(v) => {
-                owned = [v.as_slice()];
-                &owned
-            }
-        };
-        let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
-        let corrupt = |reason: String| ExportError::Corrupt {
-            image: m.label.clone(),
-            digest: m.digest.clone(),
-            reason,
-        };
-        if len != m.size {
-            return Err(corrupt(format!(
-                "{len} bytes, the descriptor says {}",
-                m.size
-            )));
-        }
-        let mut r = Hashing {
-            parts,
-            idx: 0,
-            pos: 0,
-            hash: Sha256::new(),
-            done: &mut done,
-            total,
-            progress: &mut *progress,
-            stopped: &mut *stopped,
-        };
-        tar.append(&header(&m.name, len), &mut r)
-            .map_err(io_err(path))?;
-        let got = format!("sha256:{}", hex::encode(r.hash.finalize()));
-        if got != m.digest {
-            return Err(corrupt(format!("content has {got}")));
-        }
+        append_hashed(&mut tar, path, m, &mut |n| {
+            done += n;
+            progress(Progress { done, total })
+        })?;
         report.blobs += 1;
-        report.bytes += len;
+        report.bytes += m.size;
     }
-    let small = |tar: &mut tar::Builder<BufWriter<File>>, name: &str, bytes: &[u8]| {
-        tar.append(&header(name, bytes.len() as u64), bytes)
-            .map_err(io_err(path))
+    append_index(&mut tar, path, format, plan)?;
+    let mut w = tar.into_inner().map_err(io_err(path))?;
+    w.flush().map_err(io_err(path))?;
+    drop(w);
+    if progress(Progress { done, total }).is_break() {
+        return Err(Stopped.into());
+    }
+    Ok((report, file))
+}
+
+/// Appends member `m` as `tar::Builder::append` does (header, content, zeroes to the next
+/// 512-byte block), its content hashed while written and checked against its descriptor.
+fn append_hashed(
+    tar: &mut tar::Builder<impl Write>,
+    path: &Path,
+    m: &Member<'_>,
+    tick: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<(), ExportError> {
+    let owned;
+    let parts: &[&[u8]] = match &m.source {
+        Source::Blob(c) => c.parts(),
+        Source::Owned(v) => {
+            owned = [v.as_slice()];
+            &owned
+        }
+    };
+    let want = Expected::new(&m.digest, m.size, &m.label)?;
+    // The header says the size: a blob of another size is refused before it is written.
+    want.check_size(parts_len(parts))?;
+    let w = tar.get_mut();
+    let h = header(&m.name, m.size).map_err(io_err(path))?;
+    w.write_all(h.as_bytes()).map_err(io_err(path))?;
+    copy_hashed(
+        parts,
+        &want,
+        &mut |chunk| w.write_all(chunk).map_err(io_err(path)),
+        tick,
+    )?;
+    let pad = (512 - m.size % 512) % 512;
+    w.write_all(&[0; 512][..pad as usize]).map_err(io_err(path))
+}
+
+/// The small files after the blobs: `oci-layout` and `index.json`, or `manifest.json`.
+fn append_index(
+    tar: &mut tar::Builder<impl Write>,
+    path: &Path,
+    format: ArchiveFormat,
+    plan: Plan<'_>,
+) -> Result<(), ExportError> {
+    let mut small = |name: &str, bytes: &[u8]| {
+        let h = header(name, bytes.len() as u64).map_err(io_err(path))?;
+        tar.append(&h, bytes).map_err(io_err(path))
     };
     match format {
         ArchiveFormat::Oci => {
-            small(
-                &mut tar,
-                "oci-layout",
-                b"{\"imageLayoutVersion\":\"1.0.0\"}",
-            )?;
+            small("oci-layout", b"{\"imageLayoutVersion\":\"1.0.0\"}")?;
             let index = json!({"schemaVersion": 2, "manifests": plan.index_entries});
             small(
-                &mut tar,
                 "index.json",
                 &serde_json::to_vec(&index).unwrap_or_default(),
-            )?;
+            )
         }
-        ArchiveFormat::Docker => {
-            small(
-                &mut tar,
-                "manifest.json",
-                &serde_json::to_vec(&Value::Array(plan.docker_manifest)).unwrap_or_default(),
-            )?;
-        }
+        ArchiveFormat::Docker => small(
+            "manifest.json",
+            &serde_json::to_vec(&Value::Array(plan.docker_manifest)).unwrap_or_default(),
+        ),
     }
-    let mut w = tar.into_inner().map_err(io_err(path))?;
-    w.flush().map_err(io_err(path))?;
-    w.get_ref().sync_all().map_err(io_err(path))?;
-    if progress(Progress { done, total }).is_break() {
-        *stopped = true;
-        return Err(ExportError::Io {
-            path: path.to_owned(),
-            error: io::Error::other(STOPPED),
-        });
-    }
-    Ok(report)
 }
 
 #[cfg(test)]
@@ -529,6 +489,26 @@ mod tests {
         let iso = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../tests/solutions/example-solution-1.0.2.iso");
         iso_core::IsoFile::open(iso).unwrap()
+    }
+
+    /// A member written by `append_hashed` is framed byte for byte as `tar::Builder::append`
+    /// frames it, at every length around a block boundary.
+    #[test]
+    fn members_are_framed_as_tar_appends_them() {
+        for len in [0usize, 1, 511, 512, 513, 70_000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+            let (m, _) = Member::made(bytes.clone(), "x:1");
+            let mut ours = tar::Builder::new(Vec::new());
+            append_hashed(&mut ours, Path::new("t"), &m, &mut |_| {
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            let mut theirs = tar::Builder::new(Vec::new());
+            theirs
+                .append(&header(&m.name, len as u64).unwrap(), &bytes[..])
+                .unwrap();
+            assert_eq!(ours.into_inner().unwrap(), theirs.into_inner().unwrap());
+        }
     }
 
     #[test]

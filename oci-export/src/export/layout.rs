@@ -17,16 +17,20 @@
 //! `skopeo copy oci:DIR:base-server:1.0.2 ...` reads it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use iso_core::solution::{media, ManifestKind, Solution};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-pub(crate) use super::select::{check_platforms, select_images};
+use super::select::{label, needed_blobs, select_images, Needed};
+use super::write::{
+    digest_of, io_error as io, parts_len, write_blob, write_blob_pair, Expected, TempFile, Tick,
+};
+use crate::Stopped;
 
 /// The annotation carrying a ref name in `index.json`.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -67,15 +71,15 @@ pub enum ExportError {
         /// What.
         what: String,
     },
-    /// The progress callback asked to stop ([`ControlFlow::Break`]).
-    #[error("export stopped by the progress callback")]
+    /// The progress callback asked to stop ([`ControlFlow::Break`]): built from
+    /// [`crate::Stopped`], as the registry client's `PushError::Stopped` is.
+    #[error("export {}", crate::Stopped)]
     Stopped,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |error| ExportError::Io {
-        path: path.to_owned(),
-        error,
+impl From<Stopped> for ExportError {
+    fn from(_: Stopped) -> Self {
+        ExportError::Stopped
     }
 }
 
@@ -125,80 +129,36 @@ fn put_made(
     put_blob(
         dest,
         &[bytes],
-        digest,
-        bytes.len() as u64,
-        label,
+        &Expected::new(digest, bytes.len() as u64, label)?,
         report,
         &mut |_| ControlFlow::Continue(()),
     )
 }
 
-/// Writes `bytes` (in parts) as `blobs/sha256/<hex>` if not already there, hashing while
-/// writing and renaming only when the digest and size match.
+/// Where a layout keeps its blobs.
+fn blobs_dir(dest: &Path) -> PathBuf {
+    dest.join("blobs/sha256")
+}
+
+/// Writes `parts` as `blobs/sha256/<hex>` if not already there (see [`write_blob`]: hashed
+/// while written, renamed only when the digest and size match).
 fn put_blob(
     dest: &Path,
     parts: &[&[u8]],
-    digest: &str,
-    size: u64,
-    label: &str,
+    want: &Expected<'_>,
     report: &mut ExportReport,
-    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    progress: Tick<'_>,
 ) -> Result<(), ExportError> {
-    let hex = digest
-        .strip_prefix("sha256:")
-        .filter(|h| {
-            h.len() == 64
-                && h.bytes()
-                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        })
-        .ok_or_else(|| ExportError::Corrupt {
-            image: label.into(),
-            digest: digest.into(),
-            reason: "not a sha256 digest".into(),
-        })?;
-    let final_path = dest.join("blobs/sha256").join(hex);
-    let len: u64 = parts.iter().map(|p| p.len() as u64).sum();
-    if final_path.exists() {
+    let dir = blobs_dir(dest);
+    let len = parts_len(parts);
+    if dir.join(want.hex).exists() {
         report.blobs_present += 1;
         return match progress(len) {
             ControlFlow::Continue(()) => Ok(()),
-            ControlFlow::Break(()) => Err(ExportError::Stopped),
+            ControlFlow::Break(()) => Err(Stopped.into()),
         };
     }
-    let corrupt = |reason: String| ExportError::Corrupt {
-        image: label.into(),
-        digest: digest.into(),
-        reason,
-    };
-    if len != size {
-        return Err(corrupt(format!("{len} bytes, the descriptor says {size}")));
-    }
-    let tmp = dest
-        .join("blobs/sha256")
-        .join(format!(".{hex}.partial-{}", std::process::id()));
-    let result = (|| -> Result<(), ExportError> {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        let mut h = Sha256::new();
-        for part in parts {
-            for chunk in part.chunks(64 << 10) {
-                h.update(chunk);
-                f.write_all(chunk).map_err(io(&tmp))?;
-                if progress(chunk.len() as u64).is_break() {
-                    return Err(ExportError::Stopped);
-                }
-            }
-        }
-        let got = hex::encode(h.finalize());
-        if got != hex {
-            return Err(corrupt(format!("content has sha256:{got}")));
-        }
-        f.sync_all().map_err(io(&tmp))?;
-        fs::rename(&tmp, &final_path).map_err(io(&final_path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result?;
+    write_blob(&dir, parts, want, progress)?;
     report.blobs_written += 1;
     report.bytes_written += len;
     Ok(())
@@ -281,7 +241,7 @@ fn export_list(
     report: &mut ExportReport,
 ) -> Result<ListRef, ExportError> {
     let img = &solution.images[i];
-    let label = format!("{}:{}", img.name, img.tag);
+    let label = label(img);
     let corrupt = |digest: &str, reason: String| ExportError::Corrupt {
         image: label.clone(),
         digest: digest.to_string(),
@@ -306,9 +266,7 @@ fn export_list(
         put_blob(
             dest,
             c.parts(),
-            d,
-            pm.manifest.size,
-            &label,
+            &Expected::new(d, pm.manifest.size, &label)?,
             report,
             &mut |_| ControlFlow::Continue(()),
         )?;
@@ -317,7 +275,7 @@ fn export_list(
             continue;
         }
         let converted = to_oci_manifest(&c.to_vec()).map_err(|r| corrupt(d, r))?;
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
+        let digest = digest_of(&converted);
         put_made(dest, &converted, &digest, &label, report)?;
         // `platforms` follows the list's order, one per child (check_platforms).
         if let Some(entry) = list_json.get_mut("manifests").and_then(|m| m.get_mut(n)) {
@@ -333,7 +291,7 @@ fn export_list(
         list_json["mediaType"] = json!(media::OCI_INDEX);
         let bytes = serde_json::to_vec(&list_json)
             .map_err(|e| corrupt(&img.manifest_digest, e.to_string()))?;
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let digest = digest_of(&bytes);
         put_made(dest, &bytes, &digest, &label, report)?;
         return Ok(ListRef {
             digest,
@@ -349,243 +307,148 @@ fn export_list(
     })
 }
 
-/// A blob to write.
-struct BlobJob<'a, 'd> {
-    digest: &'a str,
-    contents: &'a iso_core::Contents<'d>,
-    size: u64,
-    label: &'a str,
-}
-
-/// Writes two blobs at once, hashing them interleaved on this core (see
-/// `iso_core::sha256x2`) while writing each; falls back to [`put_blob`] for blobs
-/// already present or stored in several extents.
-fn put_blob_pair<'a, 'd>(
+/// Writes two blobs at once, hashing them interleaved on this core (see [`write_blob_pair`]);
+/// falls back to [`put_blob`] for blobs already present, stored in several extents, or whose
+/// size or digest is not what a pair needs.
+fn put_blob_pair<'s, 'd>(
     dest: &Path,
-    a: &BlobJob<'a, 'd>,
-    b: &BlobJob<'a, 'd>,
+    a: &Needed<'s, 'd>,
+    b: &Needed<'s, 'd>,
     report: &mut ExportReport,
-    tick: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    tick: Tick<'_>,
 ) -> Result<(), ExportError> {
-    use iso_core::sha256x2::{update_pair, State};
-    let path = |d: &str| {
-        dest.join("blobs/sha256")
-            .join(d.trim_start_matches("sha256:"))
+    let dir = blobs_dir(dest);
+    let (Some((da, ea)), Some((db, eb))) = (pairable(&dir, a), pairable(&dir, b)) else {
+        for n in [a, b] {
+            let want = Expected::new(&n.desc.digest, n.desc.size, &n.label)?;
+            put_blob(dest, n.contents.parts(), &want, report, tick)?;
+        }
+        return Ok(());
     };
-    let (da, db) = match (a.contents.as_slice(), b.contents.as_slice()) {
-        (Some(da), Some(db))
-            if !path(a.digest).exists()
-                && !path(b.digest).exists()
-                && da.len() as u64 == a.size
-                && db.len() as u64 == b.size
-                && valid_hex(a.digest).is_some()
-                && valid_hex(b.digest).is_some() =>
-        {
-            (da, db)
-        }
-        _ => {
-            put_blob(
-                dest,
-                a.contents.parts(),
-                a.digest,
-                a.size,
-                a.label,
-                report,
-                tick,
-            )?;
-            return put_blob(
-                dest,
-                b.contents.parts(),
-                b.digest,
-                b.size,
-                b.label,
-                report,
-                tick,
-            );
-        }
-    };
-    let tmp = |d: &str| {
-        dest.join("blobs/sha256").join(format!(
-            ".{}.partial-{}",
-            d.trim_start_matches("sha256:"),
-            std::process::id()
-        ))
-    };
-    let (ta, tb) = (tmp(a.digest), tmp(b.digest));
-    let result = (|| -> Result<(), ExportError> {
-        let mut fa = File::create(&ta).map_err(io(&ta))?;
-        let mut fb = File::create(&tb).map_err(io(&tb))?;
-        let (mut sa, mut sb) = (State::new(), State::new());
-        const STEP: usize = 64 << 10;
-        let both = da.len().min(db.len()) / 64 * 64;
-        let mut pos = 0;
-        while pos < both {
-            let end = (pos + STEP).min(both);
-            update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
-            fa.write_all(&da[pos..end]).map_err(io(&ta))?;
-            fb.write_all(&db[pos..end]).map_err(io(&tb))?;
-            if tick(2 * (end - pos) as u64).is_break() {
-                return Err(ExportError::Stopped);
-            }
-            pos = end;
-        }
-        let mut finish =
-            |mut s: State, d: &[u8], f: &mut File, t: &Path| -> Result<String, ExportError> {
-                let mut p = pos;
-                while d.len() - p >= 64 {
-                    let end = (p + STEP).min(d.len());
-                    let n = s.update_blocks(&d[p..end]);
-                    f.write_all(&d[p..p + n]).map_err(io(t))?;
-                    if tick(n as u64).is_break() {
-                        return Err(ExportError::Stopped);
-                    }
-                    p += n;
-                }
-                f.write_all(&d[p..]).map_err(io(t))?;
-                if tick((d.len() - p) as u64).is_break() {
-                    return Err(ExportError::Stopped);
-                }
-                f.sync_all().map_err(io(t))?;
-                Ok(hex::encode(s.finish(&d[p..])))
-            };
-        let ga = finish(sa, da, &mut fa, &ta)?;
-        let gb = finish(sb, db, &mut fb, &tb)?;
-        for (got, job, t) in [(ga, a, &ta), (gb, b, &tb)] {
-            if Some(got.as_str()) != valid_hex(job.digest) {
-                return Err(ExportError::Corrupt {
-                    image: job.label.into(),
-                    digest: job.digest.into(),
-                    reason: format!("content has sha256:{got}"),
-                });
-            }
-            let fin = path(job.digest);
-            fs::rename(t, &fin).map_err(io(&fin))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&ta);
-        let _ = fs::remove_file(&tb);
-    }
-    result?;
+    write_blob_pair(&dir, (da, &ea), (db, &eb), tick)?;
     report.blobs_written += 2;
     report.bytes_written += (da.len() + db.len()) as u64;
     Ok(())
 }
 
-fn valid_hex(digest: &str) -> Option<&str> {
-    digest.strip_prefix("sha256:").filter(|h| {
-        h.len() == 64
-            && h.bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    })
+/// Blob `n`'s bytes and what they must be, when it can be written as one of a pair: stored
+/// in one extent, of its descriptor's size, a sha256 digest, not in `dir` yet.
+fn pairable<'n>(dir: &Path, n: &'n Needed<'_, '_>) -> Option<(&'n [u8], Expected<'n>)> {
+    let data = n.contents.as_slice()?;
+    let want = Expected::new(&n.desc.digest, n.desc.size, &n.label).ok()?;
+    (data.len() as u64 == want.size && !dir.join(want.hex).exists()).then_some((data, want))
 }
 
-/// Writes the distinct blobs on every core (each blob hashed while written), reporting
-/// progress from the calling thread.
-fn write_blobs(
-    dest: &Path,
-    jobs: &BTreeMap<String, (iso_core::Contents<'_>, u64, String)>,
-    total: u64,
-    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-) -> Result<ExportReport, ExportError> {
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    type Job<'a, 'd> = (&'a String, &'a (iso_core::Contents<'d>, u64, String));
-    let mut order: Vec<Job<'_, '_>> = jobs.iter().collect();
-    order.sort_by_key(|(_, j)| std::cmp::Reverse(j.0.len()));
-    let next = AtomicUsize::new(0);
-    let done = AtomicU64::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 16);
-    let merged = Mutex::new((ExportReport::default(), None::<ExportError>));
-    // Set when the progress callback asks to stop: every worker abandons its blobs.
-    let stop = AtomicBool::new(false);
-    // Each worker takes the next blob; the calling thread is one of them, and reports progress.
-    let work = |tick: &mut dyn FnMut() -> ControlFlow<()>| {
+/// What the writer threads of [`write_blobs`] share.
+struct Writers<'j, 's, 'd> {
+    dest: &'j Path,
+    /// The blobs, largest first.
+    order: Vec<&'j Needed<'s, 'd>>,
+    /// The next blob to take (set past the end to stop the others after an error).
+    next: AtomicUsize,
+    /// Bytes done.
+    done: AtomicU64,
+    /// Set when the progress callback asks to stop: every worker abandons its blobs.
+    stop: AtomicBool,
+    /// The workers' reports, and the first error.
+    merged: Mutex<(ExportReport, Option<ExportError>)>,
+}
+
+impl<'j, 's, 'd> Writers<'j, 's, 'd> {
+    fn new(dest: &'j Path, jobs: &'j [Needed<'s, 'd>]) -> Self {
+        let mut order: Vec<&Needed<'_, '_>> = jobs.iter().collect();
+        // Largest first, so that neighbours (written as pairs) have similar sizes; equal
+        // sizes in digest order.
+        order.sort_by(|a, b| {
+            (b.contents.len(), &a.desc.digest).cmp(&(a.contents.len(), &b.desc.digest))
+        });
+        Writers {
+            dest,
+            order,
+            next: AtomicUsize::new(0),
+            done: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+            merged: Mutex::new((ExportReport::default(), None)),
+        }
+    }
+
+    /// Counts `n` bytes done and asks `tick` whether to go on (every worker stops once one
+    /// was told to).
+    fn count(&self, n: u64, tick: &mut dyn FnMut() -> ControlFlow<()>) -> ControlFlow<()> {
+        self.done.fetch_add(n, Ordering::Relaxed);
+        if self.stop.load(Ordering::Relaxed) || tick().is_break() {
+            self.stop.store(true, Ordering::Relaxed);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// One worker: takes the next two blobs (of neighbouring sizes) until none is left or
+    /// one fails, then merges what it did. `tick` reports progress (the calling thread's
+    /// worker) or does nothing.
+    fn work(&self, tick: &mut dyn FnMut() -> ControlFlow<()>) {
         let mut local = ExportReport::default();
         let mut err = None;
         loop {
-            // Two blobs at a time, of neighbouring sizes.
-            let k = next.fetch_add(2, Ordering::Relaxed);
-            let Some((digest, (c, size, label))) = order.get(k) else {
+            let k = self.next.fetch_add(2, Ordering::Relaxed);
+            let Some(a) = self.order.get(k) else {
                 break;
             };
-            let ja = BlobJob {
-                digest,
-                contents: c,
-                size: *size,
-                label,
-            };
-            let mut count = |n: u64| {
-                done.fetch_add(n, Ordering::Relaxed);
-                if stop.load(Ordering::Relaxed) || tick().is_break() {
-                    stop.store(true, Ordering::Relaxed);
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            };
-            let r = match order.get(k + 1) {
-                Some((d2, (c2, s2, l2))) => {
-                    let jb = BlobJob {
-                        digest: d2,
-                        contents: c2,
-                        size: *s2,
-                        label: l2,
-                    };
-                    put_blob_pair(dest, &ja, &jb, &mut local, &mut count)
-                }
-                None => put_blob(
-                    dest,
-                    c.parts(),
-                    digest,
-                    *size,
-                    label,
-                    &mut local,
-                    &mut count,
-                ),
+            let mut count = |n: u64| self.count(n, tick);
+            let r = match self.order.get(k + 1) {
+                Some(b) => put_blob_pair(self.dest, a, b, &mut local, &mut count),
+                None => Expected::new(&a.desc.digest, a.desc.size, &a.label).and_then(|want| {
+                    put_blob(self.dest, a.contents.parts(), &want, &mut local, &mut count)
+                }),
             };
             if let Err(e) = r {
                 err = Some(e);
-                next.store(usize::MAX / 2, Ordering::Relaxed); // stop the others
+                self.next.store(usize::MAX / 2, Ordering::Relaxed); // stop the others
                 break;
             }
         }
-        let mut m = merged.lock().unwrap_or_else(|p| p.into_inner());
+        let mut m = self.merged.lock().unwrap_or_else(|p| p.into_inner());
         m.0.blobs_written += local.blobs_written;
         m.0.blobs_present += local.blobs_present;
         m.0.bytes_written += local.bytes_written;
         if m.1.is_none() {
             m.1 = err;
         }
+    }
+}
+
+/// Writes the distinct blobs on every core (each blob hashed while written), reporting
+/// progress from the calling thread.
+fn write_blobs(
+    dest: &Path,
+    jobs: &[Needed<'_, '_>],
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<ExportReport, ExportError> {
+    let total: u64 = jobs.iter().map(|j| j.contents.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 16);
+    let w = Writers::new(dest, jobs);
+    let at = |w: &Writers<'_, '_, '_>| Progress {
+        done: w.done.load(Ordering::Relaxed),
+        total,
     };
+    // Each worker takes the next blobs; the calling thread is one of them, and reports
+    // progress.
     std::thread::scope(|s| {
         for _ in 1..threads {
-            s.spawn(|| work(&mut || ControlFlow::Continue(())));
+            s.spawn(|| w.work(&mut || ControlFlow::Continue(())));
         }
-        work(&mut || {
-            progress(Progress {
-                done: done.load(Ordering::Relaxed),
-                total,
-            })
-        });
+        w.work(&mut || progress(at(&w)));
     });
-    let (report, err) = merged.into_inner().unwrap_or_else(|p| p.into_inner());
-    if stop.load(Ordering::Relaxed) {
-        return Err(ExportError::Stopped);
+    if w.stop.load(Ordering::Relaxed) {
+        return Err(Stopped.into());
     }
-    if err.is_none()
-        && progress(Progress {
-            done: done.load(Ordering::Relaxed),
-            total,
-        })
-        .is_break()
-    {
-        return Err(ExportError::Stopped);
-    }
+    let last = at(&w);
+    let (report, err) = w.merged.into_inner().unwrap_or_else(|p| p.into_inner());
     match err {
         Some(e) => Err(e),
+        None if progress(last).is_break() => Err(Stopped.into()),
         None => Ok(report),
     }
 }
@@ -653,10 +516,27 @@ pub fn export_oci_with(
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ExportReport, ExportError> {
     let selected = select_images(solution, images)?;
-    let blobs_dir = dest.join("blobs/sha256");
-    fs::create_dir_all(&blobs_dir).map_err(io(&blobs_dir))?;
-    // Leftovers of an interrupted run (temporary names are never referenced).
-    if let Ok(rd) = fs::read_dir(&blobs_dir) {
+    prepare(dest)?;
+    // Distinct blobs of the selected images, written on every core.
+    let jobs = needed_blobs(solution, &selected)?;
+    let mut report = write_blobs(dest, &jobs, progress)?;
+    let mut refs: BTreeMap<String, Value> = BTreeMap::new();
+    for &i in &selected {
+        let (name, reference, image) =
+            export_image(solution, dest, i, oci_media_types, &mut report)?;
+        refs.insert(name, reference);
+        report.images.push(image);
+    }
+    write_index(dest, refs)?;
+    Ok(report)
+}
+
+/// Creates the layout's directories and `oci-layout`, and removes the temporary files of an
+/// interrupted run (their names are never referenced).
+fn prepare(dest: &Path) -> Result<(), ExportError> {
+    let blobs = blobs_dir(dest);
+    fs::create_dir_all(&blobs).map_err(io(&blobs))?;
+    if let Ok(rd) = fs::read_dir(&blobs) {
         for e in rd.flatten() {
             if e.file_name().to_string_lossy().contains(".partial-") {
                 let _ = fs::remove_file(e.path());
@@ -667,100 +547,80 @@ pub fn export_oci_with(
     if !layout.exists() {
         fs::write(&layout, b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io(&layout))?;
     }
-    // Distinct blobs of the selected images, written on every core.
-    let mut jobs: BTreeMap<String, (iso_core::Contents<'_>, u64, String)> = BTreeMap::new();
-    for &i in &selected {
-        let img = &solution.images[i];
-        let label = format!("{}:{}", img.name, img.tag);
-        if img.kind == ManifestKind::Other {
-            return Err(ExportError::Unsupported {
-                image: label,
-                what: format!("a {}", img.media_type),
-            });
-        }
-        if img.is_list() {
-            check_platforms(img, &label)?;
-        }
-        for d in img.content_refs() {
-            if jobs.contains_key(&d.digest) {
-                continue;
-            }
-            let c = solution.blob(i, &d.digest).ok_or_else(|| {
-                ExportError::NotFound(format!("{label}: blob {} is not in the archive", d.digest))
-            })?;
-            jobs.insert(d.digest.clone(), (c, d.size, label.clone()));
-        }
+    Ok(())
+}
+
+/// Writes image `i`'s manifests (its config and layer blobs are already written) and says
+/// what `index.json` names for it: `(ref name, index entry, report line)`.
+fn export_image(
+    solution: &Solution<'_, '_>,
+    dest: &Path,
+    i: usize,
+    oci_media_types: bool,
+    report: &mut ExportReport,
+) -> Result<(String, Value, ExportedImage), ExportError> {
+    let img = &solution.images[i];
+    let label = label(img);
+    let manifest = solution.manifest_bytes(i)?;
+    let reference = |media_type: &str, digest: &str, size: usize| {
+        json!({
+            "mediaType": media_type,
+            "digest": digest,
+            "size": size,
+            "annotations": { REF_NAME: label },
+        })
+    };
+    if img.is_list() {
+        let r = export_list(solution, dest, i, &manifest, oci_media_types, report)?;
+        let (manifest_digest, media_type) = if oci_media_types {
+            (r.digest.clone(), r.media_type.clone())
+        } else {
+            (img.manifest_digest.clone(), img.media_type.clone())
+        };
+        let entry = r.reference(&label);
+        let image = ExportedImage {
+            ref_name: label.clone(),
+            manifest_digest,
+            media_type,
+            index_digest: r.digest,
+        };
+        return Ok((label, entry, image));
     }
-    let total: u64 = jobs.values().map(|j| j.0.len()).sum();
-    let mut report = write_blobs(dest, &jobs, total, progress)?;
-    let mut refs: BTreeMap<String, Value> = BTreeMap::new();
-    for &i in &selected {
-        let img = &solution.images[i];
-        let label = format!("{}:{}", img.name, img.tag);
-        let manifest = solution.manifest_bytes(i)?;
-        if img.is_list() {
-            let r = export_list(solution, dest, i, &manifest, oci_media_types, &mut report)?;
-            refs.insert(label.clone(), r.reference(&label));
-            let (manifest_digest, media_type) = if oci_media_types {
-                (r.digest.clone(), r.media_type.clone())
-            } else {
-                (img.manifest_digest.clone(), img.media_type.clone())
-            };
-            report.images.push(ExportedImage {
-                ref_name: label,
-                manifest_digest,
-                media_type,
-                index_digest: r.digest,
-            });
-            continue;
-        }
-        put_made(dest, &manifest, &img.manifest_digest, &label, &mut report)?;
-        if oci_media_types && img.kind == ManifestKind::DockerV2S2 {
-            // Rewritten to OCI media types: a new manifest, a new digest.
-            let converted = to_oci_manifest(&manifest).map_err(|reason| ExportError::Corrupt {
-                image: label.clone(),
-                digest: img.manifest_digest.clone(),
-                reason,
-            })?;
-            let digest = format!("sha256:{}", hex::encode(Sha256::digest(&converted)));
-            put_made(dest, &converted, &digest, &label, &mut report)?;
-            refs.insert(
-                label.clone(),
-                json!({
-                    "mediaType": media::OCI_MANIFEST,
-                    "digest": digest,
-                    "size": converted.len(),
-                    "annotations": { REF_NAME: label },
-                }),
-            );
-            report.images.push(ExportedImage {
-                ref_name: label,
-                manifest_digest: digest.clone(),
-                media_type: media::OCI_MANIFEST.to_string(),
-                index_digest: digest,
-            });
-            continue;
-        }
-        let index_bytes = ref_index(solution, i);
-        let index_digest = format!("sha256:{}", hex::encode(Sha256::digest(&index_bytes)));
-        put_made(dest, &index_bytes, &index_digest, &label, &mut report)?;
-        refs.insert(
-            label.clone(),
-            json!({
-                "mediaType": media::OCI_INDEX,
-                "digest": index_digest,
-                "size": index_bytes.len(),
-                "annotations": { REF_NAME: label },
-            }),
-        );
-        report.images.push(ExportedImage {
-            ref_name: label,
-            manifest_digest: img.manifest_digest.clone(),
-            media_type: img.media_type.clone(),
-            index_digest,
-        });
+    put_made(dest, &manifest, &img.manifest_digest, &label, report)?;
+    if oci_media_types && img.kind == ManifestKind::DockerV2S2 {
+        // Rewritten to OCI media types: a new manifest, a new digest.
+        let converted = to_oci_manifest(&manifest).map_err(|reason| ExportError::Corrupt {
+            image: label.clone(),
+            digest: img.manifest_digest.clone(),
+            reason,
+        })?;
+        let digest = digest_of(&converted);
+        put_made(dest, &converted, &digest, &label, report)?;
+        let entry = reference(media::OCI_MANIFEST, &digest, converted.len());
+        let image = ExportedImage {
+            ref_name: label.clone(),
+            manifest_digest: digest.clone(),
+            media_type: media::OCI_MANIFEST.to_string(),
+            index_digest: digest,
+        };
+        return Ok((label, entry, image));
     }
-    // index.json: keep the refs of earlier runs that this run did not rewrite.
+    let index_bytes = ref_index(solution, i);
+    let index_digest = digest_of(&index_bytes);
+    put_made(dest, &index_bytes, &index_digest, &label, report)?;
+    let entry = reference(media::OCI_INDEX, &index_digest, index_bytes.len());
+    let image = ExportedImage {
+        ref_name: label.clone(),
+        manifest_digest: img.manifest_digest.clone(),
+        media_type: img.media_type.clone(),
+        index_digest,
+    };
+    Ok((label, entry, image))
+}
+
+/// Writes `index.json`: the refs of earlier runs that this run did not rewrite, then `refs`.
+/// Written to `.index.json.partial` and renamed when complete.
+fn write_index(dest: &Path, refs: BTreeMap<String, Value>) -> Result<(), ExportError> {
     let index_path = dest.join("index.json");
     let mut manifests: Vec<Value> = fs::read(&index_path)
         .ok()
@@ -776,8 +636,7 @@ pub fn export_oci_with(
     manifests.extend(refs.into_values());
     let index =
         json!({ "schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": manifests });
-    let tmp = dest.join(".index.json.partial");
-    fs::write(&tmp, serde_json::to_vec_pretty(&index).unwrap_or_default()).map_err(io(&tmp))?;
-    fs::rename(&tmp, &index_path).map_err(io(&index_path))?;
-    Ok(report)
+    let mut tmp = TempFile::at(dest.join(".index.json.partial"))?;
+    tmp.write_all(&serde_json::to_vec_pretty(&index).unwrap_or_default())?;
+    tmp.persist(&index_path)
 }

@@ -4,7 +4,7 @@
 
 pub mod archive;
 pub mod layout;
-mod select;
+pub(crate) mod select;
 mod write;
 
 pub use layout::{ExportError, ExportReport, Progress};

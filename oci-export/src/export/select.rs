@@ -1,7 +1,11 @@
 //! Which images, and which blobs of them, an export or a push handles: the one place that
-//! picks the images asked for and the distinct blobs they need.
+//! picks the images asked for, refuses those that cannot be written, and finds the distinct
+//! blobs they need with their stored bytes.
 
-use iso_core::solution::{ContainerImage, Solution};
+use std::collections::HashSet;
+
+use iso_core::solution::{BlobRef, ContainerImage, ManifestKind, Solution};
+use iso_core::Contents;
 
 use super::ExportError;
 
@@ -25,6 +29,11 @@ pub(crate) fn select_images(
         .collect()
 }
 
+/// How errors name an image: `name:tag`.
+pub(crate) fn label(img: &ContainerImage) -> String {
+    format!("{}:{}", img.name, img.tag)
+}
+
 /// Bytes of the distinct config and layer blobs of a set of images.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BlobTotal {
@@ -37,22 +46,30 @@ pub struct BlobTotal {
     pub stored_bytes: u64,
 }
 
+/// The config and layer descriptors of `img` whose digest is not in `seen` yet (added to it
+/// as they come): what "distinct blobs" means everywhere.
+fn fresh<'s, 'a>(
+    img: &'s ContainerImage,
+    seen: &'a mut HashSet<&'s str>,
+) -> impl Iterator<Item = &'s BlobRef> + 'a
+where
+    's: 'a,
+{
+    img.content_refs()
+        .filter(move |d| seen.insert(d.digest.as_str()))
+}
+
 /// The distinct config and layer blobs (by digest, first naming image first) of the images
 /// `selected` (indexes into `solution.images`): `(image index, descriptor)`.
 pub fn distinct_blobs<'s>(
     solution: &'s Solution<'_, '_>,
     selected: &[usize],
-) -> Vec<(usize, &'s iso_core::solution::BlobRef)> {
-    let mut seen = std::collections::HashSet::new();
+) -> Vec<(usize, &'s BlobRef)> {
+    let mut seen = HashSet::new();
     let mut out = Vec::new();
     for &i in selected {
-        let Some(img) = solution.images.get(i) else {
-            continue;
-        };
-        for d in img.content_refs() {
-            if seen.insert(d.digest.as_str()) {
-                out.push((i, d));
-            }
+        if let Some(img) = solution.images.get(i) {
+            out.extend(fresh(img, &mut seen).map(|d| (i, d)));
         }
     }
     out
@@ -72,14 +89,107 @@ impl BlobTotal {
     }
 }
 
-/// A list or index whose per-platform manifests could not all be read is refused: exporting it
-/// would give a list that names what is not there.
-pub(crate) fn check_platforms(img: &ContainerImage, label: &str) -> Result<(), ExportError> {
+/// A blob an export or a push needs, with its stored bytes.
+pub(crate) struct Needed<'s, 'd> {
+    /// The descriptor (of the first image naming the blob).
+    pub(crate) desc: &'s BlobRef,
+    /// Its bytes in the archive.
+    pub(crate) contents: Contents<'d>,
+    /// That image, `name:tag`.
+    pub(crate) label: String,
+}
+
+/// The stored bytes of blob `digest` of image `i` (labelled `label`), or
+/// [`ExportError::NotFound`] naming it.
+pub(crate) fn stored<'d>(
+    solution: &Solution<'_, 'd>,
+    i: usize,
+    digest: &str,
+    label: &str,
+) -> Result<Contents<'d>, ExportError> {
+    solution.blob(i, digest).ok_or_else(|| {
+        ExportError::NotFound(format!("{label}: blob {digest} is not in the archive"))
+    })
+}
+
+/// The config and layer blobs of image `i` that are not in `seen` yet, with their stored
+/// bytes (a blob missing from the archive is an error).
+pub(crate) fn new_blobs<'s, 'd>(
+    solution: &'s Solution<'_, 'd>,
+    i: usize,
+    seen: &mut HashSet<&'s str>,
+) -> Result<Vec<Needed<'s, 'd>>, ExportError> {
+    let Some(img) = solution.images.get(i) else {
+        return Ok(Vec::new());
+    };
+    let label = label(img);
+    fresh(img, seen)
+        .map(|desc| {
+            Ok(Needed {
+                desc,
+                contents: stored(solution, i, &desc.digest, &label)?,
+                label: label.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The distinct config and layer blobs of the images `selected`, with their stored bytes;
+/// each image is checked ([`check_exportable`]) before its blobs are looked up.
+pub(crate) fn needed_blobs<'s, 'd>(
+    solution: &'s Solution<'_, 'd>,
+    selected: &[usize],
+) -> Result<Vec<Needed<'s, 'd>>, ExportError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for &i in selected {
+        if let Some(img) = solution.images.get(i) {
+            check_exportable(img, &label(img))?;
+            out.extend(new_blobs(solution, i, &mut seen)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Why an image cannot be exported or pushed as it is.
+pub(crate) enum Unfit {
+    /// `manifest.json` is not an image manifest, list or index.
+    Kind,
+    /// A list or index of which `missing` of the `of` per-platform manifests could not be
+    /// read: writing it would give a list that names what is not there.
+    Platforms {
+        /// Unreadable.
+        missing: usize,
+        /// In the list.
+        of: usize,
+    },
+}
+
+/// Whether `img` can be exported or pushed (see [`Unfit`]).
+pub(crate) fn unfit(img: &ContainerImage) -> Option<Unfit> {
+    if img.kind == ManifestKind::Other {
+        return Some(Unfit::Kind);
+    }
     match img.missing_platforms() {
-        0 => Ok(()),
-        n => Err(ExportError::NotFound(format!(
-            "{label}: {n} of the list's {} per-platform manifests could not be read (see `isolution validate`)",
-            img.children.len()
+        0 => None,
+        missing => Some(Unfit::Platforms {
+            missing,
+            of: img.children.len(),
+        }),
+    }
+}
+
+/// [`unfit`] as an exporter's error: [`ExportError::Unsupported`] for the kind,
+/// [`ExportError::NotFound`] for unreadable per-platform manifests.
+pub(crate) fn check_exportable(img: &ContainerImage, label: &str) -> Result<(), ExportError> {
+    match unfit(img) {
+        None => Ok(()),
+        Some(Unfit::Kind) => Err(ExportError::Unsupported {
+            image: label.to_string(),
+            what: format!("a {}", img.media_type),
+        }),
+        Some(Unfit::Platforms { missing, of }) => Err(ExportError::NotFound(format!(
+            "{label}: {missing} of the list's {of} per-platform manifests could not be read (see `isolution validate`)"
         ))),
     }
 }

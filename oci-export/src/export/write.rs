@@ -1,1 +1,413 @@
-//! Writing files of an export: hashed while written, renamed when complete.
+//! Writing the files of an export: the one place that writes a blob while hashing it, checks
+//! its size and digest, and gives a file its final name only when it is complete.
+//!
+//! - [`Expected`]: what a blob's bytes must be (its descriptor's digest and size).
+//! - [`TempFile`]: a file created exclusively under a temporary name in the directory of its
+//!   final name, synced and renamed by [`TempFile::persist`], removed on any error.
+//! - [`copy_hashed`]: a blob's parts fed to a writer in chunks, hashed on the way.
+//! - [`write_blob`] and [`write_blob_pair`]: `<dir>/<hex>` written through a [`TempFile`],
+//!   one blob, or two at once hashed with the two-message SHA-256 of
+//!   [`iso_core::sha256x2`] (what lets a layout export run at the hash ceiling).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use iso_core::digest::{sha256_hex, sha256_of, SHA256_PREFIX};
+use iso_core::sha256x2::{update_pair, State};
+use sha2::{Digest, Sha256};
+
+use super::ExportError;
+use crate::Stopped;
+
+/// Bytes written (and hashed) between two progress reports.
+const CHUNK: usize = 64 << 10;
+
+/// Told the bytes just written; [`ControlFlow::Break`] stops the write with [`Stopped`].
+pub(crate) type Tick<'a> = &'a mut dyn FnMut(u64) -> ControlFlow<()>;
+
+/// An I/O error on `path`, as an [`ExportError::Io`].
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> ExportError + '_ {
+    move |error| ExportError::Io {
+        path: path.to_owned(),
+        error,
+    }
+}
+
+/// `sha256:<hex>` of `bytes` (a manifest or index made by an exporter).
+pub(crate) fn digest_of(bytes: &[u8]) -> String {
+    format!("{SHA256_PREFIX}{}", sha256_of(bytes).digest())
+}
+
+/// The bytes of `parts` in all.
+pub(crate) fn parts_len(parts: &[&[u8]]) -> u64 {
+    parts.iter().map(|p| p.len() as u64).sum()
+}
+
+fn tick_or_stop(tick: Tick<'_>, n: u64) -> Result<(), ExportError> {
+    match tick(n) {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(()) => Err(Stopped.into()),
+    }
+}
+
+/// What a blob's bytes must be: its descriptor's digest and size; errors name `label`
+/// (`name:tag`, the image the blob is written for).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Expected<'a> {
+    /// `sha256:<hex>`.
+    pub(crate) digest: &'a str,
+    /// Its 64 lowercase hexadecimal characters: the blob's file name.
+    pub(crate) hex: &'a str,
+    /// Its size.
+    pub(crate) size: u64,
+    /// The image (`name:tag`).
+    pub(crate) label: &'a str,
+}
+
+impl<'a> Expected<'a> {
+    /// `digest` must be `sha256:<64 lowercase hex>` (a [`ExportError::Corrupt`] otherwise).
+    pub(crate) fn new(digest: &'a str, size: u64, label: &'a str) -> Result<Self, ExportError> {
+        let hex = sha256_hex(digest).ok_or_else(|| ExportError::Corrupt {
+            image: label.into(),
+            digest: digest.into(),
+            reason: "not a sha256 digest".into(),
+        })?;
+        Ok(Expected {
+            digest,
+            hex,
+            size,
+            label,
+        })
+    }
+
+    fn corrupt(&self, reason: String) -> ExportError {
+        ExportError::Corrupt {
+            image: self.label.into(),
+            digest: self.digest.into(),
+            reason,
+        }
+    }
+
+    /// Refuses `len` bytes where the descriptor says otherwise.
+    pub(crate) fn check_size(&self, len: u64) -> Result<(), ExportError> {
+        if len == self.size {
+            return Ok(());
+        }
+        Err(self.corrupt(format!("{len} bytes, the descriptor says {}", self.size)))
+    }
+
+    /// Refuses content whose SHA-256 is not the descriptor's.
+    fn check_digest(&self, got: &[u8; 32]) -> Result<(), ExportError> {
+        let got = hex::encode(got);
+        if got == self.hex {
+            return Ok(());
+        }
+        Err(self.corrupt(format!("content has sha256:{got}")))
+    }
+}
+
+/// A file being written under a temporary name in the directory of its final name. It is
+/// created exclusively ([`OpenOptions::create_new`]: never an existing file, and never through
+/// a symbolic link, which `O_EXCL` refuses even when it dangles), gets its final name only
+/// through [`TempFile::persist`] (synced, then renamed), and is removed when dropped
+/// otherwise: on any error, or when the progress callback stops the export.
+pub(crate) struct TempFile {
+    // Declared first so that it is closed before `guard` removes the file.
+    file: File,
+    guard: Guard,
+}
+
+/// Removes the temporary file unless it was renamed.
+struct Guard {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Numbers the temporary files of this process, so two writers never share one.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn create_new(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+impl TempFile {
+    /// `.<name>.partial-<pid>-<n>` in `dir`: a name private to this writer. (A layout export
+    /// removes the `.partial-` leftovers of interrupted runs before it writes.)
+    pub(crate) fn private(dir: &Path, name: &str) -> Result<Self, ExportError> {
+        let pid = std::process::id();
+        let mut tries = 0;
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".{name}.partial-{pid}-{n}"));
+            match create_new(&path) {
+                Ok(file) => return Ok(TempFile::new(file, path)),
+                // A leftover of an earlier process with this pid: take the next number.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 100 => tries += 1,
+                Err(e) => return Err(io_error(&path)(e)),
+            }
+        }
+    }
+
+    /// Exactly `path` (an archive's `FILE.partial`): what is there already, the leftover of an
+    /// interrupted export, is removed first (a symbolic link itself, not what it points to),
+    /// then the file is created exclusively.
+    pub(crate) fn at(path: PathBuf) -> Result<Self, ExportError> {
+        let file = match create_new(&path) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                fs::remove_file(&path).map_err(io_error(&path))?;
+                create_new(&path)
+            }
+            r => r,
+        };
+        match file {
+            Ok(file) => Ok(TempFile::new(file, path)),
+            Err(e) => Err(io_error(&path)(e)),
+        }
+    }
+
+    fn new(file: File, path: PathBuf) -> Self {
+        TempFile {
+            file,
+            guard: Guard { path, kept: false },
+        }
+    }
+
+    /// The open file and its (temporary) path, for writing and for naming I/O errors.
+    pub(crate) fn parts_mut(&mut self) -> (&mut File, &Path) {
+        (&mut self.file, &self.guard.path)
+    }
+
+    /// Writes `bytes`, an error naming the temporary path.
+    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
+        self.file
+            .write_all(bytes)
+            .map_err(io_error(&self.guard.path))
+    }
+
+    /// Syncs the file and renames it to `to` (replacing what is there; a symbolic link at
+    /// `to` is replaced, not followed). On an error the temporary file is removed.
+    pub(crate) fn persist(self, to: &Path) -> Result<(), ExportError> {
+        let TempFile { file, mut guard } = self;
+        file.sync_all().map_err(io_error(&guard.path))?;
+        drop(file);
+        fs::rename(&guard.path, to).map_err(io_error(to))?;
+        guard.kept = true;
+        Ok(())
+    }
+}
+
+/// Feeds `parts` to `sink` in chunks, hashing them on the way and telling `tick` each
+/// chunk's bytes; the size is checked before anything is written, the digest after all of it.
+pub(crate) fn copy_hashed(
+    parts: &[&[u8]],
+    want: &Expected<'_>,
+    sink: &mut dyn FnMut(&[u8]) -> Result<(), ExportError>,
+    tick: Tick<'_>,
+) -> Result<(), ExportError> {
+    want.check_size(parts_len(parts))?;
+    let mut h = Sha256::new();
+    for part in parts {
+        for chunk in part.chunks(CHUNK) {
+            h.update(chunk);
+            sink(chunk)?;
+            tick_or_stop(tick, chunk.len() as u64)?;
+        }
+    }
+    want.check_digest(&h.finalize().into())
+}
+
+/// Writes `parts` as `<dir>/<hex>`: a [`TempFile`] in `dir`, hashed while written, renamed
+/// only when its size and digest are the descriptor's.
+pub(crate) fn write_blob(
+    dir: &Path,
+    parts: &[&[u8]],
+    want: &Expected<'_>,
+    tick: Tick<'_>,
+) -> Result<(), ExportError> {
+    want.check_size(parts_len(parts))?;
+    let mut tmp = TempFile::private(dir, want.hex)?;
+    copy_hashed(parts, want, &mut |chunk| tmp.write_all(chunk), tick)?;
+    tmp.persist(&dir.join(want.hex))
+}
+
+/// [`write_blob`] for two contiguous blobs at once: both hashed together on this core
+/// ([`update_pair`], two messages interleaved) while each is written to its [`TempFile`].
+pub(crate) fn write_blob_pair(
+    dir: &Path,
+    (da, a): (&[u8], &Expected<'_>),
+    (db, b): (&[u8], &Expected<'_>),
+    tick: Tick<'_>,
+) -> Result<(), ExportError> {
+    a.check_size(da.len() as u64)?;
+    b.check_size(db.len() as u64)?;
+    let mut ta = TempFile::private(dir, a.hex)?;
+    let mut tb = TempFile::private(dir, b.hex)?;
+    let (mut sa, mut sb) = (State::new(), State::new());
+    // The whole 64-byte blocks both have: hashed in pairs.
+    let both = da.len().min(db.len()) / 64 * 64;
+    let mut pos = 0;
+    while pos < both {
+        let end = (pos + CHUNK).min(both);
+        update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
+        ta.write_all(&da[pos..end])?;
+        tb.write_all(&db[pos..end])?;
+        tick_or_stop(tick, 2 * (end - pos) as u64)?;
+        pos = end;
+    }
+    let ga = finish_alone(sa, &da[pos..], &mut ta, tick)?;
+    let gb = finish_alone(sb, &db[pos..], &mut tb, tick)?;
+    a.check_digest(&ga)?;
+    ta.persist(&dir.join(a.hex))?;
+    b.check_digest(&gb)?;
+    tb.persist(&dir.join(b.hex))
+}
+
+/// The rest of one blob of a pair, hashed alone: its whole blocks, then the tail.
+fn finish_alone(
+    mut state: State,
+    rest: &[u8],
+    out: &mut TempFile,
+    tick: Tick<'_>,
+) -> Result<[u8; 32], ExportError> {
+    let mut p = 0;
+    while rest.len() - p >= 64 {
+        let end = (p + CHUNK).min(rest.len());
+        let n = state.update_blocks(&rest[p..end]);
+        out.write_all(&rest[p..p + n])?;
+        tick_or_stop(tick, n as u64)?;
+        p += n;
+    }
+    let tail = &rest[p..];
+    out.write_all(tail)?;
+    tick_or_stop(tick, tail.len() as u64)?;
+    Ok(state.finish(tail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blob(bytes: &[u8]) -> (String, u64) {
+        (digest_of(bytes), bytes.len() as u64)
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_blob_is_renamed_only_when_its_digest_and_size_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = vec![7u8; 200_000];
+        let (d, size) = blob(&data);
+        let want = Expected::new(&d, size, "x:1").unwrap();
+        let mut seen = 0;
+        write_blob(
+            dir.path(),
+            &[&data[..1000], &data[1000..]],
+            &want,
+            &mut |n| {
+                seen += n;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, size);
+        assert_eq!(names(dir.path()), vec![want.hex.to_string()]);
+        assert_eq!(fs::read(dir.path().join(want.hex)).unwrap(), data);
+
+        // Wrong content, wrong size, a stop: an error and nothing left.
+        let other = Expected::new(&d, size, "x:1").unwrap();
+        fs::remove_file(dir.path().join(want.hex)).unwrap();
+        let bad = vec![8u8; 200_000];
+        let e = write_blob(dir.path(), &[&bad], &other, &mut |_| {
+            ControlFlow::Continue(())
+        });
+        assert!(e.unwrap_err().to_string().contains("content has sha256:"));
+        let e = write_blob(dir.path(), &[&bad[1..]], &other, &mut |_| {
+            ControlFlow::Continue(())
+        });
+        assert!(e.unwrap_err().to_string().contains("the descriptor says"));
+        let e = write_blob(
+            dir.path(),
+            &[&data],
+            &other,
+            &mut |_| ControlFlow::Break(()),
+        );
+        assert!(matches!(e, Err(ExportError::Stopped)));
+        assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+        assert!(Expected::new("sha256:ABC", 1, "x:1").is_err());
+    }
+
+    #[test]
+    fn pairs_hash_like_single_blobs_of_every_length() {
+        let dir = tempfile::tempdir().unwrap();
+        for (la, lb) in [(0, 3), (1, 200), (64, 64), (130_000, 70_001), (5, 65_600)] {
+            let a: Vec<u8> = (0..la).map(|i| (i % 251) as u8).collect();
+            let b: Vec<u8> = (0..lb).map(|i| (i % 241) as u8 ^ 0x5a).collect();
+            let ((da, sa), (db, sb)) = (blob(&a), blob(&b));
+            let (ea, eb) = (
+                Expected::new(&da, sa, "a:1").unwrap(),
+                Expected::new(&db, sb, "b:1").unwrap(),
+            );
+            let mut seen = 0;
+            write_blob_pair(dir.path(), (&a, &ea), (&b, &eb), &mut |n| {
+                seen += n;
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            assert_eq!(seen, sa + sb);
+            assert_eq!(fs::read(dir.path().join(ea.hex)).unwrap(), a);
+            assert_eq!(fs::read(dir.path().join(eb.hex)).unwrap(), b);
+            fs::remove_file(dir.path().join(ea.hex)).unwrap();
+            fs::remove_file(dir.path().join(eb.hex)).unwrap();
+        }
+        // A corrupt second blob: the first is kept (it is complete and checked), the second
+        // leaves nothing.
+        let (a, b) = (vec![1u8; 1000], vec![2u8; 1000]);
+        let ((da, sa), (db, sb)) = (blob(&a), blob(&b));
+        let ea = Expected::new(&da, sa, "a:1").unwrap();
+        let eb = Expected::new(&db, sb, "b:1").unwrap();
+        let e = write_blob_pair(dir.path(), (&a, &ea), (&a, &eb), &mut |_| {
+            ControlFlow::Continue(())
+        });
+        assert!(e.unwrap_err().to_string().contains("content has sha256:"));
+        assert_eq!(names(dir.path()), vec![ea.hex.to_string()]);
+    }
+
+    #[test]
+    fn temporary_files_are_exclusive_and_never_follow_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"keep").unwrap();
+        let at = dir.path().join("x.tar.partial");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, &at).unwrap();
+        let mut t = TempFile::at(at.clone()).unwrap();
+        t.write_all(b"new").unwrap();
+        t.persist(&dir.path().join("x.tar")).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        assert_eq!(fs::read(dir.path().join("x.tar")).unwrap(), b"new");
+        assert!(!at.exists());
+        // Dropped without persist: removed.
+        let t = TempFile::private(dir.path(), "y").unwrap();
+        drop(t);
+        assert_eq!(names(dir.path()), vec!["target", "x.tar"]);
+    }
+}

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, TryStreamExt};
-use iso_core::solution::{ManifestKind, Solution};
+use iso_core::solution::{ContainerImage, Solution};
 use iso_core::IsoFile;
 use reqwest::header::{
     HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
@@ -25,7 +25,9 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode};
 
 use crate::export::layout::Progress;
+use crate::export::select::{label, new_blobs, unfit, Needed, Unfit};
 use crate::registry::mapped::MapSlice;
+use crate::Stopped;
 
 /// How to push.
 #[derive(Clone, Debug)]
@@ -94,9 +96,16 @@ pub enum PushError {
     /// image kind.
     #[error("{0}")]
     Other(String),
-    /// The progress callback asked to stop ([`ControlFlow::Break`]).
-    #[error("push stopped by the progress callback")]
+    /// The progress callback asked to stop ([`ControlFlow::Break`]): built from
+    /// [`crate::Stopped`], as [`crate::export::ExportError::Stopped`] is.
+    #[error("push {}", crate::Stopped)]
     Stopped,
+}
+
+impl From<Stopped> for PushError {
+    fn from(_: Stopped) -> Self {
+        PushError::Stopped
+    }
 }
 
 /// What a push did.
@@ -612,135 +621,219 @@ pub async fn push_with(
             .ok_or_else(|| PushError::Other("the archive has no name and version".into()))?,
     };
     let c = client(opts)?;
-    let data_base = file.bytes().as_ptr() as usize;
-    // Blob jobs, one per (repository, digest); manifests after.
+    let (jobs, manifests) = plan(&file, &s, &prefix)?;
+    let mut report = push_blobs(&c, &jobs, opts, progress).await?;
+    push_manifests(&c, manifests, &mut report).await?;
+    Ok(report)
+}
+
+/// What a push sends: blob jobs, one per (repository, digest), then the manifests.
+fn plan(
+    file: &Arc<IsoFile>,
+    s: &Solution<'_, '_>,
+    prefix: &str,
+) -> Result<(Vec<BlobJob>, Vec<ManifestJob>), PushError> {
     let mut jobs = Vec::new();
-    let mut seen = HashSet::new();
     let mut manifests = Vec::new();
+    // The digests already planned, per repository.
+    let mut seen: HashMap<String, HashSet<&str>> = HashMap::new();
     for (i, img) in s.images.iter().enumerate() {
-        let label = format!("{}:{}", img.name, img.tag);
-        if img.kind == ManifestKind::Other {
-            return Err(PushError::Other(format!(
-                "{label}: manifest.json is not an image manifest, list or index ({})",
-                img.media_type
-            )));
-        }
-        if img.missing_platforms() > 0 {
-            return Err(PushError::Other(format!(
-                "{label}: {} of the list's {} manifests could not be read (see `isolution validate`)",
-                img.missing_platforms(),
-                img.children.len()
-            )));
-        }
+        let label = label(img);
+        check_pushable(img, &label)?;
         let repo = format!("{prefix}/{}", img.name);
-        for d in img.content_refs() {
-            if !seen.insert((repo.clone(), d.digest.clone())) {
-                continue;
-            }
-            let c = s.blob(i, &d.digest).ok_or_else(|| {
-                PushError::Other(format!("{label}: blob {} is not in the archive", d.digest))
-            })?;
-            let parts = c
-                .parts()
-                .iter()
-                .map(|p| {
-                    let off = p.as_ptr() as usize - data_base;
-                    Bytes::from_owner(MapSlice::new(file.clone(), off..off + p.len()))
-                })
-                .collect();
-            jobs.push(BlobJob {
-                repo: repo.clone(),
-                digest: d.digest.clone(),
-                parts,
-                len: c.len(),
-            });
+        let blobs = new_blobs(s, i, seen.entry(repo.clone()).or_default())
+            .map_err(|e| PushError::Other(e.to_string()))?;
+        for b in blobs {
+            jobs.push(blob_job(file, &repo, &b)?);
         }
-        // A list's per-platform manifests go first, by digest: the registry checks that what
-        // a manifest names is there.
-        for p in &img.platforms {
-            let c = s.blob(i, &p.manifest.digest).ok_or_else(|| {
-                PushError::Other(format!(
-                    "{label}: manifest {} is not in the archive",
-                    p.manifest.digest
-                ))
-            })?;
-            manifests.push(ManifestJob {
-                repo: repo.clone(),
-                reference: p.manifest.digest.clone(),
-                media_type: p.manifest.media_type.clone(),
-                digest: p.manifest.digest.clone(),
-                bytes: c.to_vec(),
-                tagged: false,
-            });
-        }
-        manifests.push(ManifestJob {
-            repo,
-            reference: img.tag.clone(),
-            media_type: img.media_type.clone(),
-            digest: img.manifest_digest.clone(),
-            bytes: s.manifest_bytes(i)?,
-            tagged: true,
+        manifests.extend(manifest_jobs(s, i, &label, &repo)?);
+    }
+    Ok((jobs, manifests))
+}
+
+/// Refuses what a registry cannot take as it is (see [`Unfit`]).
+fn check_pushable(img: &ContainerImage, label: &str) -> Result<(), PushError> {
+    match unfit(img) {
+        None => Ok(()),
+        Some(Unfit::Kind) => Err(PushError::Other(format!(
+            "{label}: manifest.json is not an image manifest, list or index ({})",
+            img.media_type
+        ))),
+        Some(Unfit::Platforms { missing, of }) => Err(PushError::Other(format!(
+            "{label}: {missing} of the list's {of} manifests could not be read (see `isolution validate`)"
+        ))),
+    }
+}
+
+/// Blob `b` for repository `repo`, its body the slices of the mapped ISO.
+fn blob_job(file: &Arc<IsoFile>, repo: &str, b: &Needed<'_, '_>) -> Result<BlobJob, PushError> {
+    let parts = b
+        .contents
+        .parts()
+        .iter()
+        .map(|p| MapSlice::of(file, p).map(Bytes::from_owner))
+        .collect::<Option<Vec<Bytes>>>()
+        .ok_or_else(|| {
+            PushError::Other(format!(
+                "{}: blob {} is not in the mapped ISO",
+                b.label, b.desc.digest
+            ))
+        })?;
+    Ok(BlobJob {
+        repo: repo.to_string(),
+        digest: b.desc.digest.clone(),
+        parts,
+        len: b.contents.len(),
+    })
+}
+
+/// Image `i`'s manifests for repository `repo`: a list's per-platform manifests first, by
+/// digest (the registry checks that what a manifest names is there), then the tag's.
+fn manifest_jobs(
+    s: &Solution<'_, '_>,
+    i: usize,
+    label: &str,
+    repo: &str,
+) -> Result<Vec<ManifestJob>, PushError> {
+    let img = &s.images[i];
+    let mut out = Vec::new();
+    for p in &img.platforms {
+        let c = s.blob(i, &p.manifest.digest).ok_or_else(|| {
+            PushError::Other(format!(
+                "{label}: manifest {} is not in the archive",
+                p.manifest.digest
+            ))
+        })?;
+        out.push(ManifestJob {
+            repo: repo.to_string(),
+            reference: p.manifest.digest.clone(),
+            media_type: p.manifest.media_type.clone(),
+            digest: p.manifest.digest.clone(),
+            bytes: c.to_vec(),
+            tagged: false,
         });
     }
-    let total: u64 = jobs.iter().map(|j| j.len).sum();
-    let done = AtomicU64::new(0);
-    let stop = AtomicBool::new(false);
-    if progress(Progress { done: 0, total }).is_break() {
-        return Err(PushError::Stopped);
-    }
-    // Where each digest was pushed first, for mounts.
-    let pushed: Mutex<HashMap<String, String>> = Mutex::new(HashMap::new());
-    let report = Mutex::new(PushReport::default());
-    // Blobs of one digest in several repositories go one after another (to mount); others in
-    // parallel.
-    let mut by_digest: Vec<Vec<&BlobJob>> = Vec::new();
+    out.push(ManifestJob {
+        repo: repo.to_string(),
+        reference: img.tag.clone(),
+        media_type: img.media_type.clone(),
+        digest: img.manifest_digest.clone(),
+        bytes: s.manifest_bytes(i)?,
+        tagged: true,
+    });
+    Ok(out)
+}
+
+/// Blobs of one digest in several repositories go one after another (to mount); others in
+/// parallel. Groups in the order of their first job.
+fn by_digest(jobs: &[BlobJob]) -> Vec<Vec<&BlobJob>> {
+    let mut groups: Vec<Vec<&BlobJob>> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
-    for j in &jobs {
+    for j in jobs {
         match index.get(j.digest.as_str()) {
-            Some(&k) => by_digest[k].push(j),
+            Some(&k) => groups[k].push(j),
             None => {
-                index.insert(&j.digest, by_digest.len());
-                by_digest.push(vec![j]);
+                index.insert(&j.digest, groups.len());
+                groups.push(vec![j]);
             }
         }
     }
-    stream::iter(by_digest.iter().map(Ok::<_, PushError>))
-        .try_for_each_concurrent(opts.concurrency.max(1), |group| {
-            let (c, pushed, report, done, stop) = (&c, &pushed, &report, &done, &stop);
-            async move {
-                for job in group {
-                    if stop.load(Ordering::Relaxed) {
-                        return Err(PushError::Stopped);
-                    }
-                    let from = pushed.lock().ok().and_then(|m| m.get(&job.digest).cloned());
-                    let outcome = push_blob(c, job, from, opts.chunk_size.max(1)).await?;
-                    if let Ok(mut m) = pushed.lock() {
-                        m.entry(job.digest.clone())
-                            .or_insert_with(|| job.repo.clone());
-                    }
-                    if let Ok(mut r) = report.lock() {
-                        match outcome {
-                            Outcome::Present => r.present += 1,
-                            Outcome::Mounted => r.mounted += 1,
-                            Outcome::Uploaded(n) => {
-                                r.uploaded += 1;
-                                r.bytes += n;
-                            }
-                        }
-                    }
-                    let now = done.fetch_add(job.len, Ordering::Relaxed) + job.len;
-                    if stop.load(Ordering::Relaxed)
-                        || progress(Progress { done: now, total }).is_break()
-                    {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(PushError::Stopped);
+    groups
+}
+
+/// What the blob-pushing tasks share.
+struct Pushing<'a> {
+    c: &'a Client,
+    chunk: usize,
+    progress: PushProgress<'a>,
+    total: u64,
+    done: AtomicU64,
+    /// Set once the progress callback asked to stop.
+    stop: AtomicBool,
+    /// Where each digest was pushed first, for mounts.
+    pushed: Mutex<HashMap<String, String>>,
+    report: Mutex<PushReport>,
+}
+
+impl Pushing<'_> {
+    /// Pushes a group of jobs of one digest, one after another.
+    async fn group(&self, group: &[&BlobJob]) -> Result<(), PushError> {
+        for job in group {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(Stopped.into());
+            }
+            let from = self
+                .pushed
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&job.digest).cloned());
+            let outcome = push_blob(self.c, job, from, self.chunk).await?;
+            if let Ok(mut m) = self.pushed.lock() {
+                m.entry(job.digest.clone())
+                    .or_insert_with(|| job.repo.clone());
+            }
+            if let Ok(mut r) = self.report.lock() {
+                match outcome {
+                    Outcome::Present => r.present += 1,
+                    Outcome::Mounted => r.mounted += 1,
+                    Outcome::Uploaded(n) => {
+                        r.uploaded += 1;
+                        r.bytes += n;
                     }
                 }
-                Ok(())
             }
-        })
+            let now = self.done.fetch_add(job.len, Ordering::Relaxed) + job.len;
+            if self.stop.load(Ordering::Relaxed)
+                || (self.progress)(Progress {
+                    done: now,
+                    total: self.total,
+                })
+                .is_break()
+            {
+                self.stop.store(true, Ordering::Relaxed);
+                return Err(Stopped.into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pushes the blobs, `opts.concurrency` requests at once, reporting progress (see
+/// [`push_with`]).
+async fn push_blobs(
+    c: &Client,
+    jobs: &[BlobJob],
+    opts: &PushOptions,
+    progress: PushProgress<'_>,
+) -> Result<PushReport, PushError> {
+    let total: u64 = jobs.iter().map(|j| j.len).sum();
+    if progress(Progress { done: 0, total }).is_break() {
+        return Err(Stopped.into());
+    }
+    let p = Pushing {
+        c,
+        chunk: opts.chunk_size.max(1),
+        progress,
+        total,
+        done: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        pushed: Mutex::new(HashMap::new()),
+        report: Mutex::new(PushReport::default()),
+    };
+    let groups = by_digest(jobs);
+    stream::iter(groups.iter().map(Ok::<_, PushError>))
+        .try_for_each_concurrent(opts.concurrency.max(1), |group| p.group(group))
         .await?;
-    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(p.report.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// PUTs the manifests in order, each checked against the registry's
+/// `Docker-Content-Digest`; the tagged ones are reported.
+async fn push_manifests(
+    c: &Client,
+    manifests: Vec<ManifestJob>,
+    report: &mut PushReport,
+) -> Result<(), PushError> {
     for ManifestJob {
         repo,
         reference: tag,
@@ -777,5 +870,5 @@ pub async fn push_with(
             report.images.push(format!("{host}/{repo}:{tag}@{digest}"));
         }
     }
-    Ok(report)
+    Ok(())
 }

@@ -17,6 +17,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
+use iso_core::digest::SHA256_PREFIX;
 use iso_core::solution::Solution;
 use iso_core::IsoFile;
 use serde::Deserialize;
@@ -24,33 +25,45 @@ use serde_json::json;
 
 use crate::registry::mapped::MapSlice;
 
-/// A blob: its parts in one ISO.
+/// A blob: its parts, slices of one mapped ISO.
 #[derive(Clone)]
 struct Blob {
-    file: Arc<IsoFile>,
-    parts: Vec<Range<usize>>,
+    parts: Vec<MapSlice>,
     len: u64,
 }
 
 impl Blob {
-    /// The bytes in `want` (a byte range of the blob), as zero-copy chunks.
-    fn chunks(&self, want: Range<u64>) -> Vec<Bytes> {
+    /// The blob stored as `c` in `file`, or `None` if its parts are not slices of `file`.
+    fn of(file: &Arc<IsoFile>, c: &iso_core::Contents<'_>) -> Option<Self> {
+        let parts = c
+            .parts()
+            .iter()
+            .map(|p| MapSlice::of(file, p))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Blob {
+            parts,
+            len: c.len(),
+        })
+    }
+
+    /// The bytes in `want` (a byte range of the blob), as zero-copy chunks: exactly
+    /// `want.end - want.start` bytes, or `None` when `want` is not inside the blob.
+    fn chunks(&self, want: Range<u64>) -> Option<Vec<Bytes>> {
+        if want.start > want.end || want.end > self.len {
+            return None;
+        }
         let mut out = Vec::new();
         let mut base = 0u64;
         for p in &self.parts {
-            let plen = (p.end - p.start) as u64;
+            let plen = p.len() as u64;
             let (s, e) = (want.start.max(base), want.end.min(base + plen));
             if s < e {
-                let start = p.start + (s - base) as usize;
-                let end = p.start + (e - base) as usize;
-                out.push(Bytes::from_owner(MapSlice::new(
-                    self.file.clone(),
-                    start..end,
-                )));
+                let sub = p.slice((s - base) as usize..(e - base) as usize)?;
+                out.push(Bytes::from_owner(sub));
             }
             base += plen;
         }
-        out
+        Some(out)
     }
 }
 
@@ -95,7 +108,6 @@ impl Registry {
             let p = p.as_ref();
             let shown = p.display().to_string();
             let file = Arc::new(IsoFile::open(p).map_err(|e| LoadError::Open(shown.clone(), e))?);
-            let base = file.bytes().as_ptr() as usize;
             let image = file
                 .image()
                 .map_err(|e| LoadError::Image(shown.clone(), e))?;
@@ -132,23 +144,8 @@ impl Registry {
                     }
                 }
                 for d in img.blob_refs() {
-                    if let Some(c) = s.blob(i, &d.digest) {
-                        let parts = c
-                            .parts()
-                            .iter()
-                            .map(|p| {
-                                let start = p.as_ptr() as usize - base;
-                                start..start + p.len()
-                            })
-                            .collect();
-                        repo.blobs.insert(
-                            d.digest.clone(),
-                            Blob {
-                                file: file.clone(),
-                                parts,
-                                len: c.len(),
-                            },
-                        );
+                    if let Some(b) = s.blob(i, &d.digest).and_then(|c| Blob::of(&file, &c)) {
+                        repo.blobs.insert(d.digest.clone(), b);
                     }
                 }
             }
@@ -253,27 +250,10 @@ async fn handle(
     }
     if rest == "_catalog" {
         let (repos, next) = paginate(reg.repos.keys().map(String::as_str), &page);
-        let mut r = (
-            [(header::CONTENT_TYPE, "application/json")],
-            json!({ "repositories": repos }).to_string(),
-        )
-            .into_response();
-        if let (Some(last), Some(n)) = (next, page.n) {
-            if let Ok(v) =
-                HeaderValue::from_str(&format!("</v2/_catalog?n={n}&last={last}>; rel=\"next\""))
-            {
-                r.headers_mut().insert(header::LINK, v);
-            }
-        }
-        return r;
+        let body = json!({ "repositories": repos });
+        return listing(body, next, &page, "/v2/_catalog");
     }
-    let (name, kind, reference) = if let Some(n) = rest.strip_suffix("/tags/list") {
-        (n, "tags", "")
-    } else if let Some((n, r)) = rest.rsplit_once("/manifests/") {
-        (n, "manifests", r)
-    } else if let Some((n, r)) = rest.rsplit_once("/blobs/") {
-        (n, "blobs", r)
-    } else {
+    let Some((name, what)) = route(rest) else {
         return error(StatusCode::NOT_FOUND, "NOT_FOUND", "unknown API path");
     };
     let Some(repo) = reg.repos.get(name) else {
@@ -283,110 +263,150 @@ async fn handle(
             &format!("repository {name} is not known"),
         );
     };
-    match kind {
-        "tags" => {
+    match what {
+        Route::Tags => {
             let (tags, next) = paginate(repo.tags.keys().map(String::as_str), &page);
-            let mut r = (
-                [(header::CONTENT_TYPE, "application/json")],
-                json!({ "name": name, "tags": tags }).to_string(),
-            )
-                .into_response();
-            if let (Some(last), Some(n)) = (next, page.n) {
-                if let Ok(v) = HeaderValue::from_str(&format!(
-                    "</v2/{name}/tags/list?n={n}&last={last}>; rel=\"next\""
-                )) {
-                    r.headers_mut().insert(header::LINK, v);
-                }
-            }
-            r
+            let body = json!({ "name": name, "tags": tags });
+            listing(body, next, &page, &format!("/v2/{name}/tags/list"))
         }
-        "manifests" => {
-            let m = if reference.starts_with("sha256:") {
-                repo.by_digest.get(reference)
-            } else {
-                repo.tags.get(reference)
-            };
-            let Some(m) = m else {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "MANIFEST_UNKNOWN",
-                    &format!("manifest {reference} is not known in {name}"),
-                );
-            };
-            let body = if head {
-                Body::empty()
-            } else {
-                Body::from(m.bytes.clone())
-            };
-            Response::builder()
-                .status(StatusCode::OK)
-                .header(header::CONTENT_TYPE, m.media_type.as_str())
-                .header("Docker-Content-Digest", m.digest.as_str())
-                .header(header::CONTENT_LENGTH, m.bytes.len())
-                .body(body)
-                .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "response"))
-        }
-        _ => {
-            let Some(b) = repo.blobs.get(reference) else {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    "BLOB_UNKNOWN",
-                    &format!("blob {reference} is not known in {name}"),
-                );
-            };
-            let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-                None => None,
-                Some(r) => match parse_range(r, b.len) {
-                    Some(r) => Some(r),
-                    None => {
-                        let mut resp = error(
-                            StatusCode::RANGE_NOT_SATISFIABLE,
-                            "RANGE_INVALID",
-                            "invalid Range",
-                        );
-                        if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", b.len)) {
-                            resp.headers_mut().insert(header::CONTENT_RANGE, v);
-                        }
-                        return resp;
-                    }
-                },
-            };
-            let want = range.clone().unwrap_or(0..b.len);
-            let len = want.end - want.start;
-            let body = if head {
-                Body::empty()
-            } else {
-                let chunks = b.chunks(want.clone());
-                Body::from_stream(futures_util::stream::iter(
-                    chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
-                ))
-            };
-            let mut builder = Response::builder()
-                .status(if range.is_some() {
-                    StatusCode::PARTIAL_CONTENT
-                } else {
-                    StatusCode::OK
-                })
-                .header(header::CONTENT_TYPE, "application/octet-stream")
-                .header("Docker-Content-Digest", reference)
-                .header(header::ACCEPT_RANGES, "bytes")
-                .header(header::CONTENT_LENGTH, len);
-            if range.is_some() {
-                builder = builder.header(
-                    header::CONTENT_RANGE,
-                    format!(
-                        "bytes {}-{}/{}",
-                        want.start,
-                        want.end.saturating_sub(1),
-                        b.len
-                    ),
-                );
-            }
-            builder
-                .body(body)
-                .unwrap_or_else(|_| error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "response"))
+        Route::Manifest(reference) => manifest(repo, name, reference, head),
+        Route::Blob(reference) => blob(repo, name, reference, &headers, head),
+    }
+}
+
+/// What a `/v2/<name>/...` path asks for.
+enum Route<'a> {
+    /// `tags/list`.
+    Tags,
+    /// `manifests/<reference>`.
+    Manifest(&'a str),
+    /// `blobs/<digest>`.
+    Blob(&'a str),
+}
+
+/// `<name>/tags/list`, `<name>/manifests/<reference>` or `<name>/blobs/<digest>`.
+fn route(rest: &str) -> Option<(&str, Route<'_>)> {
+    if let Some(n) = rest.strip_suffix("/tags/list") {
+        Some((n, Route::Tags))
+    } else if let Some((n, r)) = rest.rsplit_once("/manifests/") {
+        Some((n, Route::Manifest(r)))
+    } else {
+        rest.rsplit_once("/blobs/")
+            .map(|(n, r)| (n, Route::Blob(r)))
+    }
+}
+
+/// A JSON listing (`_catalog`, `tags/list`), with a `Link` to the next page when `next` says
+/// there is one.
+fn listing(body: serde_json::Value, next: Option<String>, page: &Page, path: &str) -> Response {
+    let mut r = (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if let (Some(last), Some(n)) = (next, page.n) {
+        if let Ok(v) = HeaderValue::from_str(&format!("<{path}?n={n}&last={last}>; rel=\"next\"")) {
+            r.headers_mut().insert(header::LINK, v);
         }
     }
+    r
+}
+
+fn response_error() -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN", "response")
+}
+
+/// `GET`/`HEAD /v2/<name>/manifests/<reference>` (a tag, or a digest).
+fn manifest(repo: &Repo, name: &str, reference: &str, head: bool) -> Response {
+    let m = if reference.starts_with(SHA256_PREFIX) {
+        repo.by_digest.get(reference)
+    } else {
+        repo.tags.get(reference)
+    };
+    let Some(m) = m else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "MANIFEST_UNKNOWN",
+            &format!("manifest {reference} is not known in {name}"),
+        );
+    };
+    let body = if head {
+        Body::empty()
+    } else {
+        Body::from(m.bytes.clone())
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, m.media_type.as_str())
+        .header("Docker-Content-Digest", m.digest.as_str())
+        .header(header::CONTENT_LENGTH, m.bytes.len())
+        .body(body)
+        .unwrap_or_else(|_| response_error())
+}
+
+/// `GET`/`HEAD /v2/<name>/blobs/<digest>`, whole or one `Range`.
+fn blob(repo: &Repo, name: &str, reference: &str, headers: &HeaderMap, head: bool) -> Response {
+    let Some(b) = repo.blobs.get(reference) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "BLOB_UNKNOWN",
+            &format!("blob {reference} is not known in {name}"),
+        );
+    };
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(r) => match parse_range(r, b.len) {
+            Some(r) => Some(r),
+            None => return range_invalid(b.len),
+        },
+    };
+    let want = range.clone().unwrap_or(0..b.len);
+    let len = want.end - want.start;
+    let body = if head {
+        Body::empty()
+    } else {
+        let Some(chunks) = b.chunks(want.clone()) else {
+            return response_error();
+        };
+        Body::from_stream(futures_util::stream::iter(
+            chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+        ))
+    };
+    let mut builder = Response::builder()
+        .status(if range.is_some() {
+            StatusCode::PARTIAL_CONTENT
+        } else {
+            StatusCode::OK
+        })
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header("Docker-Content-Digest", reference)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_LENGTH, len);
+    if range.is_some() {
+        builder = builder.header(
+            header::CONTENT_RANGE,
+            format!(
+                "bytes {}-{}/{}",
+                want.start,
+                want.end.saturating_sub(1),
+                b.len
+            ),
+        );
+    }
+    builder.body(body).unwrap_or_else(|_| response_error())
+}
+
+/// 416 for a `Range` this server does not serve, with the blob's size.
+fn range_invalid(len: u64) -> Response {
+    let mut resp = error(
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "RANGE_INVALID",
+        "invalid Range",
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+        resp.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    resp
 }
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` (one range) within a blob of `len` bytes.

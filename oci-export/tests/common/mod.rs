@@ -1,17 +1,109 @@
-//! Helpers shared by the multi-platform tests of `export.rs`, `push.rs` and `serve.rs`: the
-//! multi-platform fixture read with isoinfo (the oracle for its bytes), and the check that a
-//! skopeo `dir:` copy of a list is the archive's files.
+//! Helpers shared by the integration tests: running the `isolution` binary, background
+//! processes (`isolution serve`, registries, containerd), skopeo, the multi-platform fixture
+//! read with isoinfo (the oracle for its bytes) and the check that a skopeo `dir:` copy of a
+//! list is the archive's files; whether a tool is installed ([`tool`], shared with the
+//! `isolution-tests` crate); and, in [`fixtures`], the committed reader fixtures of
+//! `tests/fixtures/` with the checks of what `isolution` lists and extracts from them.
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use sha2::{Digest, Sha256};
 
+pub mod deploy;
+pub mod fixtures;
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
+#[allow(unused_imports)] // (each test binary uses some)
+pub use tools::{tool, tool_path, tools};
+
 /// The `isolution` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_isolution");
+
+/// Runs `isolution ARGS` (stdin from `/dev/null`).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run isolution")
+}
+
+/// A readable dump of a run for assertion messages (the first 4000 bytes of stdout).
+pub fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ({} bytes)\n{}\n--- stderr\n{}",
+        out.status.code(),
+        out.stdout.len(),
+        String::from_utf8_lossy(&out.stdout[..out.stdout.len().min(4000)]),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Asserts that a run succeeded (showing its stderr otherwise) and returns its stdout as
+/// JSON.
+#[track_caller]
+pub fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `isolution export ISO FLAG DEST EXTRA...`, FLAG one of `--oci`, `--oci-archive`,
+/// `--docker-archive`.
+pub fn export_to(iso: &Path, flag: &str, dest: &Path, extra: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("export")
+        .arg(iso)
+        .arg(flag)
+        .arg(dest)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// A process running in the background (`isolution serve`, a registry, containerd), killed
+/// when dropped.
+pub struct Daemon(pub Child);
+
+impl Daemon {
+    /// Starts `cmd` with its stdout and stderr thrown away.
+    pub fn quiet(cmd: &mut Command) -> Daemon {
+        Daemon(
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// `tests/solutions/<name>`.
 pub fn solution(name: &str) -> PathBuf {
@@ -23,16 +115,9 @@ pub fn solution(name: &str) -> PathBuf {
 /// `isolution serve` on 127.0.0.1 (a free port), stopped when dropped.
 pub struct Server {
     /// The server process.
-    pub child: Child,
+    pub child: Daemon,
     /// `127.0.0.1:<port>`.
     pub addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `isolution serve ISOS... --addr 127.0.0.1:0` and reads the address it prints.
@@ -54,22 +139,26 @@ pub fn serve(isos: &[PathBuf]) -> Server {
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
     std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    Server { child, addr }
+    Server {
+        child: Daemon(child),
+        addr,
+    }
+}
+
+/// `skopeo copy OPTIONS SOURCE dir:OUT`, asserting success.
+pub fn copy_to_dir(source: &str, out: &Path, options: &[&str]) {
+    let dest = format!("dir:{}", out.display());
+    let mut args = vec!["--insecure-policy", "copy", "--quiet"];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&[source, &dest]);
+    skopeo(&args);
 }
 
 /// `skopeo copy --all --preserve-digests SOURCE dir:OUT` (with `extra` options).
 pub fn copy_all(source: &str, out: &Path, extra: &[&str]) {
-    let dest = format!("dir:{}", out.display());
-    let mut args = vec![
-        "--insecure-policy",
-        "copy",
-        "--quiet",
-        "--all",
-        "--preserve-digests",
-    ];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&[source, &dest]);
-    skopeo(&args);
+    let mut options = vec!["--all", "--preserve-digests"];
+    options.extend_from_slice(extra);
+    copy_to_dir(source, out, &options);
 }
 
 /// `tests/solutions/example-solution-1.0.2-multiarch.iso`: base-server:1.0.2-multiarch (a
@@ -82,15 +171,6 @@ pub fn multiarch_iso() -> PathBuf {
 
 /// The two list tags of [`multiarch_iso`].
 pub const LIST_TAGS: [&str; 2] = ["1.0.2-multiarch", "1.0.2-oci"];
-
-/// Whether `tool --version` runs; prints a SKIP line when not.
-pub fn have(tool: &str) -> bool {
-    let ok = Command::new(tool).arg("--version").output().is_ok();
-    if !ok {
-        eprintln!("SKIP: {tool} not installed");
-    }
-    ok
-}
 
 /// A file of the ISO, read by isoinfo through Rock Ridge.
 pub fn iso_file(iso: &Path, path: &str) -> Vec<u8> {
@@ -132,9 +212,15 @@ pub fn entries(list: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// skopeo with `args`, whatever it does.
+pub fn skopeo_output(args: &[&str]) -> Output {
+    Command::new("skopeo").args(args).output().unwrap()
+}
+
 /// skopeo with `args`, asserting success.
+#[track_caller]
 pub fn skopeo(args: &[&str]) -> Output {
-    let out = Command::new("skopeo").args(args).output().unwrap();
+    let out = skopeo_output(args);
     assert!(
         out.status.success(),
         "skopeo {args:?}: {}",

@@ -1,26 +1,23 @@
 //! `isolution export`.
 
 use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::Path;
 
+use indicatif::ProgressBar;
 use iso_core::solution::Solution;
 use oci_export::export::archive::{export_archive_for, ArchiveFormat};
 use oci_export::export::layout::export_oci_with;
+use oci_export::export::Progress;
 
 use crate::args::ExportArgs;
 use crate::util;
 use crate::Outcome;
 
 pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
-    let images: Vec<(String, String)> = a
-        .images
-        .iter()
-        .map(|s| {
-            s.rsplit_once(':')
-                .filter(|(n, t)| !n.is_empty() && !t.is_empty())
-                .map(|(n, t)| (n.to_string(), t.to_string()))
-                .ok_or_else(|| anyhow::anyhow!("--image {s:?}: expected NAME:TAG"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let images = oci_export::view::parse_images(&a.images)
+        .map(|r| oci_export::view::pairs(&r))
+        .map_err(|e| anyhow::anyhow!("--image {:?}: expected NAME:TAG", e.0))?;
     if a.platform.is_some() && a.docker_archive.is_none() {
         // (clap's `requires` is not enforced next to --oci's conflicts.)
         anyhow::bail!(
@@ -38,43 +35,69 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     if let Some((path, format)) = archive {
-        let platform = a.platform.as_deref();
-        let r = export_archive_for(&solution, path, format, &images, platform, &mut |p| {
-            if let Some(b) = &bar {
-                b.set_length(p.total);
-                b.set_position(p.done);
-            }
-            std::ops::ControlFlow::Continue(())
-        })?;
-        if let Some(b) = &bar {
-            b.finish_and_clear();
-        }
-        let mut out = util::stdout();
-        if a.json {
-            util::json_line(&mut out, &r)?;
-        } else {
-            writeln!(
-                out,
-                "{}: {} image(s), {} blob(s), {} bytes",
-                path.display(),
-                r.refs.len(),
-                r.blobs,
-                r.bytes
-            )?;
-        }
-        out.flush()?;
-        return Ok(Outcome::Clean);
+        return to_archive(&a, &solution, path, format, &images, bar);
     }
     let dest = a
         .oci
         .as_ref()
         .ok_or_else(|| anyhow::anyhow!("give --oci, --oci-archive or --docker-archive"))?;
-    let report = export_oci_with(&solution, dest, &images, a.oci_media_types, &mut |p| {
-        if let Some(b) = &bar {
-            b.set_length(p.total);
-            b.set_position(p.done);
-        }
-        std::ops::ControlFlow::Continue(())
+    to_layout(&a, &solution, dest, &images, bar)
+}
+
+/// Moves the progress bar, if any, to `p`; never stops the export.
+fn show_progress(bar: Option<&ProgressBar>, p: Progress) -> ControlFlow<()> {
+    if let Some(b) = bar {
+        b.set_length(p.total);
+        b.set_position(p.done);
+    }
+    ControlFlow::Continue(())
+}
+
+/// Writes `images` (empty: all) of `solution` as a tar file at `path` in `format`
+/// (`--oci-archive`, `--docker-archive`), then prints what was written.
+fn to_archive(
+    a: &ExportArgs,
+    solution: &Solution<'_, '_>,
+    path: &Path,
+    format: ArchiveFormat,
+    images: &[(String, String)],
+    bar: Option<ProgressBar>,
+) -> anyhow::Result<Outcome> {
+    let platform = a.platform.as_deref();
+    let r = export_archive_for(solution, path, format, images, platform, &mut |p| {
+        show_progress(bar.as_ref(), p)
+    })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut out = util::stdout();
+    if a.json {
+        util::json_line(&mut out, &r)?;
+    } else {
+        writeln!(
+            out,
+            "{}: {} image(s), {} blob(s), {} bytes",
+            path.display(),
+            r.refs.len(),
+            r.blobs,
+            r.bytes
+        )?;
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// Writes `images` (empty: all) of `solution` into the OCI layout `dest` (`--oci`), then
+/// prints each image written and a summary.
+fn to_layout(
+    a: &ExportArgs,
+    solution: &Solution<'_, '_>,
+    dest: &Path,
+    images: &[(String, String)],
+    bar: Option<ProgressBar>,
+) -> anyhow::Result<Outcome> {
+    let report = export_oci_with(solution, dest, images, a.oci_media_types, &mut |p| {
+        show_progress(bar.as_ref(), p)
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();

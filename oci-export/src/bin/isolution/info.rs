@@ -57,6 +57,26 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         out.flush()?;
         return Ok(Outcome::Clean);
     }
+    write_primary(&mut out, &info)?;
+    write_namespaces(&mut out, &info)?;
+    write_el_torito(&mut out, &info)?;
+    writeln!(
+        out,
+        "Namespaces:        {} (default {})",
+        info.namespaces.join(", "),
+        info.default_namespace
+    )?;
+    for w in &info.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// Writes the text lines about the file and its primary volume: identifiers, size, dates and
+/// the volume descriptors.
+fn write_primary(out: &mut impl Write, info: &Info<'_>) -> anyhow::Result<()> {
+    let p = info.primary;
     writeln!(
         out,
         "File:              {} ({} bytes)",
@@ -93,7 +113,12 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         .map(|d| format!("{:?}@{}", d.kind, d.sector))
         .collect();
     writeln!(out, "Descriptors:       {}", descriptors.join(", "))?;
-    match image.rock_ridge() {
+    Ok(())
+}
+
+/// Writes the text lines saying whether Rock Ridge, Joliet and ISO 9660:1999 are present.
+fn write_namespaces(out: &mut impl Write, info: &Info<'_>) -> anyhow::Result<()> {
+    match info.rock_ridge {
         Some(rr) => writeln!(
             out,
             "Rock Ridge:        yes, version {} ({}){}",
@@ -107,7 +132,7 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         )?,
         None => writeln!(out, "Rock Ridge:        no")?,
     }
-    match image.joliet() {
+    match info.joliet {
         Some(j) => writeln!(
             out,
             "Joliet:            yes, level {} (volume id {:?})",
@@ -119,12 +144,14 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
     writeln!(
         out,
         "ISO 9660:1999:     {}",
-        if image.enhanced().is_some() {
-            "yes"
-        } else {
-            "no"
-        }
+        if info.enhanced.is_some() { "yes" } else { "no" }
     )?;
+    Ok(())
+}
+
+/// Writes the text lines about the El Torito boot catalog: its entries, why it is
+/// unreadable, or that there is none.
+fn write_el_torito(out: &mut impl Write, info: &Info<'_>) -> anyhow::Result<()> {
     match (&info.el_torito, &info.el_torito_error) {
         (Some(c), _) => {
             writeln!(
@@ -160,15 +187,5 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         (None, Some(err)) => writeln!(out, "El Torito:         unreadable: {err}")?,
         (None, None) => writeln!(out, "El Torito:         no")?,
     }
-    writeln!(
-        out,
-        "Namespaces:        {} (default {})",
-        info.namespaces.join(", "),
-        info.default_namespace
-    )?;
-    for w in &info.warnings {
-        writeln!(out, "warning: {w}")?;
-    }
-    out.flush()?;
-    Ok(Outcome::Clean)
+    Ok(())
 }

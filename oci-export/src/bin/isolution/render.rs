@@ -6,7 +6,7 @@ use std::path::Path;
 use iso_core::solution::Solution;
 use iso_core::IsoFile;
 use oci_export::deploy::render::{self, Components, RenderError, RenderOptions};
-use oci_export::deploy::upgrade;
+use oci_export::deploy::upgrade::{self, PlanError, Side};
 
 use crate::args::{RenderArgs, UpgradePlanArgs};
 use crate::util;
@@ -84,16 +84,14 @@ pub fn upgrade_plan(a: UpgradePlanArgs) -> anyhow::Result<Outcome> {
     let new = Solution::load(&new_image)?;
     let plan = match upgrade::plan(&old, &new) {
         Ok(p) => p,
-        Err(e @ RenderError::Invalid { .. }) => {
-            // Name the archive the problem is in when it can be told apart.
-            let which = if upgrade::plan(&old, &old).is_err() {
-                &a.old
-            } else {
-                &a.new
+        // Named by the archive the problem is in.
+        Err(PlanError { side, cause }) => {
+            let iso = match side {
+                Side::Old => &a.old,
+                Side::New => &a.new,
             };
-            return report(which, e);
+            return report(iso, cause);
         }
-        Err(e) => return report(&a.new, e),
     };
     let mut out = util::stdout();
     if a.json {
