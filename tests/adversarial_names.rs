@@ -12,8 +12,8 @@
 use iso_core::Image;
 use isolution_tests::exercise::*;
 use isolution_tests::images::*;
-use isolution_tests::patch::*;
 use isolution_tests::need;
+use isolution_tests::patch::*;
 
 #[global_allocator]
 static GLOBAL: Tracking = Tracking;

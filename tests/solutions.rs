@@ -98,16 +98,16 @@ fn the_example_inspects_as_metalk8s_sees_it() {
         .iter()
         .map(|i| {
             let blobs: Vec<&str> = i
-                .config
-                .iter()
-                .chain(&i.layers)
-                .map(|b| b.digest.as_str())
+                .config()
+                .into_iter()
+                .chain(i.layers())
+                .map(|b| b.digest.as_ref())
                 .collect();
             format!(
                 "{}\t{}\t{}\t{}\t{}\t{}",
                 i.name,
                 i.tag,
-                i.manifest_digest,
+                i.manifest_digest_str(),
                 i.media_type,
                 i.manifest_size,
                 blobs.join(",")
@@ -124,8 +124,8 @@ fn the_example_inspects_as_metalk8s_sees_it() {
     let referenced: std::collections::BTreeSet<&str> = s
         .images
         .iter()
-        .flat_map(|i| i.config.iter().chain(&i.layers))
-        .map(|b| b.digest.as_str())
+        .flat_map(|i| i.config().into_iter().chain(i.layers()))
+        .map(|b| b.digest.as_ref())
         .collect();
     assert_eq!(
         distinct,
@@ -238,6 +238,6 @@ fn a_list_naming_a_manifest_twice_is_refused() {
         .all(|f| f.path == "images/base-server/1.0.2-oci/manifest.json"
             && f.message.contains("more than once")));
     let img = s.images.iter().find(|i| i.tag == "1.0.2-oci").unwrap();
-    assert_eq!(img.children.len(), 2000);
-    assert_eq!(img.platforms.len(), 2, "each distinct manifest read once");
+    assert_eq!(img.children().len(), 2000);
+    assert_eq!(img.platforms().len(), 2, "each distinct manifest read once");
 }

@@ -8,10 +8,10 @@
 //! `&[u8]` ([`Image::parse`]). File contents are handed out as slices of that one buffer; nothing
 //! is copied until the caller asks for it.
 //!
-//! ```no_run
+//! ```
 //! use iso_core::{IsoFile, Namespace};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let file = IsoFile::open("solution.iso")?;
+//! let file = IsoFile::open("../tests/solutions/example-solution-1.0.2.iso")?;
 //! let image = file.image()?;
 //! for item in image.walk(image.default_namespace())? {
 //!     let item = item?;
@@ -21,6 +21,18 @@
 //! let bytes = image.contents(&manifest)?; // borrowed from the mapping
 //! # let _ = bytes; Ok(()) }
 //! ```
+//!
+//! # Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | (none) | | the reader; [`SharedImage`] to keep a parsed image beside its mapping |
+//! | `serde` | via `solution` | `Serialize` for the reader's public types |
+//! | `solution` | yes | `solution` (the MetalK8s Solution model, validation, signatures), `digest`, `sha256x2`, `SharedSolution` |
+//! | `extract` | yes | `extract`: safe extraction to a directory (Unix) |
+//!
+//! With `default-features = false` the crate links only nom, memmap2, thiserror, smallvec,
+//! flate2 and self_cell.
 //!
 //! Every length and offset read from the image is checked before use; work is bounded by
 //! [`Limits`]; errors are typed ([`Error`], [`ErrorKind`]) and carry the byte offset and the path
@@ -37,9 +49,9 @@ pub mod extract;
 mod file;
 pub mod iso9660;
 mod limits;
-mod shared;
 #[cfg(feature = "solution")]
 pub mod sha256x2;
+mod shared;
 #[cfg(feature = "solution")]
 pub mod solution;
 

@@ -9,12 +9,13 @@
 //! bindings) would otherwise parse again on every use. These handles parse once; the borrow
 //! is checked by [`self_cell`], with no `unsafe` code here.
 //!
-//! ```no_run
+//! ```
 //! use std::sync::Arc;
 //! use iso_core::{IsoFile, SharedImage};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let path = "../tests/solutions/example-solution-1.0.2.iso";
 //! struct Catalog { iso: SharedImage }           // a struct can own it
-//! let cat = Catalog { iso: SharedImage::open(Arc::new(IsoFile::open("solution.iso")?))? };
+//! let cat = Catalog { iso: SharedImage::open(Arc::new(IsoFile::open(path)?))? };
 //! let manifest = cat.iso.image().lookup(iso_core::Namespace::RockRidge, "manifest.yaml")?;
 //! println!("{} bytes", manifest.size());
 //! # Ok(()) }
@@ -88,11 +89,11 @@ mod solution {
     /// in a struct or behind an [`Arc`](std::sync::Arc), and every blob it hands out is still
     /// a slice of the mapping.
     ///
-    /// ```no_run
+    /// ```
     /// use std::sync::Arc;
     /// use iso_core::{IsoFile, SharedImage, SharedSolution};
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let file = Arc::new(IsoFile::open("example-solution-1.0.2.iso")?);
+    /// let file = Arc::new(IsoFile::open("../tests/solutions/example-solution-1.0.2.iso")?);
     /// let shared = Arc::new(SharedSolution::load(SharedImage::open(file)?)?);
     /// shared.with(|s| println!("{:?}: {} images", s.id(), s.images.len()));
     /// # Ok(()) }
@@ -149,7 +150,7 @@ mod solution {
             assert_eq!(id.as_deref(), Some("example-solution-1.0.2"));
             let map = shared.shared_image().file().bytes().as_ptr_range();
             shared.with(|s| {
-                let layer = s.images[0].layers[0].clone();
+                let layer = s.images[0].layers()[0].clone();
                 let blob = s.blob(0, &layer.digest).unwrap();
                 // Zero copy: the blob is a slice of the mapping the handle keeps.
                 assert!(map.contains(&blob.as_slice().unwrap().as_ptr()));

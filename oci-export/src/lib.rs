@@ -16,16 +16,22 @@
 //! writes layouts or archives takes `default-features = false` and links none of tokio, axum,
 //! hyper, reqwest, k8s-openapi, clap, indicatif or anyhow.
 //!
-//! ```no_run
+//! ```
+//! use std::ops::ControlFlow;
 //! use iso_core::{solution::Solution, IsoFile};
 //! use oci_export::export::layout::{export_oci, ExportReport};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let file = IsoFile::open("example-solution-1.0.2.iso")?;
+//! # let dir = tempfile::tempdir()?;
+//! # let dest = dir.path().join("layout");
+//! let file = IsoFile::open("../tests/solutions/example-solution-1.0.2.iso")?;
 //! let image = file.image()?;
 //! let solution = Solution::load(&image)?;
-//! // Every image of the Solution (an empty list means all), into ./layout.
-//! let report: ExportReport = export_oci(&solution, std::path::Path::new("layout"), &[])?;
-//! println!("{} blobs written", report.blobs_written);
+//! // Every image of the Solution (an empty list means all), with a progress callback that
+//! // could stop the export by returning `ControlFlow::Break`.
+//! let report: ExportReport =
+//!     export_oci(&solution, &dest, &[], &mut |_progress| ControlFlow::Continue(()))?;
+//! assert!(report.blobs_written > 0);
+//! assert!(dest.join("index.json").exists());
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]

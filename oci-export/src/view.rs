@@ -7,14 +7,15 @@
 //!   an export or a push, and `inspect`'s "bytes of distinct blobs");
 //! - [`parse_images`]: `NAME:TAG` arguments, parsed by [`ImageRef`]'s one `FromStr`.
 //!
-//! ```no_run
+//! ```
 //! use iso_core::{solution::Solution, IsoFile};
 //! use oci_export::view::InspectReport;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let file = IsoFile::open("example-solution-1.0.2.iso")?;
+//! let file = IsoFile::open("../tests/solutions/example-solution-1.0.2.iso")?;
 //! let image = file.image()?;
 //! let solution = Solution::load(&image)?;
-//! print!("{}", InspectReport::new(&solution).to_text());
+//! let text = InspectReport::new(&solution).to_text();
+//! assert!(text.starts_with("Name:          example-solution\n"));
 //! # Ok(()) }
 //! ```
 
@@ -151,16 +152,17 @@ impl<'a> InspectReport<'a> {
 
 /// One image tag as `inspect` lists it: `name:tag  sha256:<12 hex>…  media type  contents`.
 pub fn image_line(i: &ContainerImage) -> String {
-    let short = i.manifest_digest.get(..19).unwrap_or(&i.manifest_digest);
+    let digest = i.manifest_digest_str();
+    let short = digest.get(..19).unwrap_or(digest);
     if i.is_list() {
-        let platforms: Vec<&str> = i.platforms.iter().map(|p| p.platform.as_str()).collect();
+        let platforms: Vec<&str> = i.platforms().iter().map(|p| p.platform.as_str()).collect();
         format!(
             "{}:{}  {}…  {}  {} platform(s): {}, {} bytes",
             i.name,
             i.tag,
             short,
             i.media_type,
-            i.children.len(),
+            i.children().len(),
             platforms.join(", "),
             i.blob_bytes
         )
@@ -171,7 +173,7 @@ pub fn image_line(i: &ContainerImage) -> String {
             i.tag,
             short,
             i.media_type,
-            i.layers.len(),
+            i.layers().len(),
             i.blob_bytes
         )
     }

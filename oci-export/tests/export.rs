@@ -28,6 +28,12 @@ fn blob_names(dest: &Path) -> Vec<String> {
     v
 }
 
+/// `skopeo copy --preserve-digests SOURCE dir:OUT`, and the digest of the manifest it wrote.
+fn copy_preserving_digests(source: &str, out: &Path) -> String {
+    copy_to_dir(source, out, &["--preserve-digests"]);
+    digest(&std::fs::read(out.join("manifest.json")).unwrap())
+}
+
 const REFS: [&str; 3] = [
     "base-server:1.0.2",
     "base-server:latest",
@@ -111,14 +117,8 @@ fn skopeo_reads_the_layout_back_with_digests_unchanged() {
     for img in report["images"].as_array().unwrap() {
         let r = img["ref_name"].as_str().unwrap();
         let out = dir.path().join(format!("dir-{}", r.replace(':', "-")));
-        copy_to_dir(
-            &format!("oci:{}:{r}", dest.display()),
-            &out,
-            &["--preserve-digests"],
-        );
-        let m = std::fs::read(out.join("manifest.json")).unwrap();
         assert_eq!(
-            format!("sha256:{}", hex::encode(Sha256::digest(&m))),
+            copy_preserving_digests(&format!("oci:{}:{r}", dest.display()), &out),
             img["manifest_digest"].as_str().unwrap(),
             "{r}: skopeo gave back a different manifest"
         );
@@ -210,14 +210,8 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
             let r = format!("{}:{}", f[0], f[1]);
             // OCI archive: digest-preserving.
             let out = dir.path().join(format!("oci-{}", r.replace(':', "-")));
-            copy_to_dir(
-                &format!("oci-archive:{}:{r}", oci_tar.display()),
-                &out,
-                &["--preserve-digests"],
-            );
-            let m = std::fs::read(out.join("manifest.json")).unwrap();
             assert_eq!(
-                format!("sha256:{}", hex::encode(Sha256::digest(&m))),
+                copy_preserving_digests(&format!("oci-archive:{}:{r}", oci_tar.display()), &out),
                 f[2],
                 "{r}"
             );
@@ -230,7 +224,7 @@ fn archives_are_read_by_skopeo_and_corrupt_blobs_leave_no_file() {
             ]);
             let config_digest = f[5].split(',').next().unwrap();
             assert_eq!(
-                format!("sha256:{}", hex::encode(Sha256::digest(&st.stdout))),
+                digest(&st.stdout),
                 config_digest,
                 "{r}: docker archive config"
             );
@@ -306,7 +300,7 @@ fn oci_media_types_rewrite_manifests_and_keep_blobs() {
                 &format!("oci:{}:{label}", dest.display()),
             ]);
             assert_eq!(
-                format!("sha256:{}", hex::encode(Sha256::digest(&out.stdout))),
+                digest(&out.stdout),
                 img["manifest_digest"].as_str().unwrap()
             );
         }

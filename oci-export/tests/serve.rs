@@ -8,8 +8,6 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
-
 mod common;
 use common::{
     assert_dir_copy_is_the_archive, assert_platform_config, copy_all, iso_file, multiarch_iso,
@@ -113,10 +111,7 @@ fn api_details() {
                 get(&h, "content-type"),
                 Some("application/vnd.docker.distribution.manifest.v2+json")
             );
-            assert_eq!(
-                format!("sha256:{}", hex::encode(Sha256::digest(&b))),
-                digest
-            );
+            assert_eq!(common::digest(&b), digest);
             let (st, h, b) = http(&s.addr, "HEAD", &format!("/v2/{repo}/manifests/{r}"), "");
             assert_eq!((st, b.len()), (200, 0));
             let want = http(&s.addr, "GET", &format!("/v2/{repo}/manifests/{r}"), "")
@@ -128,7 +123,7 @@ fn api_details() {
         for d in &blobs {
             let (st, h, b) = http(&s.addr, "GET", &format!("/v2/{repo}/blobs/{d}"), "");
             assert_eq!(st, 200);
-            assert_eq!(&format!("sha256:{}", hex::encode(Sha256::digest(&b))), d);
+            assert_eq!(&common::digest(&b), d);
             assert_eq!(
                 get(&h, "content-length"),
                 Some(b.len().to_string().as_str())
@@ -242,14 +237,11 @@ fn thirty_two_concurrent_pulls_get_every_byte() {
                 for (repo, tag, digest, blobs) in &imgs {
                     let (st, _, b) = http(&addr, "GET", &format!("/v2/{repo}/manifests/{tag}"), "");
                     assert_eq!(st, 200);
-                    assert_eq!(
-                        &format!("sha256:{}", hex::encode(Sha256::digest(&b))),
-                        digest
-                    );
+                    assert_eq!(&common::digest(&b), digest);
                     for d in blobs {
                         let (st, _, b) = http(&addr, "GET", &format!("/v2/{repo}/blobs/{d}"), "");
                         assert_eq!(st, 200);
-                        assert_eq!(&format!("sha256:{}", hex::encode(Sha256::digest(&b))), d);
+                        assert_eq!(&common::digest(&b), d);
                     }
                 }
             })
@@ -339,11 +331,7 @@ fn lists_and_indexes_are_served_whole_and_per_platform() {
                 "{tag} {d}"
             );
             assert_eq!(get(&h, "docker-content-digest"), Some(d), "{tag} {d}");
-            assert_eq!(
-                format!("sha256:{}", hex::encode(Sha256::digest(&body))),
-                d,
-                "{tag} {d}"
-            );
+            assert_eq!(common::digest(&body), d, "{tag} {d}");
         }
         let reference = format!(
             "docker://{}/example-solution-1.0.2/base-server:{tag}",

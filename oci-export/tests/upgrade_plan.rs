@@ -67,6 +67,12 @@ fn has(got: &[(String, String, String)], impact: &str, subject: &str, text: &str
         .any(|(i, s, m)| i == impact && s == subject && m.contains(text))
 }
 
+/// Asserts [`has`], showing every change otherwise.
+#[track_caller]
+fn assert_has(got: &[(String, String, String)], impact: &str, subject: &str, text: &str) {
+    assert!(has(got, impact, subject, text), "{got:#?}");
+}
+
 #[test]
 fn upgrade_with_only_images_changed_is_safe() {
     let (code, v) = plan("example-solution-1.0.2", "example-solution-1.0.10");
@@ -98,30 +104,21 @@ fn upgrade_adding_a_crd_version_is_safe_and_removing_it_is_breaking() {
     let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-version-added");
     let got = crd_changes(&v);
     assert_eq!(code, 0, "{got:#?}");
-    assert!(
-        has(&got, "info", CLOCK, "version v1beta1 added (served)"),
-        "{got:#?}"
-    );
+    assert_has(&got, "info", CLOCK, "version v1beta1 added (served)");
     // v1beta1 has one more field than v1alpha1, and no conversion webhook converts between
     // them: worth a warning, not breaking.
-    assert!(
-        has(
-            &got,
-            "warning",
-            CLOCK,
-            "no conversion webhook (strategy None)"
-        ),
-        "{got:#?}"
+    assert_has(
+        &got,
+        "warning",
+        CLOCK,
+        "no conversion webhook (strategy None)",
     );
     assert_eq!(got.len(), 2, "{got:#?}");
 
     let (code, v) = plan("upgrade-crd-version-added", "example-solution-1.0.2");
     let got = crd_changes(&v);
     assert_eq!(code, 1, "{got:#?}");
-    assert!(
-        has(&got, "breaking", CLOCK, "version v1beta1 removed"),
-        "{got:#?}"
-    );
+    assert_has(&got, "breaking", CLOCK, "version v1beta1 removed");
     assert_eq!(v["breaking"], 1);
 }
 
@@ -130,32 +127,23 @@ fn upgrade_moving_the_storage_version_is_breaking() {
     let (code, v) = plan("upgrade-crd-version-added", "upgrade-crd-storage-changed");
     let got = crd_changes(&v);
     assert_eq!(code, 1, "{got:#?}");
-    assert!(
-        has(
-            &got,
-            "breaking",
-            CLOCK,
-            "storage version v1alpha1 -> v1beta1"
-        ),
-        "{got:#?}"
+    assert_has(
+        &got,
+        "breaking",
+        CLOCK,
+        "storage version v1alpha1 -> v1beta1",
     );
     assert_eq!(v["breaking"], 1, "{got:#?}");
     let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-storage-changed");
     let got = crd_changes(&v);
     assert_eq!(code, 1);
-    assert!(
-        has(
-            &got,
-            "breaking",
-            CLOCK,
-            "storage version v1alpha1 -> v1beta1"
-        ),
-        "{got:#?}"
+    assert_has(
+        &got,
+        "breaking",
+        CLOCK,
+        "storage version v1alpha1 -> v1beta1",
     );
-    assert!(
-        has(&got, "info", CLOCK, "version v1beta1 added"),
-        "{got:#?}"
-    );
+    assert_has(&got, "info", CLOCK, "version v1beta1 added");
 }
 
 #[test]
@@ -163,14 +151,11 @@ fn upgrade_dropping_a_field_is_breaking() {
     let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-field-removed");
     let got = crd_changes(&v);
     assert_eq!(code, 1, "{got:#?}");
-    assert!(
-        has(
-            &got,
-            "breaking",
-            CLOCK,
-            "v1alpha1: field spec.timezone removed"
-        ),
-        "{got:#?}"
+    assert_has(
+        &got,
+        "breaking",
+        CLOCK,
+        "v1alpha1: field spec.timezone removed",
     );
     assert_eq!(got.len(), 1, "{got:#?}");
     // Adding it back is not.
@@ -190,17 +175,11 @@ fn upgrade_adding_a_crd_is_safe_and_removing_one_is_breaking() {
     let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-added");
     let got = crd_changes(&v);
     assert_eq!(code, 0, "{got:#?}");
-    assert!(
-        has(&got, "info", alarms, "added (AlarmServer v1alpha1)"),
-        "{got:#?}"
-    );
+    assert_has(&got, "info", alarms, "added (AlarmServer v1alpha1)");
     let (code, v) = plan("upgrade-crd-added", "example-solution-1.0.2");
     let got = crd_changes(&v);
     assert_eq!(code, 1, "{got:#?}");
-    assert!(
-        has(&got, "breaking", alarms, "every AlarmServer object"),
-        "{got:#?}"
-    );
+    assert_has(&got, "breaking", alarms, "every AlarmServer object");
 }
 
 #[test]
@@ -208,14 +187,11 @@ fn upgrade_adding_a_cluster_role_warns() {
     let (code, v) = plan("example-solution-1.0.2", "broken-operator-cluster-role");
     let got = crd_changes(&v);
     assert_eq!(code, 0, "{got:#?}");
-    assert!(
-        has(
-            &got,
-            "warning",
-            "ClusterRole example-solution-operator-nodes",
-            "#2619"
-        ),
-        "{got:#?}"
+    assert_has(
+        &got,
+        "warning",
+        "ClusterRole example-solution-operator-nodes",
+        "#2619",
     );
     assert!(has(
         &got,

@@ -1229,7 +1229,7 @@ struct Descriptor {
 impl From<&sol::BlobRef> for Descriptor {
     fn from(b: &sol::BlobRef) -> Self {
         Descriptor {
-            digest: b.digest.clone(),
+            digest: b.digest.to_string(),
             size: b.size,
             media_type: b.media_type.clone(),
         }
@@ -1272,7 +1272,7 @@ impl From<&sol::PlatformManifest> for PlatformManifest {
             platform: p.platform.clone(),
             manifest: Descriptor::from(&p.manifest),
             kind: kebab(&p.kind),
-            config: p.config.as_ref().map(Descriptor::from),
+            config: Some(Descriptor::from(&p.config)),
             layers: p.layers.iter().map(Descriptor::from).collect(),
         }
     }
@@ -1344,14 +1344,14 @@ impl From<&sol::ContainerImage> for ContainerImage {
             name: i.name.clone(),
             tag: i.tag.clone(),
             path: i.path.clone(),
-            digest: i.manifest_digest.clone(),
+            digest: i.manifest_digest_str().to_string(),
             media_type: i.media_type.clone(),
             size: i.manifest_size,
             kind: kebab(&i.kind),
-            config: i.config.as_ref().map(Descriptor::from),
-            layers: i.layers.iter().map(Descriptor::from).collect(),
-            children: i.children.iter().map(Descriptor::from).collect(),
-            platforms: i.platforms.iter().map(PlatformManifest::from).collect(),
+            config: i.config().map(Descriptor::from),
+            layers: i.layers().iter().map(Descriptor::from).collect(),
+            children: i.children().iter().map(Descriptor::from).collect(),
+            platforms: i.platforms().iter().map(PlatformManifest::from).collect(),
             version_file: i.version_file.clone(),
             blob_bytes: i.blob_bytes,
         }

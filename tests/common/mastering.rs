@@ -37,9 +37,9 @@ fn s(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
 
-/// `options`, then the ISO's and the source's paths (mkisofs style).
-fn options_iso_src(options: &[&str], iso: &Path, src: &Path) -> Vec<String> {
-    let mut a: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+/// `options` (split at spaces), then the ISO's and the source's paths (mkisofs style).
+fn options_iso_src(options: &str, iso: &Path, src: &Path) -> Vec<String> {
+    let mut a: Vec<String> = options.split_whitespace().map(str::to_string).collect();
     a.push(s(iso));
     a.push(s(src));
     a
@@ -50,21 +50,7 @@ fn options_iso_src(options: &[&str], iso: &Path, src: &Path) -> Vec<String> {
 pub const GENISO_RJ: Tool = Tool {
     label: "genisoimage -quiet -R -J -joliet-long -iso-level 3 -o ISO SRC",
     program: "genisoimage",
-    args: |src, iso| {
-        options_iso_src(
-            &[
-                "-quiet",
-                "-R",
-                "-J",
-                "-joliet-long",
-                "-iso-level",
-                "3",
-                "-o",
-            ],
-            iso,
-            src,
-        )
-    },
+    args: |src, iso| options_iso_src("-quiet -R -J -joliet-long -iso-level 3 -o", iso, src),
     joliet_max: Some(103),
     relocates: true,
     bmp_only: true,
@@ -75,7 +61,7 @@ pub const GENISO_RJ: Tool = Tool {
 pub const GENISO_R: Tool = Tool {
     label: "genisoimage -quiet -R -o ISO SRC",
     program: "genisoimage",
-    args: |src, iso| options_iso_src(&["-quiet", "-R", "-o"], iso, src),
+    args: |src, iso| options_iso_src("-quiet -R -o", iso, src),
     joliet_max: None,
     relocates: true,
     bmp_only: false,
@@ -107,22 +93,7 @@ pub const XORRISO: Tool = Tool {
 pub const XORRISO_MKISOFS: Tool = Tool {
     label: "xorriso -report_about SORRY -as mkisofs -quiet -R -J -o ISO SRC",
     program: "xorriso",
-    args: |src, iso| {
-        options_iso_src(
-            &[
-                "-report_about",
-                "SORRY",
-                "-as",
-                "mkisofs",
-                "-quiet",
-                "-R",
-                "-J",
-                "-o",
-            ],
-            iso,
-            src,
-        )
-    },
+    args: |src, iso| options_iso_src("-report_about SORRY -as mkisofs -quiet -R -J -o", iso, src),
     joliet_max: Some(64),
     relocates: false,
     bmp_only: false,

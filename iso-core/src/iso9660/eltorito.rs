@@ -105,99 +105,123 @@ fn entry(e: &[u8], index: usize, offset: u64, platform: u8, section_id: String) 
     }
 }
 
+/// A [`ErrorKind::BadBootCatalog`] error at `at`.
+fn bad(m: &'static str, at: u64) -> Error {
+    Error::at(ErrorKind::BadBootCatalog(m), at)
+}
+
+/// The catalog at block `lba` (image offset `start`) from its first 64 bytes `first`: the
+/// validation entry (whose header must be right; a bad checksum is only recorded) and the
+/// initial entry (whose boot indicator must be 0x88 or 0).
+fn validation_and_initial(first: &[u8], lba: u32, start: u64) -> Result<BootCatalog> {
+    let v = &first[..32];
+    if v[0] != 1 || v[30] != 0x55 || v[31] != 0xAA {
+        return Err(bad(
+            "validation entry has no header id 1 and key 55 AA",
+            start,
+        ));
+    }
+    let sum = v.chunks(2).fold(0u16, |s, w| {
+        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+    });
+    let cat = BootCatalog {
+        lba,
+        platform: v[1],
+        id: super::bytes::text(&v[4..28]),
+        checksum_ok: sum == 0,
+        entries: vec![entry(&first[32..64], 0, start + 32, v[1], String::new())],
+    };
+    if !matches!(first[32], 0x88 | 0x00) {
+        return Err(bad(
+            "initial entry has an invalid boot indicator",
+            start + 32,
+        ));
+    }
+    Ok(cat)
+}
+
+/// Appends to `entries` the entries of the sections that follow the initial entry in the
+/// catalog bytes `rest` (from image offset `start`): headers 0x90 (more follow) / 0x91
+/// (last), each followed by its entries, at most `max` entries in all.
+fn sections(rest: &[u8], start: u64, max: u64, entries: &mut Vec<BootEntry>) -> Result<()> {
+    let mut pos = 64usize;
+    let mut seen = 0u64;
+    while let Some(h) = rest.get(pos..pos + 32) {
+        if !matches!(h[0], 0x90 | 0x91) {
+            break;
+        }
+        let last = h[0] == 0x91;
+        let platform = h[1];
+        let count = le_u16_at(h, 2).unwrap_or(0);
+        let id = super::bytes::text(&h[4..32]);
+        pos += 32;
+        for _ in 0..count {
+            let Some(e) = rest.get(pos..pos + 32) else {
+                return Err(bad(
+                    "section entries run past the catalog",
+                    start + pos as u64,
+                ));
+            };
+            seen += 1;
+            if seen > max {
+                return Err(Error::at(
+                    ErrorKind::LimitExceeded {
+                        limit: "max_boot_entries",
+                        value: seen,
+                        max,
+                    },
+                    start + pos as u64,
+                ));
+            }
+            let has_ext = e[12] & 0x20 != 0;
+            entries.push(entry(
+                e,
+                entries.len(),
+                start + pos as u64,
+                platform,
+                id.clone(),
+            ));
+            pos = skip_extensions(rest, pos + 32, has_ext);
+        }
+        if last {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The position after the extension entries (0x44) that follow a section entry in `rest` at
+/// `pos`: they follow while bit 5 of the flags (the entry's, `more`, then each extension's)
+/// says so.
+fn skip_extensions(rest: &[u8], mut pos: usize, mut more: bool) -> usize {
+    while more {
+        let Some(x) = rest.get(pos..pos + 32) else {
+            break;
+        };
+        if x[0] != 0x44 {
+            break;
+        }
+        more = x[1] & 0x20 != 0;
+        pos += 32;
+    }
+    pos
+}
+
 impl<'data> Image<'data> {
     /// The El Torito boot catalog, if the image has an El Torito boot record.
     pub fn boot_catalog(&self) -> Result<Option<BootCatalog>> {
         let Some(lba) = self.boot_record().and_then(|b| b.catalog_lba) else {
             return Ok(None);
         };
-        let bad = |m, at| Error::at(ErrorKind::BadBootCatalog(m), at);
         let start = u64::from(lba) * u64::from(self.block_size);
         let first = super::slice(self.data, start, start + 64, "boot catalog")?;
-        let v = &first[..32];
-        if v[0] != 1 || v[30] != 0x55 || v[31] != 0xAA {
-            return Err(bad(
-                "validation entry has no header id 1 and key 55 AA",
-                start,
-            ));
-        }
-        let sum = v.chunks(2).fold(0u16, |s, w| {
-            s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
-        });
-        let mut cat = BootCatalog {
-            lba,
-            platform: v[1],
-            id: super::bytes::text(&v[4..28]),
-            checksum_ok: sum == 0,
-            entries: vec![entry(&first[32..64], 0, start + 32, v[1], String::new())],
-        };
-        if !matches!(first[32], 0x88 | 0x00) {
-            return Err(bad(
-                "initial entry has an invalid boot indicator",
-                start + 32,
-            ));
-        }
-        // Sections: headers 0x90 (more follow) / 0x91 (last), each followed by its entries.
+        let mut cat = validation_and_initial(first, lba, start)?;
         let max = u64::from(self.limits.max_boot_entries);
         // Room for the validation and initial entries, and per budgeted entry a section
         // header and an extension record besides the entry itself.
         let end = (start + 32 * (3 * max + 2)).min(self.data.len() as u64);
         let rest = super::slice(self.data, start, end, "boot catalog")?;
-        let mut pos = 64usize;
-        let mut seen = 0u64;
-        while let Some(h) = rest.get(pos..pos + 32) {
-            if !matches!(h[0], 0x90 | 0x91) {
-                break;
-            }
-            let last = h[0] == 0x91;
-            let platform = h[1];
-            let count = le_u16_at(h, 2).unwrap_or(0);
-            let id = super::bytes::text(&h[4..32]);
-            pos += 32;
-            for _ in 0..count {
-                let Some(e) = rest.get(pos..pos + 32) else {
-                    return Err(bad(
-                        "section entries run past the catalog",
-                        start + pos as u64,
-                    ));
-                };
-                seen += 1;
-                if seen > max {
-                    return Err(Error::at(
-                        ErrorKind::LimitExceeded {
-                            limit: "max_boot_entries",
-                            value: seen,
-                            max,
-                        },
-                        start + pos as u64,
-                    ));
-                }
-                let has_ext = e[12] & 0x20 != 0;
-                cat.entries.push(entry(
-                    e,
-                    cat.entries.len(),
-                    start + pos as u64,
-                    platform,
-                    id.clone(),
-                ));
-                pos += 32;
-                // Extension entries (0x44) follow while bit 5 of their flags says so.
-                let mut more = has_ext;
-                while more {
-                    let Some(x) = rest.get(pos..pos + 32) else {
-                        break;
-                    };
-                    if x[0] != 0x44 {
-                        break;
-                    }
-                    more = x[1] & 0x20 != 0;
-                    pos += 32;
-                }
-            }
-            if last {
-                break;
-            }
-        }
+        sections(rest, start, max, &mut cat.entries)?;
         Ok(Some(cat))
     }
 

@@ -225,116 +225,16 @@ impl<'data> Image<'data> {
         if len < VD_START + VD_SIZE {
             return Err(Error::new(ErrorKind::TooSmall { len }));
         }
-        let mut warnings = Vec::new();
-        let mut descriptors = Vec::new();
-        let mut primary = None;
-        let mut joliet = None;
-        let mut enhanced = None;
-        let mut boot = None;
-        let mut terminated = false;
-        for i in 0..u64::from(limits.max_volume_descriptors) {
-            let off = VD_START + i * VD_SIZE;
-            let Some(vd) = data.get(off as usize..(off + VD_SIZE) as usize) else {
-                warnings.push(Warning {
-                    offset: off,
-                    message: "image ends before a volume descriptor set terminator".into(),
-                });
-                break;
-            };
-            let sector = (off / VD_SIZE) as u32;
-            if &vd[1..6] != b"CD001" {
-                if i == 0 {
-                    return Err(Error::at(
-                        ErrorKind::NotIso9660 {
-                            reason: "no CD001 volume descriptor at sector 16",
-                        },
-                        off,
-                    ));
-                }
-                warnings.push(Warning {
-                    offset: off,
-                    message: "volume descriptor without CD001 before a terminator; scan stopped"
-                        .into(),
-                });
-                break;
-            }
-            let kind = match vd[0] {
-                0 => VolumeKind::BootRecord,
-                1 => VolumeKind::Primary,
-                2 => svd_kind(vd),
-                3 => VolumeKind::Partition,
-                255 => VolumeKind::Terminator,
-                t => VolumeKind::Unknown(t),
-            };
-            descriptors.push(VolumeDescriptor { sector, kind });
-            match kind {
-                VolumeKind::Terminator => {
-                    terminated = true;
-                    break;
-                }
-                VolumeKind::Primary => {
-                    if primary.is_some() {
-                        warnings.push(Warning {
-                            offset: off,
-                            message: "another primary volume descriptor; the first is used".into(),
-                        });
-                    } else {
-                        primary = Some(volume_info(vd, sector, kind, off, &mut warnings)?);
-                    }
-                }
-                VolumeKind::Joliet if joliet.is_none() => {
-                    joliet = Some(volume_info(vd, sector, kind, off, &mut warnings)?);
-                }
-                VolumeKind::Enhanced if enhanced.is_none() => {
-                    enhanced = Some(volume_info(vd, sector, kind, off, &mut warnings)?);
-                }
-                VolumeKind::BootRecord if boot.is_none() => {
-                    let boot_system_id = text(&vd[7..39]);
-                    let catalog_lba = (boot_system_id == "EL TORITO SPECIFICATION")
-                        .then(|| le_u32_at(vd, 71))
-                        .flatten();
-                    boot = Some(BootRecord {
-                        sector,
-                        boot_system_id,
-                        catalog_lba,
-                    });
-                }
-                _ => {}
-            }
-        }
-        if !terminated && descriptors.len() as u32 >= limits.max_volume_descriptors {
-            warnings.push(Warning {
-                offset: VD_START,
-                message: format!(
-                    "no terminator in the first {} volume descriptors",
-                    limits.max_volume_descriptors
-                ),
-            });
-        }
-        let primary = primary.ok_or_else(|| {
-            Error::at(
-                ErrorKind::NotIso9660 {
-                    reason: "no primary volume descriptor",
-                },
-                VD_START,
-            )
-        })?;
+        let DescriptorSet {
+            descriptors,
+            primary,
+            joliet,
+            enhanced,
+            boot,
+            mut warnings,
+        } = scan_descriptors(data, &limits)?;
+        let primary = checked_primary(primary, len, &mut warnings)?;
         let block_size = primary.block_size;
-        if !matches!(block_size, 512 | 1024 | 2048) {
-            return Err(Error::at(
-                ErrorKind::BadBlockSize(block_size),
-                u64::from(primary.sector) * VD_SIZE + 128,
-            ));
-        }
-        let claimed = u64::from(primary.volume_space_blocks) * u64::from(block_size);
-        if claimed > len {
-            warnings.push(Warning {
-                offset: u64::from(primary.sector) * VD_SIZE + 80,
-                message: format!(
-                    "volume claims {claimed} bytes but the image holds {len}: truncated?"
-                ),
-            });
-        }
         let mut image = Image {
             data,
             limits,
@@ -508,6 +408,160 @@ impl<'data> Image<'data> {
     }
 }
 
+/// What the scan of the volume descriptor set found.
+#[derive(Default)]
+struct DescriptorSet {
+    descriptors: Vec<VolumeDescriptor>,
+    /// The first primary volume descriptor.
+    primary: Option<VolumeInfo>,
+    /// The first Joliet supplementary volume descriptor.
+    joliet: Option<VolumeInfo>,
+    /// The first enhanced volume descriptor.
+    enhanced: Option<VolumeInfo>,
+    /// The first boot record.
+    boot: Option<BootRecord>,
+    warnings: Vec<Warning>,
+}
+
+impl DescriptorSet {
+    /// Takes in the descriptor `vd` of `kind` (not a terminator) in `sector`, at image offset
+    /// `off`, unless one of its kind came first.
+    fn add(&mut self, vd: &[u8], sector: u32, kind: VolumeKind, off: u64) -> Result<()> {
+        match kind {
+            VolumeKind::Primary => {
+                if self.primary.is_some() {
+                    self.warnings.push(Warning {
+                        offset: off,
+                        message: "another primary volume descriptor; the first is used".into(),
+                    });
+                } else {
+                    self.primary = Some(volume_info(vd, sector, kind, off, &mut self.warnings)?);
+                }
+            }
+            VolumeKind::Joliet if self.joliet.is_none() => {
+                self.joliet = Some(volume_info(vd, sector, kind, off, &mut self.warnings)?);
+            }
+            VolumeKind::Enhanced if self.enhanced.is_none() => {
+                self.enhanced = Some(volume_info(vd, sector, kind, off, &mut self.warnings)?);
+            }
+            VolumeKind::BootRecord if self.boot.is_none() => {
+                self.boot = Some(boot_record(vd, sector));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Reads the volume descriptor set from sector 16 up to its terminator, at most
+/// [`Limits::max_volume_descriptors`] descriptors. No CD001 at sector 16 is an error; the
+/// image ending first, a later descriptor without CD001 or no terminator within the limit
+/// are warnings.
+fn scan_descriptors(data: &[u8], limits: &Limits) -> Result<DescriptorSet> {
+    let mut set = DescriptorSet::default();
+    let mut terminated = false;
+    for i in 0..u64::from(limits.max_volume_descriptors) {
+        let off = VD_START + i * VD_SIZE;
+        let Some(vd) = data.get(off as usize..(off + VD_SIZE) as usize) else {
+            set.warnings.push(Warning {
+                offset: off,
+                message: "image ends before a volume descriptor set terminator".into(),
+            });
+            break;
+        };
+        let sector = (off / VD_SIZE) as u32;
+        if &vd[1..6] != b"CD001" {
+            if i == 0 {
+                return Err(Error::at(
+                    ErrorKind::NotIso9660 {
+                        reason: "no CD001 volume descriptor at sector 16",
+                    },
+                    off,
+                ));
+            }
+            set.warnings.push(Warning {
+                offset: off,
+                message: "volume descriptor without CD001 before a terminator; scan stopped".into(),
+            });
+            break;
+        }
+        let kind = descriptor_kind(vd);
+        set.descriptors.push(VolumeDescriptor { sector, kind });
+        if kind == VolumeKind::Terminator {
+            terminated = true;
+            break;
+        }
+        set.add(vd, sector, kind, off)?;
+    }
+    if !terminated && set.descriptors.len() as u32 >= limits.max_volume_descriptors {
+        set.warnings.push(Warning {
+            offset: VD_START,
+            message: format!(
+                "no terminator in the first {} volume descriptors",
+                limits.max_volume_descriptors
+            ),
+        });
+    }
+    Ok(set)
+}
+
+/// The kind of the volume descriptor `vd`, from its type byte.
+fn descriptor_kind(vd: &[u8]) -> VolumeKind {
+    match vd[0] {
+        0 => VolumeKind::BootRecord,
+        1 => VolumeKind::Primary,
+        2 => svd_kind(vd),
+        3 => VolumeKind::Partition,
+        255 => VolumeKind::Terminator,
+        t => VolumeKind::Unknown(t),
+    }
+}
+
+/// The boot record descriptor `vd` in `sector`; the catalog block is read for El Torito only.
+fn boot_record(vd: &[u8], sector: u32) -> BootRecord {
+    let boot_system_id = text(&vd[7..39]);
+    let catalog_lba = (boot_system_id == "EL TORITO SPECIFICATION")
+        .then(|| le_u32_at(vd, 71))
+        .flatten();
+    BootRecord {
+        sector,
+        boot_system_id,
+        catalog_lba,
+    }
+}
+
+/// The primary volume descriptor, which must exist and have a block size of 512, 1024 or
+/// 2048; a volume larger than the image's `len` bytes is a warning.
+fn checked_primary(
+    primary: Option<VolumeInfo>,
+    len: u64,
+    warnings: &mut Vec<Warning>,
+) -> Result<VolumeInfo> {
+    let primary = primary.ok_or_else(|| {
+        Error::at(
+            ErrorKind::NotIso9660 {
+                reason: "no primary volume descriptor",
+            },
+            VD_START,
+        )
+    })?;
+    let block_size = primary.block_size;
+    if !matches!(block_size, 512 | 1024 | 2048) {
+        return Err(Error::at(
+            ErrorKind::BadBlockSize(block_size),
+            u64::from(primary.sector) * VD_SIZE + 128,
+        ));
+    }
+    let claimed = u64::from(primary.volume_space_blocks) * u64::from(block_size);
+    if claimed > len {
+        warnings.push(Warning {
+            offset: u64::from(primary.sector) * VD_SIZE + 80,
+            message: format!("volume claims {claimed} bytes but the image holds {len}: truncated?"),
+        });
+    }
+    Ok(primary)
+}
+
 fn svd_kind(vd: &[u8]) -> VolumeKind {
     let esc = &vd[88..120];
     let joliet = esc.starts_with(b"%/@") || esc.starts_with(b"%/C") || esc.starts_with(b"%/E");
@@ -520,6 +574,16 @@ fn svd_kind(vd: &[u8]) -> VolumeKind {
     }
 }
 
+/// Warns that the two halves of a both-endian `field` at `at` disagree.
+fn mismatch(warnings: &mut Vec<Warning>, field: &str, at: u64) {
+    warnings.push(Warning {
+        offset: at,
+        message: format!("both-endian {field} disagrees; little-endian value used"),
+    })
+}
+
+/// The primary, Joliet or enhanced volume descriptor `vd` of `kind` in `sector`, at image
+/// offset `off`.
 fn volume_info(
     vd: &[u8],
     sector: u32,
@@ -527,45 +591,15 @@ fn volume_info(
     off: u64,
     warnings: &mut Vec<Warning>,
 ) -> Result<VolumeInfo> {
-    let mut mismatch = |field: &str, at: u64| {
-        warnings.push(Warning {
-            offset: at,
-            message: format!("both-endian {field} disagrees; little-endian value used"),
-        })
-    };
     let space = both_u32_at(vd, 80).unwrap_or_default();
     if space.mismatch {
-        mismatch("volume space size", off + 80);
+        mismatch(warnings, "volume space size", off + 80);
     }
     let bs = both_u16(&vd[128..132]).map(|(_, v)| v).unwrap_or_default();
     if bs.mismatch {
-        mismatch("logical block size", off + 128);
+        mismatch(warnings, "logical block size", off + 128);
     }
-    let root_rec = &vd[156..190];
-    let root_offset = off + 156;
-    if root_rec[0] < 34 {
-        return Err(Error::at(
-            ErrorKind::BadVolumeDescriptor {
-                reason: "root directory record shorter than 34 bytes",
-            },
-            root_offset,
-        ));
-    }
-    // The record may claim more than 34 bytes (68 is seen in the wild); the fields we need
-    // are in the first 34.
-    let mut rec34 = [0u8; 34];
-    rec34.copy_from_slice(root_rec);
-    rec34[0] = 34;
-    let root = DirRecord::parse(&rec34, root_offset).map_err(|e| e.with_offset(root_offset))?;
-    if root.endian_mismatch {
-        mismatch("root directory record field", root_offset);
-    }
-    if root.flags & flags::DIRECTORY == 0 {
-        warnings.push(Warning {
-            offset: root_offset,
-            message: "root directory record is not flagged as a directory".into(),
-        });
-    }
+    let root = root_ref(vd, off, warnings)?;
     let joliet_level = (kind == VolumeKind::Joliet).then(|| match vd[90] {
         b'@' => 1,
         b'C' => 2,
@@ -595,12 +629,43 @@ fn volume_info(
         modified: Timestamp::from_digits(&vd[830..847]),
         expires: Timestamp::from_digits(&vd[847..864]),
         effective: Timestamp::from_digits(&vd[864..881]),
-        root: RootRef {
-            extent: root.extent,
-            size: root.size,
-            xattr_len: root.xattr_len,
-            record_offset: root_offset,
-            recorded: root.recorded,
-        },
+        root,
+    })
+}
+
+/// The root directory record of the descriptor `vd` at image offset `off`: shorter than 34
+/// bytes is an error; disagreeing both-endian fields or no directory flag are warnings.
+fn root_ref(vd: &[u8], off: u64, warnings: &mut Vec<Warning>) -> Result<RootRef> {
+    let root_rec = &vd[156..190];
+    let root_offset = off + 156;
+    if root_rec[0] < 34 {
+        return Err(Error::at(
+            ErrorKind::BadVolumeDescriptor {
+                reason: "root directory record shorter than 34 bytes",
+            },
+            root_offset,
+        ));
+    }
+    // The record may claim more than 34 bytes (68 is seen in the wild); the fields we need
+    // are in the first 34.
+    let mut rec34 = [0u8; 34];
+    rec34.copy_from_slice(root_rec);
+    rec34[0] = 34;
+    let root = DirRecord::parse(&rec34, root_offset).map_err(|e| e.with_offset(root_offset))?;
+    if root.endian_mismatch {
+        mismatch(warnings, "root directory record field", root_offset);
+    }
+    if root.flags & flags::DIRECTORY == 0 {
+        warnings.push(Warning {
+            offset: root_offset,
+            message: "root directory record is not flagged as a directory".into(),
+        });
+    }
+    Ok(RootRef {
+        extent: root.extent,
+        size: root.size,
+        xattr_len: root.xattr_len,
+        record_offset: root_offset,
+        recorded: root.recorded,
     })
 }

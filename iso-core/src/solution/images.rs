@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use oci_spec::image::{ImageIndex, ImageManifest};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::{read_capped, Finding, Rule};
+use crate::digest::{is_sha256_hex, sha256_of, sha256_part, to_digest, Digest};
 use crate::iso9660::{Contents, DirEntry, FileId, Image, Namespace};
 use crate::sha256x2;
 
@@ -49,12 +49,22 @@ pub mod media {
 /// A descriptor: what a manifest says of a blob.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BlobRef {
-    /// `sha256:<hex>`.
-    pub digest: String,
+    /// The digest, as the descriptor gives it and oci-spec parsed it (`sha256:<hex>` for
+    /// every blob a Solution can hold; another algorithm names no blob file). Serialised as
+    /// its string.
+    pub digest: Digest,
     /// Size in bytes.
     pub size: u64,
     /// Media type.
     pub media_type: String,
+}
+
+impl BlobRef {
+    /// The hex part of [`BlobRef::digest`] when it is a SHA-256 digest: the name of its blob
+    /// file in a tag directory.
+    pub fn sha256_hex(&self) -> Option<&str> {
+        sha256_part(&self.digest)
+    }
 }
 
 /// One per-platform manifest of a manifest list or index: skopeo `copy --all` stores it
@@ -68,13 +78,80 @@ pub struct PlatformManifest {
     /// What it is (an image manifest: nested lists are refused).
     pub kind: ManifestKind,
     /// Its config blob.
-    pub config: Option<BlobRef>,
+    pub config: BlobRef,
     /// Its layers, in order.
     pub layers: Vec<BlobRef>,
 }
 
+/// What a tag's `manifest.json` describes, by what it is.
+///
+/// [`ContainerImage::kind`] and this agree: [`ManifestKind::DockerV2S2`] and
+/// [`ManifestKind::OciManifest`] are [`ImageContent::Single`], [`ManifestKind::DockerList`]
+/// and [`ManifestKind::OciIndex`] are [`ImageContent::List`], and [`ManifestKind::Other`]
+/// (no `manifest.json`, or one that was refused: both are findings) is
+/// [`ImageContent::Unknown`].
+#[derive(Clone, Debug)]
+pub enum ImageContent {
+    /// No usable manifest: `manifest.json` is absent or could not be parsed as a schema 2
+    /// image manifest, list or index. The tag references no blob.
+    Unknown,
+    /// An image manifest (Docker v2 schema 2 or OCI).
+    Single {
+        /// The config blob.
+        config: BlobRef,
+        /// The layers, in order.
+        layers: Vec<BlobRef>,
+    },
+    /// A manifest list or index.
+    List {
+        /// The per-platform manifests (`<hex>.manifest.json` files), as the list names them.
+        children: Vec<BlobRef>,
+        /// What each per-platform manifest says, in the list's order (one per child whose
+        /// file could be read and parsed; the others are findings).
+        platforms: Vec<PlatformManifest>,
+    },
+}
+
+impl ImageContent {
+    /// The config blob of an image manifest (`None` for a list or an unknown manifest).
+    pub fn config(&self) -> Option<&BlobRef> {
+        match self {
+            ImageContent::Single { config, .. } => Some(config),
+            _ => None,
+        }
+    }
+
+    /// The layers of an image manifest (empty for a list or an unknown manifest).
+    pub fn layers(&self) -> &[BlobRef] {
+        match self {
+            ImageContent::Single { layers, .. } => layers,
+            _ => &[],
+        }
+    }
+
+    /// The per-platform manifests a list names (empty for anything else).
+    pub fn children(&self) -> &[BlobRef] {
+        match self {
+            ImageContent::List { children, .. } => children,
+            _ => &[],
+        }
+    }
+
+    /// The per-platform manifests of a list that could be read (empty for anything else).
+    pub fn platforms(&self) -> &[PlatformManifest] {
+        match self {
+            ImageContent::List { platforms, .. } => platforms,
+            _ => &[],
+        }
+    }
+}
+
 /// One image tag directory.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Serialised (`isolution inspect --json`) flat, with `manifest_digest` as `""` when there
+/// is no `manifest.json` and the content as `config`, `layers`, `children` and `platforms`
+/// (`null` and empty lists for what the manifest kind does not have).
+#[derive(Clone, Debug)]
 pub struct ContainerImage {
     /// Repository name (the directory under `images/`).
     pub name: String,
@@ -82,27 +159,59 @@ pub struct ContainerImage {
     pub tag: String,
     /// `images/<name>/<tag>`.
     pub path: String,
-    /// `sha256:` of the raw `manifest.json` bytes (empty when absent).
-    pub manifest_digest: String,
+    /// `sha256:` of the raw `manifest.json` bytes (`None` when there is none).
+    pub manifest_digest: Option<Digest>,
     /// Size of `manifest.json`.
     pub manifest_size: u64,
     /// Media type as declared (or implied by the schema).
     pub media_type: String,
     /// What it is.
     pub kind: ManifestKind,
-    /// The config blob.
-    pub config: Option<BlobRef>,
-    /// The layers, in order.
-    pub layers: Vec<BlobRef>,
-    /// For lists and indexes: the per-platform manifests (`<hex>.manifest.json` files).
-    pub children: Vec<BlobRef>,
-    /// For lists and indexes: what each per-platform manifest says, in the list's order (one
-    /// per child whose file could be read and parsed; the others are findings).
-    pub platforms: Vec<PlatformManifest>,
+    /// What the manifest describes (agrees with `kind`: see [`ImageContent`]).
+    pub content: ImageContent,
     /// Content of the `version` file.
     pub version_file: Option<String>,
     /// Bytes of the distinct blobs this image references.
     pub blob_bytes: u64,
+}
+
+/// The serialised form of a [`ContainerImage`]: the flat shape it always had.
+#[derive(Serialize)]
+struct ContainerImageJson<'a> {
+    name: &'a str,
+    tag: &'a str,
+    path: &'a str,
+    manifest_digest: &'a str,
+    manifest_size: u64,
+    media_type: &'a str,
+    kind: ManifestKind,
+    config: Option<&'a BlobRef>,
+    layers: &'a [BlobRef],
+    children: &'a [BlobRef],
+    platforms: &'a [PlatformManifest],
+    version_file: &'a Option<String>,
+    blob_bytes: u64,
+}
+
+impl Serialize for ContainerImage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ContainerImageJson {
+            name: &self.name,
+            tag: &self.tag,
+            path: &self.path,
+            manifest_digest: self.manifest_digest_str(),
+            manifest_size: self.manifest_size,
+            media_type: &self.media_type,
+            kind: self.kind,
+            config: self.config(),
+            layers: self.layers(),
+            children: self.children(),
+            platforms: self.platforms(),
+            version_file: &self.version_file,
+            blob_bytes: self.blob_bytes,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl ContainerImage {
@@ -110,16 +219,16 @@ impl ContainerImage {
     /// list or index each per-platform manifest with its config and layers (a blob shared by
     /// several platforms comes once per platform).
     pub fn blob_refs(&self) -> impl Iterator<Item = &BlobRef> {
-        self.children.iter().chain(self.content_refs())
+        self.children().iter().chain(self.content_refs())
     }
 
     /// The configs and layers this tag needs: its own, or for a list or index those of every
     /// per-platform manifest (the blobs a registry stores as blobs; repeats possible).
     pub fn content_refs(&self) -> impl Iterator<Item = &BlobRef> {
-        self.config.iter().chain(&self.layers).chain(
-            self.platforms
+        self.config().into_iter().chain(self.layers()).chain(
+            self.platforms()
                 .iter()
-                .flat_map(|p| p.config.iter().chain(&p.layers)),
+                .flat_map(|p| std::iter::once(&p.config).chain(&p.layers)),
         )
     }
 
@@ -131,7 +240,36 @@ impl ContainerImage {
     /// For a list or index: how many of its per-platform manifests could not be read (they
     /// are findings); a list with any is not exported or pushed.
     pub fn missing_platforms(&self) -> usize {
-        self.children.len().saturating_sub(self.platforms.len())
+        self.children().len().saturating_sub(self.platforms().len())
+    }
+
+    /// [`ContainerImage::manifest_digest`] as a string: `sha256:<hex>`, or empty when there
+    /// is no `manifest.json`.
+    pub fn manifest_digest_str(&self) -> &str {
+        self.manifest_digest.as_ref().map_or("", AsRef::as_ref)
+    }
+
+    /// The config blob of an image manifest (`None` for a list, or when the manifest is
+    /// missing or refused).
+    pub fn config(&self) -> Option<&BlobRef> {
+        self.content.config()
+    }
+
+    /// The layers of an image manifest (empty for a list, or when the manifest is missing or
+    /// refused).
+    pub fn layers(&self) -> &[BlobRef] {
+        self.content.layers()
+    }
+
+    /// For a list or index: the per-platform manifests it names (empty otherwise).
+    pub fn children(&self) -> &[BlobRef] {
+        self.content.children()
+    }
+
+    /// For a list or index: what each per-platform manifest that could be read says, in the
+    /// list's order (empty otherwise).
+    pub fn platforms(&self) -> &[PlatformManifest] {
+        self.content.platforms()
     }
 }
 
@@ -148,13 +286,9 @@ pub(crate) struct BlobFile<'data> {
     pub image: usize,
 }
 
-fn is_hex64(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 fn blob_ref(d: &oci_spec::image::Descriptor) -> BlobRef {
     BlobRef {
-        digest: d.digest().to_string(),
+        digest: d.digest().clone(),
         size: d.size(),
         media_type: d.media_type().to_string(),
     }
@@ -167,14 +301,28 @@ pub struct ParsedManifest {
     pub kind: ManifestKind,
     /// Media type as declared (or implied by the schema).
     pub media_type: String,
-    /// The config blob (image manifests).
-    pub config: Option<BlobRef>,
-    /// The layers (image manifests).
-    pub layers: Vec<BlobRef>,
-    /// The per-platform manifests (lists and indexes).
-    pub children: Vec<BlobRef>,
-    /// Their platforms, `os/architecture[/variant]` (empty when not given), one per child.
-    pub child_platforms: Vec<String>,
+    /// What it describes (agrees with `kind`).
+    pub content: ParsedContent,
+}
+
+/// What a parsed `manifest.json` describes.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParsedContent {
+    /// An image manifest.
+    Single {
+        /// The config blob.
+        config: BlobRef,
+        /// The layers, in order.
+        layers: Vec<BlobRef>,
+    },
+    /// A manifest list or index.
+    List {
+        /// The per-platform manifests.
+        children: Vec<BlobRef>,
+        /// Their platforms, `os/architecture[/variant]` (empty when not given), one per child.
+        child_platforms: Vec<String>,
+    },
 }
 
 /// Why [`parse_image_manifest`] refused a `manifest.json`.
@@ -231,29 +379,25 @@ pub fn parse_image_manifest(bytes: &[u8]) -> Result<ParsedManifest, ImageManifes
         ("", _) => media::OCI_MANIFEST.to_string(),
         (d, _) => d.to_string(),
     };
-    let mut p = ParsedManifest {
+    let content = if kind.is_list() {
+        let ix: ImageIndex = serde_json::from_slice(bytes).map_err(ImageManifestError::Index)?;
+        ParsedContent::List {
+            children: ix.manifests().iter().map(blob_ref).collect(),
+            child_platforms: ix.manifests().iter().map(platform_of).collect(),
+        }
+    } else {
+        let m: ImageManifest =
+            serde_json::from_slice(bytes).map_err(ImageManifestError::Manifest)?;
+        ParsedContent::Single {
+            config: blob_ref(m.config()),
+            layers: m.layers().iter().map(blob_ref).collect(),
+        }
+    };
+    Ok(ParsedManifest {
         kind,
         media_type,
-        config: None,
-        layers: Vec::new(),
-        children: Vec::new(),
-        child_platforms: Vec::new(),
-    };
-    match kind {
-        ManifestKind::DockerList | ManifestKind::OciIndex => {
-            let ix: ImageIndex =
-                serde_json::from_slice(bytes).map_err(ImageManifestError::Index)?;
-            p.children = ix.manifests().iter().map(blob_ref).collect();
-            p.child_platforms = ix.manifests().iter().map(platform_of).collect();
-        }
-        _ => {
-            let m: ImageManifest =
-                serde_json::from_slice(bytes).map_err(ImageManifestError::Manifest)?;
-            p.config = Some(blob_ref(m.config()));
-            p.layers = m.layers().iter().map(blob_ref).collect();
-        }
-    }
-    Ok(p)
+        content,
+    })
 }
 
 /// `os/architecture[/variant]` of a list's descriptor (empty when it gives no platform).
@@ -326,7 +470,7 @@ fn read_tag<'data>(
         ));
         return Ok(img);
     };
-    img.manifest_digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    img.manifest_digest = Some(to_digest(&sha256_of(&bytes)));
     img.manifest_size = bytes.len() as u64;
     let mpath = format!("{path}/manifest.json");
     let parsed = match parse_image_manifest(&bytes) {
@@ -342,9 +486,6 @@ fn read_tag<'data>(
     };
     img.kind = parsed.kind;
     img.media_type = parsed.media_type;
-    img.config = parsed.config;
-    img.layers = parsed.layers;
-    img.children = parsed.children;
     if img.kind != ManifestKind::DockerV2S2 {
         findings.push(Finding::new(
             Rule::ImageNotV2s2,
@@ -362,7 +503,19 @@ fn read_tag<'data>(
         .filter(|b| b.image == idx)
         .filter_map(|b| Some((b.name_hex.as_deref()?, b)))
         .collect();
-    read_platforms(&mut img, &parsed.child_platforms, &mine, &mpath, findings);
+    img.content = match parsed.content {
+        ParsedContent::Single { config, layers } => ImageContent::Single { config, layers },
+        ParsedContent::List {
+            children,
+            child_platforms,
+        } => {
+            let platforms = read_platforms(&children, &child_platforms, &mine, &mpath, findings);
+            ImageContent::List {
+                children,
+                platforms,
+            }
+        }
+    };
     img.blob_bytes = check_blobs(&img, &mine, path, findings);
     Ok(img)
 }
@@ -374,14 +527,11 @@ impl ContainerImage {
             name: name.to_string(),
             tag: tag.to_string(),
             path: path.to_string(),
-            manifest_digest: String::new(),
+            manifest_digest: None,
             manifest_size: 0,
             media_type: String::new(),
             kind: ManifestKind::Other,
-            config: None,
-            layers: Vec::new(),
-            children: Vec::new(),
-            platforms: Vec::new(),
+            content: ImageContent::Unknown,
             version_file: None,
             blob_bytes: 0,
         }
@@ -421,7 +571,7 @@ fn read_tag_files<'data>(
                     .unwrap_or(n);
                 blobs.push(BlobFile {
                     path: fpath,
-                    name_hex: is_hex64(stem).then(|| stem.to_string()),
+                    name_hex: is_sha256_hex(stem).then(|| stem.to_string()),
                     id: e.file_id(),
                     size: e.size(),
                     contents: image.contents(&e).ok(),
@@ -452,22 +602,23 @@ fn check_version_file(version: Option<&str>, path: &str, findings: &mut Vec<Find
     }
 }
 
-/// Reads and parses the per-platform manifests of a list or index (`img.children`, whose
-/// platforms are `child_platforms`) from their files in the tag directory (`mine`, by digest),
-/// into `img.platforms`. `mpath` is the list's `manifest.json`.
+/// Reads and parses the per-platform manifests of a list or index (`children`, whose
+/// platforms are `child_platforms`) from their files in the tag directory (`mine`, by digest).
+/// `mpath` is the list's `manifest.json`.
 fn read_platforms(
-    img: &mut ContainerImage,
+    children: &[BlobRef],
     child_platforms: &[String],
     mine: &HashMap<&str, &BlobFile<'_>>,
     mpath: &str,
     findings: &mut Vec<Finding>,
-) {
+) -> Vec<PlatformManifest> {
+    let mut platforms = Vec::new();
     // Each distinct manifest is read once: a list naming one twice is refused (and would
     // otherwise multiply the work and memory by the number of repeats).
     let mut listed = std::collections::HashSet::new();
     let mut repeated = std::collections::HashSet::new();
-    for (n, child) in img.children.iter().enumerate() {
-        let hex = child.digest.strip_prefix("sha256:").unwrap_or("");
+    for (n, child) in children.iter().enumerate() {
+        let hex = child.sha256_hex().unwrap_or("");
         if !listed.insert(hex) {
             if !repeated.insert(hex) {
                 continue; // reported once per digest
@@ -482,23 +633,27 @@ fn read_platforms(
         let Some(b) = mine.get(hex) else {
             continue; // reported by `check_blobs` as image.blob-missing
         };
-        let Some(parsed) = read_platform_manifest(b, findings) else {
+        let Some((kind, config, layers)) = read_platform_manifest(b, findings) else {
             continue;
         };
-        img.platforms.push(PlatformManifest {
+        platforms.push(PlatformManifest {
             manifest: child.clone(),
             platform: child_platforms.get(n).cloned().unwrap_or_default(),
-            kind: parsed.kind,
-            config: parsed.config,
-            layers: parsed.layers,
+            kind,
+            config,
+            layers,
         });
     }
+    platforms
 }
 
-/// Reads and parses one per-platform manifest file, or reports why it cannot be used (too
-/// large, not a manifest, a nested list). `None` too when it is unreadable: `verify` reports
-/// that.
-fn read_platform_manifest(b: &BlobFile<'_>, findings: &mut Vec<Finding>) -> Option<ParsedManifest> {
+/// Reads and parses one per-platform manifest file (its kind, config and layers), or reports
+/// why it cannot be used (too large, not a manifest, a nested list). `None` too when it is
+/// unreadable: `verify` reports that.
+fn read_platform_manifest(
+    b: &BlobFile<'_>,
+    findings: &mut Vec<Finding>,
+) -> Option<(ManifestKind, BlobRef, Vec<BlobRef>)> {
     let cpath = &b.path;
     if let Some(f) = super::too_large(b.size, cpath) {
         findings.push(f);
@@ -506,7 +661,15 @@ fn read_platform_manifest(b: &BlobFile<'_>, findings: &mut Vec<Finding>) -> Opti
     }
     let bytes = b.contents.as_ref().map(Contents::to_vec)?;
     match parse_image_manifest(&bytes) {
-        Ok(p) if p.kind.is_list() => {
+        Ok(ParsedManifest {
+            kind,
+            content: ParsedContent::Single { config, layers },
+            ..
+        }) => Some((kind, config, layers)),
+        Ok(ParsedManifest {
+            content: ParsedContent::List { .. },
+            ..
+        }) => {
             findings.push(Finding::new(
                 Rule::ImageManifestInvalid,
                 cpath,
@@ -514,7 +677,6 @@ fn read_platform_manifest(b: &BlobFile<'_>, findings: &mut Vec<Finding>) -> Opti
             ));
             None
         }
-        Ok(p) => Some(p),
         Err(e) => {
             findings.push(Finding::new(
                 Rule::ImageManifestInvalid,
@@ -532,19 +694,15 @@ fn read_platform_manifest(b: &BlobFile<'_>, findings: &mut Vec<Finding>) -> Opti
 fn referenced_blobs(
     img: &ContainerImage,
 ) -> impl Iterator<Item = (&BlobRef, Option<&str>, &'static str)> {
-    img.config
-        .iter()
-        .chain(&img.layers)
+    img.config()
+        .into_iter()
+        .chain(img.layers())
         .map(|r| (r, None, ""))
-        .chain(img.children.iter().map(|r| (r, None, ".manifest.json")))
-        .chain(img.platforms.iter().flat_map(|p| {
-            p.config.iter().chain(&p.layers).map(move |r| {
-                (
-                    r,
-                    Some(p.manifest.digest.strip_prefix("sha256:").unwrap_or("")),
-                    "",
-                )
-            })
+        .chain(img.children().iter().map(|r| (r, None, ".manifest.json")))
+        .chain(img.platforms().iter().flat_map(|p| {
+            std::iter::once(&p.config)
+                .chain(&p.layers)
+                .map(move |r| (r, Some(p.manifest.sha256_hex().unwrap_or("")), ""))
         }))
 }
 
@@ -561,7 +719,7 @@ fn check_blobs(
     // used twice) is checked, and reported, once.
     let mut checked = std::collections::HashSet::new();
     for (r, by, suffix) in referenced_blobs(img) {
-        let hex = r.digest.strip_prefix("sha256:").unwrap_or("");
+        let hex = r.sha256_hex().unwrap_or("");
         if !checked.insert((hex, by, r.size)) {
             continue;
         }
@@ -650,7 +808,7 @@ pub(crate) fn verify(
         let img = &images[b.image];
         let referenced = img
             .blob_refs()
-            .any(|r| Some(r.digest.strip_prefix("sha256:").unwrap_or("")) == b.name_hex.as_deref());
+            .any(|r| Some(r.sha256_hex().unwrap_or("")) == b.name_hex.as_deref());
         match &b.name_hex {
             Some(name) if name == actual => {}
             Some(name) if referenced => findings.push(Finding::new(

@@ -24,8 +24,8 @@ pub use config::{
     check_config, parse_config, rpm_vercmp, ArchiveInfo, ConfigReport, SolutionsConfig,
 };
 pub use images::{
-    media, parse_image_manifest, BlobRef, ContainerImage, DigestCheck, ImageManifestError,
-    ManifestKind, ParsedManifest, PlatformManifest,
+    media, parse_image_manifest, BlobRef, ContainerImage, DigestCheck, ImageContent,
+    ImageManifestError, ManifestKind, ParsedContent, ParsedManifest, PlatformManifest,
 };
 pub use manifest::{
     is_dns_label, parse as parse_manifest, FileContents, Manifest, OperatorFile, OperatorFiles,
@@ -301,12 +301,13 @@ impl<'a, 'data> Solution<'a, 'data> {
         images::verify(&self.images, &self.blob_files, threads)
     }
 
-    /// The stored bytes of blob `digest` (`sha256:<hex>` or `<hex>`) of image `index` (an index
-    /// into [`Solution::images`]), borrowed from the image. Blobs are looked up in the image's
-    /// own directory, then in the other tags of the same repository (as MetalK8s's registry
-    /// does with `try_files`).
-    pub fn blob(&self, index: usize, digest: &str) -> Option<crate::Contents<'data>> {
-        let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    /// The stored bytes of blob `digest` (`sha256:<hex>` or `<hex>`, as a string or a typed
+    /// [`Digest`](crate::digest::Digest) such as [`BlobRef::digest`]) of image `index` (an
+    /// index into [`Solution::images`]), borrowed from the image. Blobs are looked up in the
+    /// image's own directory, then in the other tags of the same repository (as MetalK8s's
+    /// registry does with `try_files`).
+    pub fn blob(&self, index: usize, digest: impl AsRef<str>) -> Option<crate::Contents<'data>> {
+        let hex = crate::digest::hex_or_self(digest.as_ref());
         let name = &self.images.get(index)?.name;
         let candidates = self
             .blob_files

@@ -16,7 +16,7 @@ const PATH: &str = "registry-config.inc.j2";
 pub fn generate_registry_config(images: &[ContainerImage]) -> String {
     let mut by_name: BTreeMap<&str, Vec<&ContainerImage>> = BTreeMap::new();
     for i in images {
-        if i.kind == ManifestKind::DockerV2S2 && !i.manifest_digest.is_empty() {
+        if i.kind == ManifestKind::DockerV2S2 && i.manifest_digest.is_some() {
             by_name.entry(&i.name).or_default().push(i);
         }
     }
@@ -34,7 +34,7 @@ pub fn generate_registry_config(images: &[ContainerImage]) -> String {
             let body = format!(
                 "    alias {{{{ registry_root }}}}/{name}/{tag}/;\n    types {{ }} default_type \"{}\";\n    add_header 'Docker-Content-Digest' '{}';\n    try_files manifest.json =404;\n    error_page 404 @404_tag;\n",
                 media::DOCKER_V2S2,
-                t.manifest_digest,
+                t.manifest_digest_str(),
                 tag = t.tag
             );
             let _ = write!(
@@ -42,11 +42,11 @@ pub fn generate_registry_config(images: &[ContainerImage]) -> String {
                 "location = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n\n",
                 t.tag
             );
-            if served.insert(t.manifest_digest.clone()) {
+            if served.insert(t.manifest_digest_str()) {
                 let _ = write!(
                     out,
                     "location = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n\n",
-                    t.manifest_digest
+                    t.manifest_digest_str()
                 );
             } else {
                 let _ = write!(out, "# Digest for \"{name}:{}\" already served\n\n", t.tag);

@@ -19,7 +19,8 @@ macro_rules! rules {
         #[non_exhaustive]
         pub enum Rule {
             $(
-                #[doc = concat!("`", $id, "` (", stringify!($severity), "): ", $description, ".")]
+                // The description goes in a text block: it names paths like `images/<name>/`.
+                #[doc = concat!("`", $id, "` (", stringify!($severity), ")\n\n```text\n", $description, "\n```")]
                 $variant,
             )*
         }

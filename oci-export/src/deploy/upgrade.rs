@@ -141,7 +141,7 @@ impl std::fmt::Display for Side {
 }
 
 /// Why no plan could be made: one of the two archives cannot be deployed as MetalK8s deploys
-/// it (no name or version, a CRD file or `role.yaml` that [`render`](crate::deploy::render)
+/// it (no name or version, a CRD file or `role.yaml` that [`render`]
 /// refuses).
 #[derive(Debug, thiserror::Error)]
 #[error("the {side} archive: {cause}")]
@@ -746,7 +746,7 @@ fn compare_images(old: &Solution<'_, '_>, new: &Solution<'_, '_>, c: &mut Change
         for i in &s.images {
             m.entry(i.name.clone())
                 .or_default()
-                .insert(i.tag.clone(), i.manifest_digest.clone());
+                .insert(i.tag.clone(), i.manifest_digest_str().to_string());
         }
         m
     };
@@ -821,7 +821,7 @@ fn compare_operator(
         s.images
             .iter()
             .find(|i| &i.name == n && &i.tag == t)
-            .map(|i| i.manifest_digest.clone())
+            .map(|i| i.manifest_digest_str().to_string())
     };
     let (oi, ni) = (image(old), image(new));
     let (od, nd) = (digest(old, &oi), digest(new, &ni));

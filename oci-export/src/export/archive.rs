@@ -16,7 +16,7 @@ use std::path::Path;
 
 use iso_core::digest::hex_or_self;
 use iso_core::solution::{
-    media, BlobRef, ContainerImage, ManifestKind, PlatformManifest, Solution,
+    media, BlobRef, ContainerImage, ImageContent, ManifestKind, PlatformManifest, Solution,
 };
 use serde_json::{json, Value};
 
@@ -126,7 +126,7 @@ pub fn export_archive_for(
 
 /// The per-platform manifest of list `img` for `want` (see [`export_archive_for`]).
 fn pick_platform<'a>(img: &'a ContainerImage, want: &str) -> Option<&'a PlatformManifest> {
-    if let Some(p) = img.platforms.iter().find(|p| p.platform == want) {
+    if let Some(p) = img.platforms().iter().find(|p| p.platform == want) {
         return Some(p);
     }
     if want.matches('/').count() != 1 {
@@ -134,7 +134,7 @@ fn pick_platform<'a>(img: &'a ContainerImage, want: &str) -> Option<&'a Platform
     }
     let prefix = format!("{want}/");
     let mut matching = img
-        .platforms
+        .platforms()
         .iter()
         .filter(|p| p.platform.starts_with(&prefix));
     match (matching.next(), matching.next()) {
@@ -187,7 +187,7 @@ impl<'d> Member<'d> {
 /// tar writer checks it again while writing).
 fn stored_manifest<'d>(bytes: Vec<u8>, img: &ContainerImage, label: &str) -> Member<'d> {
     let size = bytes.len() as u64;
-    Member::oci(Source::Owned(bytes), &img.manifest_digest, size, label)
+    Member::oci(Source::Owned(bytes), img.manifest_digest_str(), size, label)
 }
 
 /// What goes in the tar: blobs (each name once), then the index or `manifest.json`.
@@ -212,26 +212,19 @@ fn plan<'d>(
         let img = &solution.images[i];
         let label = label(img);
         check_exportable(img, &label)?;
-        if img.is_list() && format == ArchiveFormat::Docker {
-            // A docker archive of a list: the chosen platform's manifest, as a single image.
-            let pm = choose_platform(img, &label, platform)?;
-            p.add_image(
-                solution,
-                i,
-                &label,
-                format,
-                (pm.config.as_ref(), &pm.layers),
-            )?;
-        } else if img.is_list() {
-            p.add_list(solution, i, &label)?;
-        } else {
-            p.add_image(
-                solution,
-                i,
-                &label,
-                format,
-                (img.config.as_ref(), &img.layers),
-            )?;
+        match &img.content {
+            ImageContent::List { .. } if format == ArchiveFormat::Docker => {
+                // A docker archive of a list: the chosen platform's manifest, as a single
+                // image.
+                let pm = choose_platform(img, &label, platform)?;
+                p.add_image(solution, i, &label, format, (&pm.config, &pm.layers))?;
+            }
+            ImageContent::List { .. } => p.add_list(solution, i, &label)?,
+            ImageContent::Single { config, layers } => {
+                p.add_image(solution, i, &label, format, (config, layers))?
+            }
+            // Refused by `check_exportable`.
+            ImageContent::Unknown => {}
         }
     }
     Ok(p)
@@ -244,7 +237,11 @@ fn choose_platform<'a>(
     label: &str,
     platform: Option<&str>,
 ) -> Result<&'a PlatformManifest, ExportError> {
-    let platforms: Vec<&str> = img.platforms.iter().map(|p| p.platform.as_str()).collect();
+    let platforms: Vec<&str> = img
+        .platforms()
+        .iter()
+        .map(|p| p.platform.as_str())
+        .collect();
     let Some(want) = platform else {
         return Err(ExportError::Unsupported {
             image: label.to_string(),
@@ -283,17 +280,22 @@ impl<'d> Plan<'d> {
         label: &str,
     ) -> Result<(), ExportError> {
         let img = &solution.images[i];
-        let manifests = img.platforms.iter().map(|pm| &pm.manifest);
+        let manifests = img.platforms().iter().map(|pm| &pm.manifest);
         for d in img.content_refs().chain(manifests) {
             let c = stored(solution, i, &d.digest, label)?;
-            self.add(Member::oci(Source::Blob(c), &d.digest, d.size, label));
+            self.add(Member::oci(
+                Source::Blob(c),
+                d.digest.as_ref(),
+                d.size,
+                label,
+            ));
         }
         let list = solution.manifest_bytes(i)?;
         let ix = if img.kind == ManifestKind::DockerList {
             Some(
                 docker_list_as_oci_index(&list).map_err(|reason| ExportError::Corrupt {
                     image: label.to_string(),
-                    digest: img.manifest_digest.clone(),
+                    digest: img.manifest_digest_str().to_string(),
                     reason,
                 })?,
             )
@@ -308,7 +310,7 @@ impl<'d> Plan<'d> {
             (ix_digest, size, media::OCI_INDEX.to_string())
         } else {
             (
-                img.manifest_digest.clone(),
+                img.manifest_digest_str().to_string(),
                 img.manifest_size,
                 img.media_type.clone(),
             )
@@ -332,14 +334,14 @@ impl<'d> Plan<'d> {
         i: usize,
         label: &str,
         format: ArchiveFormat,
-        (config, layers): (Option<&BlobRef>, &[BlobRef]),
+        (config, layers): (&BlobRef, &[BlobRef]),
     ) -> Result<(), ExportError> {
         let img = &solution.images[i];
         let mut layer_names = Vec::new();
         let mut config_name = String::new();
-        for (k, d) in config.into_iter().chain(layers).enumerate() {
+        for (k, d) in std::iter::once(config).chain(layers).enumerate() {
             let c = stored(solution, i, &d.digest, label)?;
-            let hex = hex_or_self(&d.digest);
+            let hex = hex_or_self(d.digest.as_ref());
             let name = match format {
                 ArchiveFormat::Oci => format!("blobs/sha256/{hex}"),
                 ArchiveFormat::Docker if k == 0 => format!("{hex}.json"),
@@ -348,7 +350,7 @@ impl<'d> Plan<'d> {
             self.add(Member {
                 name: name.clone(),
                 source: Source::Blob(c),
-                digest: d.digest.clone(),
+                digest: d.digest.to_string(),
                 size: d.size,
                 label: label.to_string(),
             });

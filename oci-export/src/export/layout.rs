@@ -169,8 +169,7 @@ fn put_blob(
 pub(crate) fn ref_index(solution: &Solution<'_, '_>, i: usize) -> Vec<u8> {
     let img = &solution.images[i];
     let config: Value = img
-        .config
-        .as_ref()
+        .config()
         .and_then(|d| solution.blob(i, &d.digest))
         .and_then(|c| serde_json::from_slice(&c.to_vec()).ok())
         .unwrap_or(Value::Null);
@@ -186,7 +185,7 @@ pub(crate) fn ref_index(solution: &Solution<'_, '_>, i: usize) -> Vec<u8> {
         "mediaType": media::OCI_INDEX,
         "manifests": [{
             "mediaType": img.media_type,
-            "digest": img.manifest_digest,
+            "digest": img.manifest_digest_str(),
             "size": img.manifest_size,
             "platform": platform,
         }],
@@ -250,16 +249,17 @@ fn export_list(
     let rewrite = img.kind == ManifestKind::DockerList
         || (oci_media_types
             && img
-                .platforms
+                .platforms()
                 .iter()
                 .any(|p| p.kind == ManifestKind::DockerV2S2));
     let mut list_json: Value = if rewrite {
-        serde_json::from_slice(list).map_err(|e| corrupt(&img.manifest_digest, e.to_string()))?
+        serde_json::from_slice(list)
+            .map_err(|e| corrupt(img.manifest_digest_str(), e.to_string()))?
     } else {
         Value::Null
     };
-    for (n, pm) in img.platforms.iter().enumerate() {
-        let d = &pm.manifest.digest;
+    for (n, pm) in img.platforms().iter().enumerate() {
+        let d = pm.manifest.digest.as_ref();
         let c = solution.blob(i, d).ok_or_else(|| {
             ExportError::NotFound(format!("{label}: manifest {d} is not in the archive"))
         })?;
@@ -286,11 +286,11 @@ fn export_list(
     }
     if rewrite {
         if img.kind == ManifestKind::DockerList {
-            put_made(dest, list, &img.manifest_digest, &label, report)?;
+            put_made(dest, list, img.manifest_digest_str(), &label, report)?;
         }
         list_json["mediaType"] = json!(media::OCI_INDEX);
         let bytes = serde_json::to_vec(&list_json)
-            .map_err(|e| corrupt(&img.manifest_digest, e.to_string()))?;
+            .map_err(|e| corrupt(img.manifest_digest_str(), e.to_string()))?;
         let digest = digest_of(&bytes);
         put_made(dest, &bytes, &digest, &label, report)?;
         return Ok(ListRef {
@@ -299,9 +299,9 @@ fn export_list(
             media_type: media::OCI_INDEX.to_string(),
         });
     }
-    put_made(dest, list, &img.manifest_digest, &label, report)?;
+    put_made(dest, list, img.manifest_digest_str(), &label, report)?;
     Ok(ListRef {
-        digest: img.manifest_digest.clone(),
+        digest: img.manifest_digest_str().to_string(),
         size: list.len(),
         media_type: img.media_type.clone(),
     })
@@ -320,7 +320,7 @@ fn put_blob_pair<'s, 'd>(
     let dir = blobs_dir(dest);
     let (Some((da, ea)), Some((db, eb))) = (pairable(&dir, a), pairable(&dir, b)) else {
         for n in [a, b] {
-            let want = Expected::new(&n.desc.digest, n.desc.size, &n.label)?;
+            let want = Expected::new(n.desc.digest.as_ref(), n.desc.size, &n.label)?;
             put_blob(dest, n.contents.parts(), &want, report, tick)?;
         }
         return Ok(());
@@ -335,7 +335,7 @@ fn put_blob_pair<'s, 'd>(
 /// in one extent, of its descriptor's size, a sha256 digest, not in `dir` yet.
 fn pairable<'n>(dir: &Path, n: &'n Needed<'_, '_>) -> Option<(&'n [u8], Expected<'n>)> {
     let data = n.contents.as_slice()?;
-    let want = Expected::new(&n.desc.digest, n.desc.size, &n.label).ok()?;
+    let want = Expected::new(n.desc.digest.as_ref(), n.desc.size, &n.label).ok()?;
     (data.len() as u64 == want.size && !dir.join(want.hex).exists()).then_some((data, want))
 }
 
@@ -360,7 +360,8 @@ impl<'j, 's, 'd> Writers<'j, 's, 'd> {
         // Largest first, so that neighbours (written as pairs) have similar sizes; equal
         // sizes in digest order.
         order.sort_by(|a, b| {
-            (b.contents.len(), &a.desc.digest).cmp(&(a.contents.len(), &b.desc.digest))
+            let (da, db): (&str, &str) = (a.desc.digest.as_ref(), b.desc.digest.as_ref());
+            (b.contents.len(), da).cmp(&(a.contents.len(), db))
         });
         Writers {
             dest,
@@ -397,9 +398,11 @@ impl<'j, 's, 'd> Writers<'j, 's, 'd> {
             let mut count = |n: u64| self.count(n, tick);
             let r = match self.order.get(k + 1) {
                 Some(b) => put_blob_pair(self.dest, a, b, &mut local, &mut count),
-                None => Expected::new(&a.desc.digest, a.desc.size, &a.label).and_then(|want| {
-                    put_blob(self.dest, a.contents.parts(), &want, &mut local, &mut count)
-                }),
+                None => {
+                    Expected::new(a.desc.digest.as_ref(), a.desc.size, &a.label).and_then(|want| {
+                        put_blob(self.dest, a.contents.parts(), &want, &mut local, &mut count)
+                    })
+                }
             };
             if let Err(e) = r {
                 err = Some(e);
@@ -575,7 +578,10 @@ fn export_image(
         let (manifest_digest, media_type) = if oci_media_types {
             (r.digest.clone(), r.media_type.clone())
         } else {
-            (img.manifest_digest.clone(), img.media_type.clone())
+            (
+                img.manifest_digest_str().to_string(),
+                img.media_type.clone(),
+            )
         };
         let entry = r.reference(&label);
         let image = ExportedImage {
@@ -586,12 +592,12 @@ fn export_image(
         };
         return Ok((label, entry, image));
     }
-    put_made(dest, &manifest, &img.manifest_digest, &label, report)?;
+    put_made(dest, &manifest, img.manifest_digest_str(), &label, report)?;
     if oci_media_types && img.kind == ManifestKind::DockerV2S2 {
         // Rewritten to OCI media types: a new manifest, a new digest.
         let converted = to_oci_manifest(&manifest).map_err(|reason| ExportError::Corrupt {
             image: label.clone(),
-            digest: img.manifest_digest.clone(),
+            digest: img.manifest_digest_str().to_string(),
             reason,
         })?;
         let digest = digest_of(&converted);
@@ -611,7 +617,7 @@ fn export_image(
     let entry = reference(media::OCI_INDEX, &index_digest, index_bytes.len());
     let image = ExportedImage {
         ref_name: label.clone(),
-        manifest_digest: img.manifest_digest.clone(),
+        manifest_digest: img.manifest_digest_str().to_string(),
         media_type: img.media_type.clone(),
         index_digest,
     };

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use iso_core::digest::Digest;
 use iso_core::solution::{BlobRef, ContainerImage, ManifestKind, Solution};
 use iso_core::Contents;
 
@@ -50,13 +51,12 @@ pub struct BlobTotal {
 /// as they come): what "distinct blobs" means everywhere.
 fn fresh<'s, 'a>(
     img: &'s ContainerImage,
-    seen: &'a mut HashSet<&'s str>,
+    seen: &'a mut HashSet<&'s Digest>,
 ) -> impl Iterator<Item = &'s BlobRef> + 'a
 where
     's: 'a,
 {
-    img.content_refs()
-        .filter(move |d| seen.insert(d.digest.as_str()))
+    img.content_refs().filter(move |d| seen.insert(&d.digest))
 }
 
 /// The distinct config and layer blobs (by digest, first naming image first) of the images
@@ -104,7 +104,7 @@ pub(crate) struct Needed<'s, 'd> {
 pub(crate) fn stored<'d>(
     solution: &Solution<'_, 'd>,
     i: usize,
-    digest: &str,
+    digest: &Digest,
     label: &str,
 ) -> Result<Contents<'d>, ExportError> {
     solution.blob(i, digest).ok_or_else(|| {
@@ -117,7 +117,7 @@ pub(crate) fn stored<'d>(
 pub(crate) fn new_blobs<'s, 'd>(
     solution: &'s Solution<'_, 'd>,
     i: usize,
-    seen: &mut HashSet<&'s str>,
+    seen: &mut HashSet<&'s Digest>,
 ) -> Result<Vec<Needed<'s, 'd>>, ExportError> {
     let Some(img) = solution.images.get(i) else {
         return Ok(Vec::new());
@@ -174,7 +174,7 @@ pub(crate) fn unfit(img: &ContainerImage) -> Option<Unfit> {
         0 => None,
         missing => Some(Unfit::Platforms {
             missing,
-            of: img.children.len(),
+            of: img.children().len(),
         }),
     }
 }

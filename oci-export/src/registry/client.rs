@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, TryStreamExt};
+use iso_core::digest::Digest;
 use iso_core::solution::{ContainerImage, Solution};
 use iso_core::IsoFile;
 use reqwest::header::{
@@ -636,7 +637,7 @@ fn plan(
     let mut jobs = Vec::new();
     let mut manifests = Vec::new();
     // The digests already planned, per repository.
-    let mut seen: HashMap<String, HashSet<&str>> = HashMap::new();
+    let mut seen: HashMap<String, HashSet<&Digest>> = HashMap::new();
     for (i, img) in s.images.iter().enumerate() {
         let label = label(img);
         check_pushable(img, &label)?;
@@ -681,7 +682,7 @@ fn blob_job(file: &Arc<IsoFile>, repo: &str, b: &Needed<'_, '_>) -> Result<BlobJ
         })?;
     Ok(BlobJob {
         repo: repo.to_string(),
-        digest: b.desc.digest.clone(),
+        digest: b.desc.digest.to_string(),
         parts,
         len: b.contents.len(),
     })
@@ -697,7 +698,7 @@ fn manifest_jobs(
 ) -> Result<Vec<ManifestJob>, PushError> {
     let img = &s.images[i];
     let mut out = Vec::new();
-    for p in &img.platforms {
+    for p in img.platforms() {
         let c = s.blob(i, &p.manifest.digest).ok_or_else(|| {
             PushError::Other(format!(
                 "{label}: manifest {} is not in the archive",
@@ -706,9 +707,9 @@ fn manifest_jobs(
         })?;
         out.push(ManifestJob {
             repo: repo.to_string(),
-            reference: p.manifest.digest.clone(),
+            reference: p.manifest.digest.to_string(),
             media_type: p.manifest.media_type.clone(),
-            digest: p.manifest.digest.clone(),
+            digest: p.manifest.digest.to_string(),
             bytes: c.to_vec(),
             tagged: false,
         });
@@ -717,7 +718,7 @@ fn manifest_jobs(
         repo: repo.to_string(),
         reference: img.tag.clone(),
         media_type: img.media_type.clone(),
-        digest: img.manifest_digest.clone(),
+        digest: img.manifest_digest_str().to_string(),
         bytes: s.manifest_bytes(i)?,
         tagged: true,
     });

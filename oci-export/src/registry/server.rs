@@ -119,25 +119,25 @@ impl Registry {
                 let Ok(bytes) = s.manifest_bytes(i) else {
                     continue;
                 };
-                if img.manifest_digest.is_empty() {
+                let Some(digest) = &img.manifest_digest else {
                     continue;
-                }
+                };
                 let repo = repos.entry(format!("{id}/{}", img.name)).or_default();
                 let m = Manifest {
                     bytes: Bytes::from(bytes),
-                    digest: img.manifest_digest.clone(),
+                    digest: digest.to_string(),
                     media_type: img.media_type.clone(),
                 };
                 repo.tags.insert(img.tag.clone(), m.clone());
                 repo.by_digest.insert(m.digest.clone(), m);
                 // A list's per-platform manifests are pulled by digest.
-                for p in &img.platforms {
+                for p in img.platforms() {
                     if let Some(c) = s.blob(i, &p.manifest.digest) {
                         repo.by_digest.insert(
-                            p.manifest.digest.clone(),
+                            p.manifest.digest.to_string(),
                             Manifest {
                                 bytes: Bytes::from(c.to_vec()),
-                                digest: p.manifest.digest.clone(),
+                                digest: p.manifest.digest.to_string(),
                                 media_type: p.manifest.media_type.clone(),
                             },
                         );
@@ -145,7 +145,7 @@ impl Registry {
                 }
                 for d in img.blob_refs() {
                     if let Some(b) = s.blob(i, &d.digest).and_then(|c| Blob::of(&file, &c)) {
-                        repo.blobs.insert(d.digest.clone(), b);
+                        repo.blobs.insert(d.digest.to_string(), b);
                     }
                 }
             }
