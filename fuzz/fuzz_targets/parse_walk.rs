@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = (e.modified(), e.rock_ridge(), e.mode(), e.file_id());
             if e.is_file() {
                 if let Ok(c) = image.contents(e) {
-                    assert_eq!(c.len(), c.parts().iter().map(|p| p.len() as u64).sum::<u64>());
+                    assert_eq!(
+                        c.len(),
+                        c.parts().iter().map(|p| p.len() as u64).sum::<u64>()
+                    );
                 }
                 if let Ok(mut r) = image.reader(e) {
                     // Bounded: at most 4 MiB of inflated output per file.

@@ -12,7 +12,8 @@ use libfuzzer_sys::fuzz_target;
 const MINISIGN_PUB: &str = "untrusted comment: minisign public key
 RWRey8sejUjYL7PuAqbB5Uz6G6/Kb94e86yRitnEP3Js+MLcBtiLVfd4
 ";
-const ALLOWED: &str = "rel@x ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMsuET/J4Hk7RfCbuPO7EF9w/Aj3FNLPGiIYIl6Eb+mM
+const ALLOWED: &str =
+    "rel@x ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMsuET/J4Hk7RfCbuPO7EF9w/Aj3FNLPGiIYIl6Eb+mM
 ";
 
 fuzz_target!(|data: &[u8]| {
@@ -34,7 +35,13 @@ fuzz_target!(|data: &[u8]| {
         }
         3 => {
             if let Ok(s) = parse_allowed_signers(ALLOWED) {
-                let _ = verify_sshsig(&s, "release@example", "metalk8s-solution", &text, &[b"message"]);
+                let _ = verify_sshsig(
+                    &s,
+                    "release@example",
+                    "metalk8s-solution",
+                    &text,
+                    &[b"message"],
+                );
             }
         }
         _ => {

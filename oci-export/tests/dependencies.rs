@@ -86,7 +86,6 @@ fn layout_and_archive_export_link_no_network_server_or_cli_crate() {
             "clap",
             "indicatif",
             "anyhow",
-            "serde_yaml",
         ],
         "oci-export --no-default-features",
     );

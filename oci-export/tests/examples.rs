@@ -67,7 +67,7 @@ fn ls_lists_every_entry() {
 }
 
 #[test]
-fn extract_writes_the_tree() {
+fn extract_writes_the_tree_and_refuses_what_escapes() {
     let dest = tempfile::tempdir().unwrap();
     let out = example(&[
         "-p",
@@ -78,18 +78,22 @@ fn extract_writes_the_tree() {
         "tests/fixtures/rr-joliet.iso",
         dest.path().to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The fixture holds a symlink to an absolute path (`abs -> /etc/hostname`): refused,
+    // reported, and the exit status says so.
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let skipped: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("skipped "))
+        .filter_map(|l| l.split_once(": ").map(|(p, _)| p))
+        .collect();
+    assert!(skipped.contains(&"abs"), "{stdout}");
     for p in tsv_paths("rr-joliet.tsv") {
         let path = dest.path().join(&p);
-        assert!(
+        assert_eq!(
             path.symlink_metadata().is_ok(),
-            "{p} was not extracted to {}",
-            path.display()
+            !skipped.contains(&p.as_str()),
+            "{p}: extracted unless skipped\n{stdout}"
         );
     }
 }

@@ -41,12 +41,12 @@ use std::sync::{Arc, Mutex, RwLock};
 use iso_core::solution::{self as sol, signature, TrustedKey, ValidateOptions, VerifyOptions};
 use iso_core::solution::{BadImageRef, ImageRef};
 use iso_core::{DirEntry, EntryKind, ErrorKind, IsoFile, Limits, Namespace};
-use oci_export::view::BlobTotal;
+use oci_export::deploy::render::{self, Components, RenderError, RenderOptions};
+use oci_export::deploy::upgrade;
 use oci_export::export::archive::{self, ArchiveFormat};
 use oci_export::export::layout::{self, ExportError as RsExportError};
 use oci_export::registry::client::{self as rpush, PushError, PushOptions};
-use oci_export::deploy::render::{self, Components, RenderError, RenderOptions};
-use oci_export::deploy::upgrade;
+use oci_export::view::BlobTotal;
 
 use crate::boot::{BootCatalog, BootEntry};
 use crate::entries::{kind_str, DirCache, DirIndex, Entry, Loc, Slot};
@@ -1409,8 +1409,11 @@ impl Solution {
             let shared = Arc::new(iso_core::SharedSolution::load(
                 iso_core::SharedImage::open_with_limits(f.clone(), limits)?,
             )?);
-            Ok(shared.clone().with(|s| Solution::from_loaded(s, f, limits, shared)))
-        })        .map_err(|e: iso_core::Error| iso_err(py, e))
+            Ok(shared
+                .clone()
+                .with(|s| Solution::from_loaded(s, f, limits, shared)))
+        })
+        .map_err(|e: iso_core::Error| iso_err(py, e))
     }
 
     /// The Python view of a loaded Solution.

@@ -687,7 +687,7 @@ pub const ED25519_L: [u8; 32] = [
 
 /// Makes an Ed25519 signature (R || s, 64 bytes) non-canonical: s += L, keeping R. s < L <
 /// 2^253, so the sum fits in 32 bytes; lax verifiers (ref10: only `s[31] & 0xe0` is checked)
-/// still accept it, since [s+L]B = [s]B.
+/// still accept it, since \[s+L\]B = \[s\]B.
 pub fn add_group_order(sig: &mut [u8]) {
     assert_eq!(sig.len(), 64);
     let mut carry = 0u16;
@@ -707,7 +707,7 @@ pub const IDENTITY_POINT: [u8; 32] = {
 };
 
 /// The signature that "verifies" any message under the identity key with a cofactorless,
-/// non-strict verifier: R = identity, s = 0 ([0]B = R + [k]·identity).
+/// non-strict verifier: R = identity, s = 0 (\[0\]B = R + \[k\]·identity).
 pub const WEAK_FORGERY: [u8; 64] = {
     let mut s = [0u8; 64];
     s[0] = 1;
