@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, the directory items: 3.
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), the directory items: 3.
 //! directory records, 4. the directory graph (loops, depth, entry, directory and path
 //! limits).
 //!

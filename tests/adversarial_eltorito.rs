@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, item 10. El Torito: the
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), item 10. El Torito: the
 //! boot catalog pointer, header, checksum and entries, and the boot entry budget.
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, the file data items: 8.
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), the file data items: 8.
 //! multi-extent files, 9. interleaved files, 13. data ranges, 16. mapped files.
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

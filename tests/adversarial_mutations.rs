@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, all items at once: small
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), all items at once: small
 //! random mutations of the metadata sectors of every base image.
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, the naming items: 7.
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), the naming items: 7.
 //! Joliet names, 14. timestamps, 15. extraction safety (unsafe names and links).
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, item 5. Rock Ridge: `CL`
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), item 5. Rock Ridge: `CL`
 //! loops and bad targets, relocation (`CL`/`PL`/`RE`), the `PX` and `TF` forms.
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

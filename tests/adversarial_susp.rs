@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, item 5. SUSP: the `SP`
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), item 5. SUSP: the `SP`
 //! entry, entry lengths, continuation (`CE`) loops, bounds and budgets, `ER`, name and link
 //! length caps.
 //!

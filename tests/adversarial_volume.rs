@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, the volume items: 1.
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), the volume items: 1.
 //! volume descriptors, 2. the root record, 11. path tables, 12. both-endian fields.
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

@@ -1,4 +1,4 @@
-//! The adversarial checklist of `shared/spec/iso9660-readers.md` §5.3, item 6. zisofs: headers,
+//! The adversarial checklist of ISO 9660 readers (hostile-input cases, §5.3 of our readers notes), item 6. zisofs: headers,
 //! block pointers, sizes and algorithms, and a zero-block bomb that must be streamed.
 //!
 //! Each case patches bytes of a small genuine image made by genisoimage

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side comparison of `isolution` with other ISO 9660 readers.
 
-Reproduces the benchmark of /work/shared/spec/iso9660-readers.md section 7:
+Reproduces the readers benchmark (section 7 of our ISO 9660 readers notes):
 a 1 GiB ISO (genisoimage -R -J -joliet-long) holding 4 large random files
 (512, 256, 128, 64 MiB) and one directory `small/` of 20,000 files of
 100-4,000 bytes; page cache warm; median wall time of N runs per tool.

@@ -3,7 +3,7 @@
 //!
 //! - the rendered objects are, object by object, what MetalK8s's states apply for the same
 //!   input (`tests/golden/example-solution-1.0.2.metalk8s.yaml`, written from §6.2 and §6.3 of
-//!   `../shared/spec/metalk8s-solutions.md`);
+//!   MetalK8s's documented Solution format);
 //! - every document parses back into its k8s-openapi type, losslessly;
 //! - `--crds-only`/`--no-crds` split the stream, refusals are MetalK8s's, long role names are
 //!   cut as MetalK8s cuts them.

@@ -502,14 +502,7 @@ pub async fn catalog(opts: &PushOptions) -> Result<Vec<String>, PushError> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let v = r.json_body().await.unwrap_or_default();
-        let page: Vec<String> = v["repositories"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let page = strings(&v["repositories"]);
         let empty = page.is_empty();
         out.extend(page);
         match link.and_then(|l| {
@@ -523,6 +516,18 @@ pub async fn catalog(opts: &PushOptions) -> Result<Vec<String>, PushError> {
         }
     }
     Ok(out)
+}
+
+/// The strings of a JSON array (`repositories` of a catalog page, `tags` of a tag list);
+/// anything else is empty.
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Deletes every tagged manifest of `repo` (the registry must allow deletion); returns the
@@ -544,14 +549,7 @@ pub async fn delete_repository(opts: &PushOptions, repo: &str) -> Result<Vec<Str
         return Err(fail("GET", r).await);
     }
     let v = r.json_body().await.unwrap_or_default();
-    let tags: Vec<String> = v["tags"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let tags = strings(&v["tags"]);
     let mut accept = HeaderMap::new();
     accept.insert(
         reqwest::header::ACCEPT,
