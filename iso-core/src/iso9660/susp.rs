@@ -138,313 +138,182 @@ pub(crate) fn parse_into<'data>(
     skip: usize,
     out: &mut Susp<'data>,
 ) -> Result<()> {
+    let limits = &ctx.limits;
     let mut area: &'data [u8] = su.get(skip..).unwrap_or(&[]);
     let mut area_offset = su_offset + skip as u64;
-    let mut followed = Continuations::new(area.len() as u64);
+    let mut visited: SmallVec<[(u32, u32); 4]> = SmallVec::new();
+    let mut total = area.len() as u64;
     let mut link: Option<LinkBuilder> = None;
-    while let Some(ce) = parse_area(&ctx.limits, area, area_offset, out, &mut link)? {
-        (area, area_offset) = followed.follow(ctx, ce)?;
-    }
-    if let Some(lb) = link {
-        out.symlink = Some(lb.out);
-    }
-    Ok(())
-}
-
-/// A `CE` entry: where the next continuation area is, and where the entry itself was.
-#[derive(Clone, Copy)]
-struct Continuation {
-    lba: u32,
-    offset: u32,
-    len: u32,
-    /// Image offset of the `CE` entry (errors about the area are reported there).
-    at: u64,
-}
-
-/// The continuation areas followed so far from one System Use area: the budgets spent
-/// ([`Limits::max_ce_count`], [`Limits::max_susp_bytes`]) and the areas seen, for loop
-/// detection.
-struct Continuations {
-    visited: SmallVec<[(u32, u32); 4]>,
-    count: u32,
-    /// Bytes of System Use data so far, the first area included.
-    total: u64,
-}
-
-impl Continuations {
-    /// Starts with the first area's `first_len` bytes counted.
-    #[inline]
-    fn new(first_len: u64) -> Self {
-        Continuations {
-            visited: SmallVec::new(),
-            count: 0,
-            total: first_len,
+    let mut ce_count = 0u32;
+    loop {
+        let mut next_ce = None;
+        let mut p = 0usize;
+        while p + 4 <= area.len() {
+            let sig = [area[p], area[p + 1]];
+            let len = area[p + 2] as usize;
+            if len < 4 || p + len > area.len() {
+                // A zero byte here is padding after the last entry; anything else is damage.
+                if area[p] != 0 {
+                    out.truncated = true;
+                }
+                break;
+            }
+            let d = &area[p + 4..p + len];
+            let at = area_offset + p as u64;
+            match &sig {
+                b"ST" => break,
+                b"CE" => {
+                    if let (Some(b), Some(o), Some(l)) =
+                        (both_u32_at(d, 0), both_u32_at(d, 8), both_u32_at(d, 16))
+                    {
+                        next_ce = Some((b.value, o.value, l.value, at));
+                    }
+                }
+                b"SP" if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF => {
+                    out.sp_skip = Some(d[2]);
+                }
+                b"ER" if d.len() >= 4 => {
+                    let id_len = d[0] as usize;
+                    if let Some(id) = d.get(4..4 + id_len) {
+                        if out.extensions.len() < 16 {
+                            out.extensions
+                                .push(String::from_utf8_lossy(id).into_owned());
+                        }
+                    }
+                }
+                b"RR" => out.rock_ridge = true,
+                b"PX" => {
+                    out.rock_ridge = true;
+                    if let (Some(m), Some(n), Some(u), Some(g)) = (
+                        both_u32_at(d, 0),
+                        both_u32_at(d, 8),
+                        both_u32_at(d, 16),
+                        both_u32_at(d, 24),
+                    ) {
+                        out.px = Some(Px {
+                            mode: m.value,
+                            nlink: n.value,
+                            uid: u.value,
+                            gid: g.value,
+                            ino: both_u32_at(d, 32).map(|v| v.value),
+                        });
+                    }
+                }
+                b"PN" => {
+                    out.rock_ridge = true;
+                    if let (Some(h), Some(l)) = (both_u32_at(d, 0), both_u32_at(d, 8)) {
+                        out.pn = Some((h.value, l.value));
+                    }
+                }
+                b"SL" => {
+                    out.rock_ridge = true;
+                    let lb = link.get_or_insert_with(LinkBuilder::default);
+                    let mut c = d.get(1..).unwrap_or(&[]);
+                    while c.len() >= 2 {
+                        let (cflags, clen) = (c[0], c[1] as usize);
+                        let Some(text) = c.get(2..2 + clen) else {
+                            out.truncated = true;
+                            break;
+                        };
+                        lb.push(cflags, text);
+                        if lb.out.len() > limits.max_link_bytes {
+                            return Err(limit(
+                                "max_link_bytes",
+                                lb.out.len() as u64,
+                                limits.max_link_bytes as u64,
+                                at,
+                            ));
+                        }
+                        c = &c[2 + clen..];
+                    }
+                }
+                b"NM" => {
+                    out.rock_ridge = true;
+                    if let Some((&nflags, text)) = d.split_first() {
+                        if nflags & (NM_CURRENT | NM_PARENT) == 0 {
+                            let _ = NM_CONTINUE;
+                            match &mut out.name {
+                                None => out.name = Some(Cow::Borrowed(text)),
+                                Some(name) => name.to_mut().extend_from_slice(text),
+                            }
+                            let n = out.name.as_ref().map_or(0, |n| n.len());
+                            if n > limits.max_name_bytes {
+                                return Err(limit(
+                                    "max_name_bytes",
+                                    n as u64,
+                                    limits.max_name_bytes as u64,
+                                    at,
+                                ));
+                            }
+                        }
+                    }
+                }
+                b"CL" => {
+                    out.rock_ridge = true;
+                    out.cl = both_u32_at(d, 0).map(|v| v.value);
+                }
+                b"PL" => {
+                    out.rock_ridge = true;
+                    out.pl = both_u32_at(d, 0).map(|v| v.value);
+                }
+                b"RE" => {
+                    out.rock_ridge = true;
+                    out.re = true;
+                }
+                b"TF" => {
+                    out.rock_ridge = true;
+                    out.tf = Some(d);
+                }
+                b"SF" => {
+                    out.rock_ridge = true;
+                    out.sparse = true;
+                }
+                // A ZF too short for its fields is ignored (libarchive PR #2960).
+                b"ZF" if d.len() >= 12 => {
+                    if let Some(size) = both_u32_at(d, 4) {
+                        out.zf = Some(ZisofsInfo {
+                            algorithm: [d[0], d[1]],
+                            header_size_div4: d[2],
+                            log2_block_size: d[3],
+                            uncompressed_size: size.value,
+                        });
+                    }
+                }
+                _ => {}
+            }
+            p += len;
         }
-    }
-
-    /// Checks the budgets and loops for `ce`, then returns its area and the area's offset.
-    #[inline]
-    fn follow<'data>(
-        &mut self,
-        ctx: &SuspCtx<'data>,
-        ce: Continuation,
-    ) -> Result<(&'data [u8], u64)> {
-        let limits = &ctx.limits;
-        let Continuation {
-            lba,
-            offset: off,
-            len,
-            at,
-        } = ce;
-        self.count += 1;
-        if self.count > limits.max_ce_count {
+        let Some((lba, off, len, at)) = next_ce else {
+            break;
+        };
+        ce_count += 1;
+        if ce_count > limits.max_ce_count {
             return Err(limit(
                 "max_ce_count",
-                self.count.into(),
+                ce_count.into(),
                 limits.max_ce_count.into(),
                 at,
             ));
         }
-        if self.visited.contains(&(lba, off)) {
+        if visited.contains(&(lba, off)) {
             return Err(Error::at(
                 ErrorKind::ContinuationLoop { lba, offset: off },
                 at,
             ));
         }
-        self.visited.push((lba, off));
-        self.total += u64::from(len);
-        if self.total > limits.max_susp_bytes {
-            return Err(limit(
-                "max_susp_bytes",
-                self.total,
-                limits.max_susp_bytes,
-                at,
-            ));
+        visited.push((lba, off));
+        total += u64::from(len);
+        if total > limits.max_susp_bytes {
+            return Err(limit("max_susp_bytes", total, limits.max_susp_bytes, at));
         }
         let start = u64::from(lba) * u64::from(ctx.block_size) + u64::from(off);
         let end = start + u64::from(len);
-        let area = super::slice(ctx.data, start, end, "SUSP continuation area")
+        area = super::slice(ctx.data, start, end, "SUSP continuation area")
             .map_err(|e| e.relocate(at))?;
-        Ok((area, start))
+        area_offset = start;
     }
-}
-
-/// Reads the entries of one area (at image offset `area_offset`) into `out` and `link`, up to
-/// `ST`, padding or an entry with an impossible length (which marks `out` truncated).
-/// Returns the area's last `CE`, if any.
-#[inline]
-fn parse_area<'data>(
-    limits: &Limits,
-    area: &'data [u8],
-    area_offset: u64,
-    out: &mut Susp<'data>,
-    link: &mut Option<LinkBuilder>,
-) -> Result<Option<Continuation>> {
-    let mut next_ce = None;
-    let mut p = 0usize;
-    while p + 4 <= area.len() {
-        let sig = [area[p], area[p + 1]];
-        let len = area[p + 2] as usize;
-        if len < 4 || p + len > area.len() {
-            // A zero byte here is padding after the last entry; anything else is damage.
-            if area[p] != 0 {
-                out.truncated = true;
-            }
-            break;
-        }
-        let d = &area[p + 4..p + len];
-        let at = area_offset + p as u64;
-        match &sig {
-            b"ST" => break,
-            b"CE" => {
-                if let (Some(b), Some(o), Some(l)) =
-                    (both_u32_at(d, 0), both_u32_at(d, 8), both_u32_at(d, 16))
-                {
-                    next_ce = Some(Continuation {
-                        lba: b.value,
-                        offset: o.value,
-                        len: l.value,
-                        at,
-                    });
-                }
-            }
-            _ => parse_entry(limits, sig, d, at, out, link)?,
-        }
-        p += len;
-    }
-    Ok(next_ce)
-}
-
-/// Applies one entry other than `ST` and `CE` (signature `sig`, data `d`, at image offset
-/// `at`) to `out`; unknown entries are ignored.
-#[inline]
-fn parse_entry<'data>(
-    limits: &Limits,
-    sig: [u8; 2],
-    d: &'data [u8],
-    at: u64,
-    out: &mut Susp<'data>,
-    link: &mut Option<LinkBuilder>,
-) -> Result<()> {
-    match &sig {
-        b"SP" if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF => {
-            out.sp_skip = Some(d[2]);
-        }
-        b"ER" if d.len() >= 4 => {
-            let id_len = d[0] as usize;
-            if let Some(id) = d.get(4..4 + id_len) {
-                if out.extensions.len() < 16 {
-                    out.extensions
-                        .push(String::from_utf8_lossy(id).into_owned());
-                }
-            }
-        }
-        b"RR" => out.rock_ridge = true,
-        b"PX" => {
-            out.rock_ridge = true;
-            if let Some(px) = parse_px(d) {
-                out.px = Some(px);
-            }
-        }
-        b"PN" => {
-            out.rock_ridge = true;
-            if let (Some(h), Some(l)) = (both_u32_at(d, 0), both_u32_at(d, 8)) {
-                out.pn = Some((h.value, l.value));
-            }
-        }
-        b"SL" => {
-            out.rock_ridge = true;
-            let lb = link.get_or_insert_with(LinkBuilder::default);
-            parse_sl(limits, d, at, lb, &mut out.truncated)?;
-        }
-        b"NM" => {
-            out.rock_ridge = true;
-            parse_nm(limits, d, at, &mut out.name)?;
-        }
-        b"CL" => {
-            out.rock_ridge = true;
-            out.cl = both_u32_at(d, 0).map(|v| v.value);
-        }
-        b"PL" => {
-            out.rock_ridge = true;
-            out.pl = both_u32_at(d, 0).map(|v| v.value);
-        }
-        b"RE" => {
-            out.rock_ridge = true;
-            out.re = true;
-        }
-        b"TF" => {
-            out.rock_ridge = true;
-            out.tf = Some(d);
-        }
-        b"SF" => {
-            out.rock_ridge = true;
-            out.sparse = true;
-        }
-        b"ZF" => {
-            if let Some(zf) = parse_zf(d) {
-                out.zf = Some(zf);
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// The attributes of a `PX` entry's data `d`, `None` when a field is missing.
-#[inline]
-fn parse_px(d: &[u8]) -> Option<Px> {
-    let (Some(m), Some(n), Some(u), Some(g)) = (
-        both_u32_at(d, 0),
-        both_u32_at(d, 8),
-        both_u32_at(d, 16),
-        both_u32_at(d, 24),
-    ) else {
-        return None;
-    };
-    Some(Px {
-        mode: m.value,
-        nlink: n.value,
-        uid: u.value,
-        gid: g.value,
-        ino: both_u32_at(d, 32).map(|v| v.value),
-    })
-}
-
-/// The zisofs parameters of a `ZF` entry's data `d`. A `ZF` too short for its fields is
-/// ignored (libarchive PR #2960).
-#[inline]
-fn parse_zf(d: &[u8]) -> Option<ZisofsInfo> {
-    if d.len() < 12 {
-        return None;
-    }
-    let size = both_u32_at(d, 4)?;
-    Some(ZisofsInfo {
-        algorithm: [d[0], d[1]],
-        header_size_div4: d[2],
-        log2_block_size: d[3],
-        uncompressed_size: size.value,
-    })
-}
-
-/// Adds the components of an `SL` entry's data `d` (at image offset `at`) to `lb`, within
-/// [`Limits::max_link_bytes`]; a component cut short sets `truncated` and ends the entry.
-#[inline]
-fn parse_sl(
-    limits: &Limits,
-    d: &[u8],
-    at: u64,
-    lb: &mut LinkBuilder,
-    truncated: &mut bool,
-) -> Result<()> {
-    let mut c = d.get(1..).unwrap_or(&[]);
-    while c.len() >= 2 {
-        let (cflags, clen) = (c[0], c[1] as usize);
-        let Some(text) = c.get(2..2 + clen) else {
-            *truncated = true;
-            break;
-        };
-        lb.push(cflags, text);
-        if lb.out.len() > limits.max_link_bytes {
-            return Err(limit(
-                "max_link_bytes",
-                lb.out.len() as u64,
-                limits.max_link_bytes as u64,
-                at,
-            ));
-        }
-        c = &c[2 + clen..];
-    }
-    Ok(())
-}
-
-/// Appends the text of an `NM` entry's data `d` (at image offset `at`) to `name`, within
-/// [`Limits::max_name_bytes`]; `.` and `..` entries are ignored. The first part is borrowed,
-/// so a name in one entry costs no allocation.
-#[inline]
-fn parse_nm<'data>(
-    limits: &Limits,
-    d: &'data [u8],
-    at: u64,
-    name: &mut Option<Cow<'data, [u8]>>,
-) -> Result<()> {
-    if let Some((&nflags, text)) = d.split_first() {
-        if nflags & (NM_CURRENT | NM_PARENT) == 0 {
-            let _ = NM_CONTINUE;
-            match name {
-                None => *name = Some(Cow::Borrowed(text)),
-                Some(name) => name.to_mut().extend_from_slice(text),
-            }
-            let n = name.as_ref().map_or(0, |n| n.len());
-            if n > limits.max_name_bytes {
-                return Err(limit(
-                    "max_name_bytes",
-                    n as u64,
-                    limits.max_name_bytes as u64,
-                    at,
-                ));
-            }
-        }
+    if let Some(lb) = link {
+        out.symlink = Some(lb.out);
     }
     Ok(())
 }
