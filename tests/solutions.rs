@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use iso_core::solution::{self, Finding, Severity, Solution, ValidateOptions};
 use iso_core::{Image, IsoFile};
-use isolution_tests::repo_dir;
+use isolution_tests::{registry_config, repo_dir};
 
 fn dir() -> PathBuf {
     repo_dir().join("tests/solutions")
@@ -137,14 +137,10 @@ fn the_example_inspects_as_metalk8s_sees_it() {
     // The registry config we regenerate is the one in the archive, block for block.
     let e = image.lookup(s.namespace, "registry-config.inc.j2").unwrap();
     let shipped = String::from_utf8(image.contents(&e).unwrap().to_vec()).unwrap();
-    let norm = |t: &str| -> Vec<String> {
-        t.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    assert_eq!(norm(&s.registry_config()), norm(&shipped));
+    assert_eq!(
+        registry_config::lines(&s.registry_config()),
+        registry_config::lines(&shipped)
+    );
 }
 
 #[test]

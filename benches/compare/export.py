@@ -6,7 +6,7 @@ run, page cache warm, fresh destination on tmpfs each time, medians.
 
     python3 benches/compare/export.py [--mib 512] [--runs 5]
 """
-import argparse, json, shutil, statistics, subprocess, sys, time
+import json, shutil, statistics, subprocess, sys, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -14,12 +14,7 @@ import validate  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mib", type=int, default=512)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--workdir", default="/tmp/isolution-validate-bench")
-    ap.add_argument("--isolution", default=str(validate.REPO / "target/release/isolution"))
-    a = ap.parse_args()
+    a = validate.parse_args(__doc__)
     ours = a.isolution
     iso, blobs, total = validate.build(Path(a.workdir), a.mib, ours)
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(a.workdir)

@@ -5,7 +5,7 @@ page cache warm, destination on tmpfs, medians.
 
     python3 benches/compare/serve.py [--runs 5]
 """
-import argparse, shutil, socket, statistics, subprocess, sys, tempfile, time
+import shutil, socket, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,12 +31,7 @@ def wait(port):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mib", type=int, default=512)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--workdir", default="/tmp/isolution-validate-bench")
-    ap.add_argument("--isolution", default=str(validate.REPO / "target/release/isolution"))
-    a = ap.parse_args()
+    a = validate.parse_args(__doc__)
     ours = a.isolution
     iso, _, total = validate.build(Path(a.workdir), a.mib, ours)
     tmp = Path(tempfile.mkdtemp(prefix="isolution-serve-bench-"))

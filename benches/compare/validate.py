@@ -84,13 +84,19 @@ def timed(argv, runs):
     return statistics.median(ts), min(ts), max(ts)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mib", type=int, default=512, help="MiB of layers (default 512)")
+def parse_args(doc, mib_help=None):
+    """The options of the benchmarks that run on `build`'s Solution: --mib, --runs, --workdir
+    and --isolution; `doc` is the script's docstring, whose first line describes it."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--mib", type=int, default=512, help=mib_help)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workdir", default="/tmp/isolution-validate-bench")
     ap.add_argument("--isolution", default=str(REPO / "target/release/isolution"))
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    a = parse_args(__doc__, mib_help="MiB of layers (default 512)")
     if not Path(a.isolution).exists():
         sh("cargo", "build", "--release", "-p", "oci-export", cwd=REPO)
     iso, blobs, total = build(Path(a.workdir), a.mib, a.isolution)

@@ -6,16 +6,13 @@
 
 use std::io::Read;
 
-use iso_core::{Image, Limits};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_entries: 20_000,
-        max_directories: 2_000,
-        ..Limits::DEFAULT
-    };
-    let Ok(image) = Image::parse_with_limits(data, limits) else {
+    let Some(image) = common::parse(data) else {
         return;
     };
     for ns in image.namespaces() {

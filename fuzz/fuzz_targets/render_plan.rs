@@ -6,18 +6,15 @@
 #![no_main]
 
 use iso_core::solution::Solution;
-use iso_core::{Image, Limits};
 use libfuzzer_sys::fuzz_target;
 use oci_export::deploy::render::{render, RenderOptions};
 use oci_export::deploy::upgrade::{plan, Area};
 
+#[path = "common.rs"]
+mod common;
+
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_entries: 20_000,
-        max_directories: 2_000,
-        ..Limits::DEFAULT
-    };
-    let Ok(image) = Image::parse_with_limits(data, limits) else {
+    let Some(image) = common::parse(data) else {
         return;
     };
     let Ok(s) = Solution::load(&image) else {

@@ -12,7 +12,7 @@
 
 mod common;
 use common::fixtures::*;
-use common::{run, show};
+use common::{registry_config, run, show};
 
 // ---- Solution commands (fixtures of tests/solutions/) ----
 
@@ -104,14 +104,10 @@ fn registry_config_regenerates_the_shipped_file() {
         fixtures_dir().join("../solutions/expected/example-solution-1.0.2.registry-config.inc.j2"),
     )
     .unwrap();
-    let norm = |t: &str| -> Vec<String> {
-        t.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    assert_eq!(norm(&got), norm(&shipped));
+    assert_eq!(
+        registry_config::lines(&got),
+        registry_config::lines(&shipped)
+    );
 }
 
 #[test]

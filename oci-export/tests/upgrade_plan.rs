@@ -73,6 +73,16 @@ fn assert_has(got: &[(String, String, String)], impact: &str, subject: &str, tex
     assert!(has(got, impact, subject, text), "{got:#?}");
 }
 
+/// [`plan`] of `old` -> `new` and its [`crd_changes`], asserting the exit code (showing
+/// every change otherwise).
+#[track_caller]
+fn crd_plan(old: &str, new: &str, code: i32) -> (Value, Vec<(String, String, String)>) {
+    let (got_code, v) = plan(old, new);
+    let got = crd_changes(&v);
+    assert_eq!(got_code, code, "{got:#?}");
+    (v, got)
+}
+
 #[test]
 fn upgrade_with_only_images_changed_is_safe() {
     let (code, v) = plan("example-solution-1.0.2", "example-solution-1.0.10");
@@ -101,9 +111,7 @@ fn upgrade_with_only_images_changed_is_safe() {
 
 #[test]
 fn upgrade_adding_a_crd_version_is_safe_and_removing_it_is_breaking() {
-    let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-version-added");
-    let got = crd_changes(&v);
-    assert_eq!(code, 0, "{got:#?}");
+    let (_, got) = crd_plan("example-solution-1.0.2", "upgrade-crd-version-added", 0);
     assert_has(&got, "info", CLOCK, "version v1beta1 added (served)");
     // v1beta1 has one more field than v1alpha1, and no conversion webhook converts between
     // them: worth a warning, not breaking.
@@ -115,18 +123,18 @@ fn upgrade_adding_a_crd_version_is_safe_and_removing_it_is_breaking() {
     );
     assert_eq!(got.len(), 2, "{got:#?}");
 
-    let (code, v) = plan("upgrade-crd-version-added", "example-solution-1.0.2");
-    let got = crd_changes(&v);
-    assert_eq!(code, 1, "{got:#?}");
+    let (v, got) = crd_plan("upgrade-crd-version-added", "example-solution-1.0.2", 1);
     assert_has(&got, "breaking", CLOCK, "version v1beta1 removed");
     assert_eq!(v["breaking"], 1);
 }
 
 #[test]
 fn upgrade_moving_the_storage_version_is_breaking() {
-    let (code, v) = plan("upgrade-crd-version-added", "upgrade-crd-storage-changed");
-    let got = crd_changes(&v);
-    assert_eq!(code, 1, "{got:#?}");
+    let (v, got) = crd_plan(
+        "upgrade-crd-version-added",
+        "upgrade-crd-storage-changed",
+        1,
+    );
     assert_has(
         &got,
         "breaking",
@@ -134,9 +142,7 @@ fn upgrade_moving_the_storage_version_is_breaking() {
         "storage version v1alpha1 -> v1beta1",
     );
     assert_eq!(v["breaking"], 1, "{got:#?}");
-    let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-storage-changed");
-    let got = crd_changes(&v);
-    assert_eq!(code, 1);
+    let (_, got) = crd_plan("example-solution-1.0.2", "upgrade-crd-storage-changed", 1);
     assert_has(
         &got,
         "breaking",
@@ -148,9 +154,7 @@ fn upgrade_moving_the_storage_version_is_breaking() {
 
 #[test]
 fn upgrade_dropping_a_field_is_breaking() {
-    let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-field-removed");
-    let got = crd_changes(&v);
-    assert_eq!(code, 1, "{got:#?}");
+    let (_, got) = crd_plan("example-solution-1.0.2", "upgrade-crd-field-removed", 1);
     assert_has(
         &got,
         "breaking",
@@ -159,55 +163,42 @@ fn upgrade_dropping_a_field_is_breaking() {
     );
     assert_eq!(got.len(), 1, "{got:#?}");
     // Adding it back is not.
-    let (code, v) = plan("upgrade-crd-field-removed", "example-solution-1.0.2");
-    assert_eq!(code, 0);
-    assert!(has(
-        &crd_changes(&v),
-        "info",
-        CLOCK,
-        "v1alpha1: field spec.timezone added"
-    ));
+    let (_, got) = crd_plan("upgrade-crd-field-removed", "example-solution-1.0.2", 0);
+    assert_has(&got, "info", CLOCK, "v1alpha1: field spec.timezone added");
 }
 
 #[test]
 fn upgrade_adding_a_crd_is_safe_and_removing_one_is_breaking() {
     let alarms = "alarmservers.example-solution.metalk8s.scality.com";
-    let (code, v) = plan("example-solution-1.0.2", "upgrade-crd-added");
-    let got = crd_changes(&v);
-    assert_eq!(code, 0, "{got:#?}");
+    let (_, got) = crd_plan("example-solution-1.0.2", "upgrade-crd-added", 0);
     assert_has(&got, "info", alarms, "added (AlarmServer v1alpha1)");
-    let (code, v) = plan("upgrade-crd-added", "example-solution-1.0.2");
-    let got = crd_changes(&v);
-    assert_eq!(code, 1, "{got:#?}");
+    let (_, got) = crd_plan("upgrade-crd-added", "example-solution-1.0.2", 1);
     assert_has(&got, "breaking", alarms, "every AlarmServer object");
 }
 
 #[test]
 fn upgrade_adding_a_cluster_role_warns() {
-    let (code, v) = plan("example-solution-1.0.2", "broken-operator-cluster-role");
-    let got = crd_changes(&v);
-    assert_eq!(code, 0, "{got:#?}");
+    let (_, got) = crd_plan("example-solution-1.0.2", "broken-operator-cluster-role", 0);
     assert_has(
         &got,
         "warning",
         "ClusterRole example-solution-operator-nodes",
         "#2619",
     );
-    assert!(has(
+    assert_has(
         &got,
         "warning",
         "ClusterRole example-solution-operator-nodes",
-        "core/nodes: watch"
-    ));
+        "core/nodes: watch",
+    );
     // Removing it is not breaking, but MetalK8s leaves the grant behind.
-    let (code, v) = plan("broken-operator-cluster-role", "example-solution-1.0.2");
-    assert_eq!(code, 0);
-    assert!(has(
-        &crd_changes(&v),
+    let (_, got) = crd_plan("broken-operator-cluster-role", "example-solution-1.0.2", 0);
+    assert_has(
+        &got,
         "warning",
         "ClusterRole example-solution-operator-nodes",
-        "never deletes it"
-    ));
+        "never deletes it",
+    );
 }
 
 #[test]

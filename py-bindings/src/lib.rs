@@ -2245,7 +2245,10 @@ fn open(
     max_susp_bytes: Option<u64>,
     max_extents_per_file: Option<u32>,
 ) -> PyResult<Image> {
-    let limits = make_limits(
+    Image::py_new(
+        py,
+        path,
+        in_memory,
         max_depth,
         max_entries,
         max_directories,
@@ -2253,8 +2256,7 @@ fn open(
         max_path_bytes,
         max_susp_bytes,
         max_extents_per_file,
-    );
-    open_image(py, path, in_memory, limits)
+    )
 }
 
 /// The native part of the `isolution` package. Import `isolution`, not this module.

@@ -12,6 +12,14 @@ FIXTURES = REPO / "tests" / "fixtures"
 SOLUTIONS = REPO / "tests" / "solutions"
 
 
+def raises(exc, call, *args, match=None, **kwargs):
+    """Asserts that `call(*args, **kwargs)` raises `exc` (with a message `match` searches, when
+    given), as `pytest.raises` does; returns the exception."""
+    with pytest.raises(exc, match=match) as e:
+        call(*args, **kwargs)
+    return e.value
+
+
 def fixture_isos() -> list[str]:
     names = sorted(p.stem for p in FIXTURES.glob("*.iso"))
     assert len(names) >= 6, names

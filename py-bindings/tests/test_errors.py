@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import isolution
-from conftest import FIXTURES
+from conftest import FIXTURES, raises
 
 
 def test_hierarchy():
@@ -18,56 +18,39 @@ def test_hierarchy():
 
 
 def test_missing_paths(rr_joliet):
-    with pytest.raises(FileNotFoundError) as e:
-        rr_joliet.read("dir/nope.txt")
-    assert "dir/nope.txt" in str(e.value)
-    assert e.value.path == "dir/nope.txt"
-    with pytest.raises(FileNotFoundError):
-        rr_joliet.stat("nope")
-    with pytest.raises(FileNotFoundError):
-        rr_joliet.open("nope")
-    with pytest.raises(FileNotFoundError):
-        rr_joliet.view("nope")
-    with pytest.raises(FileNotFoundError):
-        rr_joliet.listdir("nope")
-    with pytest.raises(NotADirectoryError):
-        rr_joliet.listdir("top.txt")
-    with pytest.raises(NotADirectoryError):
-        rr_joliet.read("top.txt/x")
-    with pytest.raises(IsADirectoryError):
-        rr_joliet.read("dir")
-    with pytest.raises(IsADirectoryError):
-        rr_joliet.open("dir")
-    with pytest.raises(isolution.IsolutionError, match="symlink"):
-        rr_joliet.read("dir/up")
+    e = raises(FileNotFoundError, rr_joliet.read, "dir/nope.txt")
+    assert "dir/nope.txt" in str(e)
+    assert e.path == "dir/nope.txt"
+    raises(FileNotFoundError, rr_joliet.stat, "nope")
+    raises(FileNotFoundError, rr_joliet.open, "nope")
+    raises(FileNotFoundError, rr_joliet.view, "nope")
+    raises(FileNotFoundError, rr_joliet.listdir, "nope")
+    raises(NotADirectoryError, rr_joliet.listdir, "top.txt")
+    raises(NotADirectoryError, rr_joliet.read, "top.txt/x")
+    raises(IsADirectoryError, rr_joliet.read, "dir")
+    raises(IsADirectoryError, rr_joliet.open, "dir")
+    raises(isolution.IsolutionError, rr_joliet.read, "dir/up", match="symlink")
 
 
 def test_missing_image_file(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        isolution.open(tmp_path / "absent.iso")
-    with pytest.raises(OSError):
-        isolution.open(tmp_path)
+    raises(FileNotFoundError, isolution.open, tmp_path / "absent.iso")
+    raises(OSError, isolution.open, tmp_path)
 
 
 def test_not_iso(tmp_path):
     small = tmp_path / "small.txt"
     small.write_bytes(b"not an image\n" * 100)
-    with pytest.raises(isolution.FormatError, match="too small"):
-        isolution.open(small)
+    raises(isolution.FormatError, isolution.open, small, match="too small")
     text = tmp_path / "text.txt"
     text.write_bytes(b"large enough, but not an image\n" * 2048)
-    with pytest.raises(isolution.FormatError, match="no CD001"):
-        isolution.open(text)
+    raises(isolution.FormatError, isolution.open, text, match="no CD001")
     junk = tmp_path / "junk.iso"
     junk.write_bytes(b"\0" * (40 * 1024))
-    with pytest.raises(isolution.FormatError) as e:
-        isolution.open(junk)
-    assert "offset 0x8000" in str(e.value)
-    assert e.value.offset == 0x8000
-    with pytest.raises(isolution.FormatError):
-        isolution.Image.from_bytes(b"\0" * (40 * 1024))
-    with pytest.raises(TypeError):
-        isolution.Image.from_bytes("not bytes")
+    e = raises(isolution.FormatError, isolution.open, junk)
+    assert "offset 0x8000" in str(e)
+    assert e.offset == 0x8000
+    raises(isolution.FormatError, isolution.Image.from_bytes, b"\0" * (40 * 1024))
+    raises(TypeError, isolution.Image.from_bytes, "not bytes")
 
 
 def test_malformed_directory_reports_offset_and_path():

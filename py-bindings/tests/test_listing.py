@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 import isolution
-from conftest import FIXTURES, fixture_isos, lines, listing
+from conftest import FIXTURES, fixture_isos, lines, listing, raises
 
 
 @pytest.mark.parametrize("name", fixture_isos())
@@ -154,16 +154,12 @@ def test_lookups_in_a_large_directory(tmp_path):
             assert f.read() == content["many/f2999.bin"]
         assert image.read("many/sub/f0001.bin") == b"deeper\n"
         assert image.stat("many/sub").is_dir()
-        with pytest.raises(FileNotFoundError) as e:
-            image.read("many/f3000.bin")
-        assert e.value.path == "many/f3000.bin" and e.value.filename == "many/f3000.bin"
+        e = raises(FileNotFoundError, image.read, "many/f3000.bin")
+        assert e.path == "many/f3000.bin" and e.filename == "many/f3000.bin"
         assert not image.exists("many/nope") and not image.exists("many/f0001.bin/x")
-        with pytest.raises(NotADirectoryError):
-            image.read("many/f0001.bin/x")
-        with pytest.raises(FileNotFoundError):
-            image.read("many/sub/..")
-        with pytest.raises(IsADirectoryError):
-            image.read("many/sub")
+        raises(NotADirectoryError, image.read, "many/f0001.bin/x")
+        raises(FileNotFoundError, image.read, "many/sub/..")
+        raises(IsADirectoryError, image.read, "many/sub")
         # The primary tree: recorded identifiers and cleaned names, through its own index.
         assert image.read("MANY/F0007.BIN;1", namespace="primary") == content["many/f0007.bin"]
         p = image.stat("MANY/F0007.BIN;1", namespace="primary")

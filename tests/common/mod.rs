@@ -5,7 +5,9 @@
 //! - [`sig`] (with [`b64`] and [`json`]) and [`sig_case`]: the `sums`/`verify` tests
 //!   (`signatures_*.rs`);
 //! - [`tree`], [`mastering`] and [`roundtrip`]: the round trips through mastering tools
-//!   (`roundtrip.rs`, `zisofs_lookalikes.rs`).
+//!   (`roundtrip.rs`, `zisofs_lookalikes.rs`);
+//! - [`registry_config`]: the regenerated `registry-config.inc.j2` against the shipped one
+//!   (`solutions.rs`, and `oci-export`'s `cli_solution.rs`).
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -98,6 +100,7 @@ pub mod images;
 pub mod json;
 pub mod mastering;
 pub mod patch;
+pub mod registry_config;
 pub mod roundtrip;
 pub mod sig;
 pub mod sig_case;

@@ -916,6 +916,14 @@ findings() {
 }
 ENTRY='warning manifest.images-entry manifest.yaml'   # the ":1.0.2" entry, in every good-based tree
 
+# mkiso_expect NAME [FINDING...]: master the variant's tree $T as NAME.iso (volume id $V, the
+# documented flags $F), and expect the validator to find FINDING... and $ENTRY in it.
+mkiso_expect() {
+    local name=$1; shift
+    mkiso "$T" "$name.iso" "$V" "${F[@]}"
+    printf '%s\n' "$@" "$ENTRY" | findings "$name"
+}
+
 # crosscheck NAME: the image.* and registry-config.* lines of the expected findings must be
 # what the helper's independent implementation of those rules finds in the staged tree.
 crosscheck() {
@@ -1006,45 +1014,25 @@ findings broken-manifest-yaml-invalid <<<'error manifest.yaml-invalid manifest.y
 
 variant broken-manifest-kind
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --kind Solutions
-mkiso "$T" broken-manifest-kind.iso "$V" "${F[@]}"
-findings broken-manifest-kind <<EOF
-error manifest.kind manifest.yaml
-$ENTRY
-EOF
+mkiso_expect broken-manifest-kind 'error manifest.kind manifest.yaml'
 
 variant broken-manifest-api-version
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --api-version metalk8s.scality.com/v1alpha1
-mkiso "$T" broken-manifest-api-version.iso "$V" "${F[@]}"
-findings broken-manifest-api-version <<EOF
-error manifest.api-version manifest.yaml
-$ENTRY
-EOF
+mkiso_expect broken-manifest-api-version 'error manifest.api-version manifest.yaml'
 
 variant broken-manifest-name-missing
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --no-name
-mkiso "$T" broken-manifest-name-missing.iso "$V" "${F[@]}"
-findings broken-manifest-name-missing <<EOF
-error manifest.name-missing manifest.yaml
-$ENTRY
-EOF
+mkiso_expect broken-manifest-name-missing 'error manifest.name-missing manifest.yaml'
 
 variant broken-manifest-name-invalid
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --name Example_Solution
-mkiso "$T" broken-manifest-name-invalid.iso "$V" "${F[@]}"
 # The id checks (manifest.id-*) need a valid name: an invalid name is already an error, and
 # the validator does not report the id derived from it a second time.
-findings broken-manifest-name-invalid <<EOF
-error manifest.name-invalid manifest.yaml
-$ENTRY
-EOF
+mkiso_expect broken-manifest-name-invalid 'error manifest.name-invalid manifest.yaml'
 
 variant broken-manifest-version-missing
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --no-version
-mkiso "$T" broken-manifest-version-missing.iso "$V" "${F[@]}"
-findings broken-manifest-version-missing <<EOF
-error manifest.version-missing manifest.yaml
-$ENTRY
-EOF
+mkiso_expect broken-manifest-version-missing 'error manifest.version-missing manifest.yaml'
 
 variant broken-manifest-version-not-string   # version: 1.0 (a float); the volume id follows
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --version-yaml 1.0
@@ -1061,11 +1049,7 @@ mv "$T/images/$OP" "$T/images/metalk8s-example-operator"
 gen_registry "$T"
 gen_manifest "$T" --name metalk8s-example --op-name metalk8s-example-operator \
     --image ':1.0.2' --image base-server:1.0.2 --image metalk8s-example-operator:1.0.2
-mkiso "$T" broken-manifest-name-metalk8s-prefix.iso "$V" "${F[@]}"
-findings broken-manifest-name-metalk8s-prefix <<EOF
-warning manifest.name-metalk8s-prefix manifest.yaml
-$ENTRY
-EOF
+mkiso_expect broken-manifest-name-metalk8s-prefix 'warning manifest.name-metalk8s-prefix manifest.yaml'
 
 variant broken-manifest-id-not-dns-safe     # version 1.0.2_RC+1; images keep tag 1.0.2
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --version-yaml '"1.0.2_RC+1"'
@@ -1091,60 +1075,32 @@ EOF
 
 variant broken-layout-registry-config-missing
 rm "$T/registry-config.inc.j2"
-mkiso "$T" broken-layout-registry-config-missing.iso "$V" "${F[@]}"
-findings broken-layout-registry-config-missing <<EOF
-error layout.registry-config-missing registry-config.inc.j2
-$ENTRY
-EOF
+mkiso_expect broken-layout-registry-config-missing 'error layout.registry-config-missing registry-config.inc.j2'
 
 # --- operator ---
 variant broken-operator-role-kind
 helper operator-defect "$T" role-binding
-mkiso "$T" broken-operator-role-kind.iso "$V" "${F[@]}"
-findings broken-operator-role-kind <<EOF
-error operator.role-kind operator/deploy/role.yaml
-$ENTRY
-EOF
+mkiso_expect broken-operator-role-kind 'error operator.role-kind operator/deploy/role.yaml'
 
 variant broken-operator-image-missing       # spec.operator.image = example-solution-operator:9.9.9
 gen_manifest "$T" "${GOOD_IMAGES[@]}" --op-tag 9.9.9
-mkiso "$T" broken-operator-image-missing.iso "$V" "${F[@]}"
-findings broken-operator-image-missing <<EOF
-error operator.image-missing images/$OP/9.9.9
-$ENTRY
-EOF
+mkiso_expect broken-operator-image-missing "error operator.image-missing images/$OP/9.9.9"
 
 variant broken-operator-crd-name
 helper operator-defect "$T" crd-name
-mkiso "$T" broken-operator-crd-name.iso "$V" "${F[@]}"
-findings broken-operator-crd-name <<EOF
-warning operator.crd-name operator/deploy/crds/foo.yaml
-$ENTRY
-EOF
+mkiso_expect broken-operator-crd-name 'warning operator.crd-name operator/deploy/crds/foo.yaml'
 
 variant broken-operator-crd-multi-doc
 helper operator-defect "$T" crd-multi-doc
-mkiso "$T" broken-operator-crd-multi-doc.iso "$V" "${F[@]}"
-findings broken-operator-crd-multi-doc <<EOF
-warning operator.crd-multi-doc operator/deploy/crds/example-solution.metalk8s.scality.com_clockservers_crd.yaml
-$ENTRY
-EOF
+mkiso_expect broken-operator-crd-multi-doc 'warning operator.crd-multi-doc operator/deploy/crds/example-solution.metalk8s.scality.com_clockservers_crd.yaml'
 
 variant broken-operator-crd-kind
 helper operator-defect "$T" crd-kind
-mkiso "$T" broken-operator-crd-kind.iso "$V" "${F[@]}"
-findings broken-operator-crd-kind <<EOF
-warning operator.crd-kind operator/deploy/crds/example-solution.metalk8s.scality.com_settings_crd.yaml
-$ENTRY
-EOF
+mkiso_expect broken-operator-crd-kind 'warning operator.crd-kind operator/deploy/crds/example-solution.metalk8s.scality.com_settings_crd.yaml'
 
 variant broken-operator-cluster-role
 helper operator-defect "$T" cluster-role
-mkiso "$T" broken-operator-cluster-role.iso "$V" "${F[@]}"
-findings broken-operator-cluster-role <<EOF
-warning operator.cluster-role operator/deploy/role.yaml
-$ENTRY
-EOF
+mkiso_expect broken-operator-cluster-role 'warning operator.cluster-role operator/deploy/role.yaml'
 
 # --- images (all defects in the operator image: its blobs are not hard-linked to base-server's,
 #     except the shared base layer, which is never the one touched) ---
@@ -1152,37 +1108,21 @@ OPDIR=images/$OP/1.0.2
 variant broken-image-blob-missing
 h=$(helper image-defect "$T/$OPDIR" blob-missing)
 [ "$h" != "$base_hex" ]
-mkiso "$T" broken-image-blob-missing.iso "$V" "${F[@]}"
-findings broken-image-blob-missing <<EOF
-error image.blob-missing $OPDIR/$h
-$ENTRY
-EOF
+mkiso_expect broken-image-blob-missing "error image.blob-missing $OPDIR/$h"
 
 variant broken-image-blob-digest
 h=$(helper image-defect "$T/$OPDIR" blob-digest)
 [ "$h" != "$base_hex" ]
-mkiso "$T" broken-image-blob-digest.iso "$V" "${F[@]}"
-findings broken-image-blob-digest <<EOF
-error image.blob-digest $OPDIR/$h
-$ENTRY
-EOF
+mkiso_expect broken-image-blob-digest "error image.blob-digest $OPDIR/$h"
 
 variant broken-image-blob-size              # manifest.json layer size +100; registry regenerated
 h=$(helper image-defect "$T/$OPDIR" blob-size)
 gen_registry "$T"
-mkiso "$T" broken-image-blob-size.iso "$V" "${F[@]}"
-findings broken-image-blob-size <<EOF
-error image.blob-size $OPDIR/$h
-$ENTRY
-EOF
+mkiso_expect broken-image-blob-size "error image.blob-size $OPDIR/$h"
 
 variant broken-image-blob-name
 h=$(helper image-defect "$T/$OPDIR" blob-name)
-mkiso "$T" broken-image-blob-name.iso "$V" "${F[@]}"
-findings broken-image-blob-name <<EOF
-error image.blob-name $OPDIR/$h
-$ENTRY
-EOF
+mkiso_expect broken-image-blob-name "error image.blob-name $OPDIR/$h"
 
 variant broken-image-not-v2s2               # base-server:latest copied with --format oci
 rm -rf "$T/images/base-server/latest"
@@ -1191,36 +1131,20 @@ hardlink -c "$T/images" >>"$LOG/hardlink.log"
 gen_registry "$T"
 grep -q '"mediaType":"application/vnd.oci.image.manifest.v1+json"' "$T/images/base-server/latest/manifest.json" \
     || { echo "build.sh: base-server:latest is not an OCI manifest" >&2; exit 1; }
-mkiso "$T" broken-image-not-v2s2.iso "$V" "${F[@]}"
-findings broken-image-not-v2s2 <<EOF
-warning image.not-v2s2 images/base-server/latest/manifest.json
-$ENTRY
-EOF
+mkiso_expect broken-image-not-v2s2 'warning image.not-v2s2 images/base-server/latest/manifest.json'
 
 variant broken-image-version-file
 helper image-defect "$T/$OPDIR" version-file
-mkiso "$T" broken-image-version-file.iso "$V" "${F[@]}"
-findings broken-image-version-file <<EOF
-warning image.version-file $OPDIR/version
-$ENTRY
-EOF
+mkiso_expect broken-image-version-file "warning image.version-file $OPDIR/version"
 
 # --- registry config ---
 variant broken-registry-config-extra
 printf '\nlocation /secret {\n    alias /etc/;\n}\n' >> "$T/registry-config.inc.j2"
-mkiso "$T" broken-registry-config-extra.iso "$V" "${F[@]}"
-findings broken-registry-config-extra <<EOF
-error registry-config.extra registry-config.inc.j2
-$ENTRY
-EOF
+mkiso_expect broken-registry-config-extra 'error registry-config.extra registry-config.inc.j2'
 
 variant broken-registry-config-constants    # generated without --omit-constants
 helper registry "$T/images" --with-constants > "$T/registry-config.inc.j2"
-mkiso "$T" broken-registry-config-constants.iso "$V" "${F[@]}"
-findings broken-registry-config-constants <<EOF
-warning registry-config.constants registry-config.inc.j2
-$ENTRY
-EOF
+mkiso_expect broken-registry-config-constants 'warning registry-config.constants registry-config.inc.j2'
 
 # --- ISO container ---
 variant broken-iso-no-joliet
@@ -1267,23 +1191,19 @@ CLOCK_CRD=$CRDS_DIR/example-solution.metalk8s.scality.com_clockservers_crd.yaml
 
 variant upgrade-crd-version-added       # clockservers: + v1beta1 (served, not stored, + spec.format)
 helper crd-edit "$T" version-added
-mkiso "$T" upgrade-crd-version-added.iso "$V" "${F[@]}"
-findings upgrade-crd-version-added <<<"$ENTRY"
+mkiso_expect upgrade-crd-version-added
 
 variant upgrade-crd-storage-changed     # clockservers: v1alpha1 + v1beta1, v1beta1 stored
 helper crd-edit "$T" storage-changed
-mkiso "$T" upgrade-crd-storage-changed.iso "$V" "${F[@]}"
-findings upgrade-crd-storage-changed <<<"$ENTRY"
+mkiso_expect upgrade-crd-storage-changed
 
 variant upgrade-crd-field-removed       # clockservers v1alpha1 without spec.timezone
 helper crd-edit "$T" field-removed
-mkiso "$T" upgrade-crd-field-removed.iso "$V" "${F[@]}"
-findings upgrade-crd-field-removed <<<"$ENTRY"
+mkiso_expect upgrade-crd-field-removed
 
 variant upgrade-crd-added               # + the alarmservers CRD file
 helper crd-edit "$T" crd-added
-mkiso "$T" upgrade-crd-added.iso "$V" "${F[@]}"
-findings upgrade-crd-added <<<"$ENTRY"
+mkiso_expect upgrade-crd-added
 
 # Each upgrade tree differs from the good one in exactly one CRD file, is otherwise a good
 # tree, and its ISO's Rock Ridge tree is the staged tree, with the CRD files' bytes.

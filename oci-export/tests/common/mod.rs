@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub mod deploy;
 pub mod fixtures;
+#[path = "../../../tests/common/registry_config.rs"]
+pub mod registry_config;
 #[path = "../../../tests/common/tools.rs"]
 mod tools;
 #[allow(unused_imports)] // (each test binary uses some)
