@@ -58,3 +58,21 @@ pub mod deploy;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, thiserror::Error)]
 #[error("stopped by the progress callback")]
 pub struct Stopped;
+
+impl Stopped {
+    /// `Err(Stopped)` when a progress callback answered [`std::ops::ControlFlow::Break`]:
+    /// the one place where an answer becomes a stop (`?` turns it into each caller's error).
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use oci_export::Stopped;
+    /// assert_eq!(Stopped::on_break(ControlFlow::Continue(())), Ok(()));
+    /// assert_eq!(Stopped::on_break(ControlFlow::Break(())), Err(Stopped));
+    /// ```
+    pub fn on_break(flow: std::ops::ControlFlow<()>) -> Result<(), Stopped> {
+        match flow {
+            std::ops::ControlFlow::Continue(()) => Ok(()),
+            std::ops::ControlFlow::Break(()) => Err(Stopped),
+        }
+    }
+}

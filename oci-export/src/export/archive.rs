@@ -396,9 +396,7 @@ fn write_tar(
 ) -> Result<(ArchiveReport, TempFile), ExportError> {
     let total: u64 = plan.members.iter().map(|m| m.size).sum();
     let mut done = 0u64;
-    if progress(Progress { done, total }).is_break() {
-        return Err(Stopped.into());
-    }
+    Stopped::on_break(progress(Progress { done, total }))?;
     let mut file = TempFile::at(tmp.to_owned())?;
     let (f, path) = file.parts_mut();
     let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, f));
@@ -418,9 +416,7 @@ fn write_tar(
     let mut w = tar.into_inner().map_err(io_err(path))?;
     w.flush().map_err(io_err(path))?;
     drop(w);
-    if progress(Progress { done, total }).is_break() {
-        return Err(Stopped.into());
-    }
+    Stopped::on_break(progress(Progress { done, total }))?;
     Ok((report, file))
 }
 

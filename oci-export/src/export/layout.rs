@@ -153,10 +153,7 @@ fn put_blob(
     let len = parts_len(parts);
     if dir.join(want.hex).exists() {
         report.blobs_present += 1;
-        return match progress(len) {
-            ControlFlow::Continue(()) => Ok(()),
-            ControlFlow::Break(()) => Err(Stopped.into()),
-        };
+        return Ok(Stopped::on_break(progress(len))?);
     }
     write_blob(&dir, parts, want, progress)?;
     report.blobs_written += 1;
@@ -451,8 +448,9 @@ fn write_blobs(
     let (report, err) = w.merged.into_inner().unwrap_or_else(|p| p.into_inner());
     match err {
         Some(e) => Err(e),
-        None if progress(last).is_break() => Err(Stopped.into()),
-        None => Ok(report),
+        None => Stopped::on_break(progress(last))
+            .map(|()| report)
+            .map_err(Into::into),
     }
 }
 

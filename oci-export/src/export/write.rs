@@ -46,13 +46,6 @@ pub(crate) fn parts_len(parts: &[&[u8]]) -> u64 {
     parts.iter().map(|p| p.len() as u64).sum()
 }
 
-fn tick_or_stop(tick: Tick<'_>, n: u64) -> Result<(), ExportError> {
-    match tick(n) {
-        ControlFlow::Continue(()) => Ok(()),
-        ControlFlow::Break(()) => Err(Stopped.into()),
-    }
-}
-
 /// What a blob's bytes must be: its descriptor's digest and size; errors name `label`
 /// (`name:tag`, the image the blob is written for).
 #[derive(Clone, Copy, Debug)]
@@ -208,20 +201,20 @@ impl TempFile {
 }
 
 /// Feeds `parts` to `sink` in chunks, hashing them on the way and telling `tick` each
-/// chunk's bytes; the size is checked before anything is written, the digest after all of it.
+/// chunk's bytes, then checks the digest. The caller has checked the size
+/// ([`Expected::check_size`]) before it opened anything to write to.
 pub(crate) fn copy_hashed(
     parts: &[&[u8]],
     want: &Expected<'_>,
     sink: &mut dyn FnMut(&[u8]) -> Result<(), ExportError>,
     tick: Tick<'_>,
 ) -> Result<(), ExportError> {
-    want.check_size(parts_len(parts))?;
     let mut h = Sha256::new();
     for part in parts {
         for chunk in part.chunks(CHUNK) {
             h.update(chunk);
             sink(chunk)?;
-            tick_or_stop(tick, chunk.len() as u64)?;
+            Stopped::on_break(tick(chunk.len() as u64))?;
         }
     }
     want.check_digest(&h.finalize().into())
@@ -262,7 +255,7 @@ pub(crate) fn write_blob_pair(
         update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
         ta.write_all(&da[pos..end])?;
         tb.write_all(&db[pos..end])?;
-        tick_or_stop(tick, 2 * (end - pos) as u64)?;
+        Stopped::on_break(tick(2 * (end - pos) as u64))?;
         pos = end;
     }
     let ga = finish_alone(sa, &da[pos..], &mut ta, tick)?;
@@ -285,12 +278,12 @@ fn finish_alone(
         let end = (p + CHUNK).min(rest.len());
         let n = state.update_blocks(&rest[p..end]);
         out.write_all(&rest[p..p + n])?;
-        tick_or_stop(tick, n as u64)?;
+        Stopped::on_break(tick(n as u64))?;
         p += n;
     }
     let tail = &rest[p..];
     out.write_all(tail)?;
-    tick_or_stop(tick, tail.len() as u64)?;
+    Stopped::on_break(tick(tail.len() as u64))?;
     Ok(state.finish(tail))
 }
 

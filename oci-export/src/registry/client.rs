@@ -806,9 +806,7 @@ async fn push_blobs(
     progress: PushProgress<'_>,
 ) -> Result<PushReport, PushError> {
     let total: u64 = jobs.iter().map(|j| j.len).sum();
-    if progress(Progress { done: 0, total }).is_break() {
-        return Err(Stopped.into());
-    }
+    Stopped::on_break(progress(Progress { done: 0, total }))?;
     let p = Pushing {
         c,
         chunk: opts.chunk_size.max(1),
