@@ -3,10 +3,17 @@
 //! Nothing is written outside the destination: every path is rebuilt from its components
 //! ([`enclosed`] refuses `..`, `/`, NUL and empty names rather than clamping them), directories
 //! are created one component at a time and must be real directories (never symlinks),
-//! files are opened with `O_NOFOLLOW`, symbolic links are created last (so no later entry can
-//! be written through one) and only when their target stays inside the destination, hard
-//! links only join two paths that are themselves inside. Device nodes, FIFOs and sockets are
-//! skipped. Refused and skipped entries are reported, not fatal.
+//! symbolic links are created last (so no later entry can be written through one) and only
+//! when their target stays inside the destination, hard links only join two paths that are
+//! themselves inside. Device nodes, FIFOs and sockets are skipped. Refused and skipped
+//! entries are reported, not fatal.
+//!
+//! No file is ever under its final name unless it is complete: each is written to a
+//! temporary file in its directory, created exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`: never
+//! an existing file, never through a symbolic link) under a name private to the process
+//! (`.isolution-partial-<pid>-<n>`), given its mode and time, then renamed over its final
+//! name. When a write fails (a full disk), the temporary file is removed and extraction stops
+//! with the error: the files already extracted are complete, the one being written is absent.
 //!
 //! As with every extractor (tar, unzip), this is best effort against a destination that
 //! another process modifies at the same time: extract into a new, private directory.
@@ -15,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::iso9660::{EntryKind, FileId, Image, Namespace, WalkEntry};
@@ -377,28 +385,20 @@ impl State<'_, '_> {
         item: &WalkEntry<'_>,
         opts: &ExtractOptions,
     ) -> Result<u64, ExtractError> {
-        use std::os::unix::fs::OpenOptionsExt;
         let path = self.dest.join(rel);
         let e = &item.entry;
-        if let Some(id) = e.file_id() {
-            if let Some(first) = self.links.get(&id) {
-                remove_existing(&path)?;
-                fs::hard_link(self.dest.join(first), &path).map_err(io_err(&path))?;
-                self.report.hard_links += 1;
-                return Ok(0);
-            }
-            self.links.insert(id, rel.to_owned());
+        let id = e.file_id();
+        if let Some(first) = id.and_then(|id| self.links.get(&id)) {
+            remove_existing(&path)?;
+            fs::hard_link(self.dest.join(first), &path).map_err(io_err(&path))?;
+            self.report.hard_links += 1;
+            return Ok(0);
         }
-        // A file left by an earlier extraction may be read-only: replace it, don't reopen it.
-        remove_existing(&path)?;
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .custom_flags(libc_nofollow())
-            .open(&path)
-            .map_err(io_err(&path))?;
+        // A file left by an earlier extraction (even read-only) is replaced by the rename, never
+        // reopened; a directory in the way is an error.
+        refuse_dir(&path)?;
+        let mut tmp = Partial::create(path.parent().unwrap_or(&self.dest))?;
+        let f = &mut tmp.file;
         let written = match self.image.contents(e) {
             Ok(c) => {
                 for part in c.parts() {
@@ -411,20 +411,118 @@ impl State<'_, '_> {
                     .image
                     .reader(e)
                     .map_err(|err| err.with_path(item.path.clone()))?;
-                io::copy(&mut r, &mut f).map_err(io_err(&path))?
+                io::copy(&mut r, f).map_err(io_err(&path))?
             }
             Err(err) => return Err(err.with_path(item.path.clone()).into()),
         };
-        apply_meta_file(&f, &path, item, opts)?;
+        apply_meta_file(f, &path, item, opts)?;
+        tmp.persist(&path)?;
+        if let Some(id) = id {
+            self.links.insert(id, rel.to_owned());
+        }
         self.report.files += 1;
         self.report.bytes += written;
         Ok(written)
     }
 }
 
+/// `O_NOFOLLOW` of this platform (Linux's value depends on the architecture); 0 where it is
+/// not known, `O_CREAT|O_EXCL` alone refusing a symbolic link already (POSIX).
 const fn libc_nofollow() -> i32 {
-    // O_NOFOLLOW on Linux (all architectures but alpha/sparc/parisc use 0o400000).
-    0o400000
+    if cfg!(target_os = "linux") {
+        if cfg!(any(
+            target_arch = "aarch64",
+            target_arch = "arm",
+            target_arch = "powerpc",
+            target_arch = "powerpc64",
+            target_arch = "m68k"
+        )) {
+            0o100000
+        } else {
+            0o400000
+        }
+    } else if cfg!(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    )) {
+        0x100
+    } else {
+        0
+    }
+}
+
+/// Numbers the temporary files of this process.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A file being extracted, under a temporary name private to this process in the directory
+/// of its final name (see the module documentation); removed when dropped unless persisted.
+struct Partial {
+    // Declared first: closed before the path is removed.
+    file: File,
+    path: PathBuf,
+    kept: bool,
+}
+
+impl Partial {
+    /// `.isolution-partial-<pid>-<n>` in `dir`, created exclusively and never through a
+    /// symbolic link (a taken name is skipped), mode 0600 until the recorded mode is applied.
+    fn create(dir: &Path) -> Result<Self, ExtractError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let pid = std::process::id();
+        let mut tries = 0;
+        loop {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let path = dir.join(format!(".isolution-partial-{pid}-{n}"));
+            let opened = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc_nofollow())
+                .open(&path);
+            match opened {
+                Ok(file) => {
+                    return Ok(Partial {
+                        file,
+                        path,
+                        kept: false,
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 100 => tries += 1,
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+    }
+
+    /// Renames the file to `to` (replacing a file there; a symbolic link there is replaced,
+    /// not followed).
+    fn persist(mut self, to: &Path) -> Result<(), ExtractError> {
+        fs::rename(&self.path, to).map_err(io_err(to))?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// An error when a directory is where a file is to go.
+fn refuse_dir(path: &Path) -> Result<(), ExtractError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Err(ExtractError::Io {
+            path: path.to_owned(),
+            error: io::Error::new(io::ErrorKind::AlreadyExists, "a directory is in the way"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn mtime(item: &WalkEntry<'_>) -> Option<SystemTime> {

@@ -16,7 +16,7 @@ use iso_core::IsoFile;
 use crate::registry::client::{catalog, delete_repository, push, PushError, PushOptions};
 
 /// How to import.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ImportOptions {
     /// The registry and how to reach it (`prefix` is ignored: each Solution goes under its id).
     pub push: PushOptions,
@@ -28,6 +28,19 @@ pub struct ImportOptions {
     pub key: Option<TrustedKey>,
     /// Hash every blob while validating.
     pub digests: bool,
+}
+
+/// Secrets redacted (through [`PushOptions`]'s `Debug`).
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("push", &self.push)
+            .field("prune", &self.prune)
+            .field("dry_run", &self.dry_run)
+            .field("key", &self.key)
+            .field("digests", &self.digests)
+            .finish()
+    }
 }
 
 /// What happened to one archive.
@@ -209,4 +222,29 @@ async fn prune(
         report.stale.push(repo);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::registry::client::Credentials;
+
+    #[test]
+    fn debug_hides_the_credentials() {
+        let opts = ImportOptions {
+            push: PushOptions {
+                registry: "https://u:in-url-Secret@registry.example".into(),
+                credentials: Some(Credentials::new("alice", "pw-Secret")),
+                ..PushOptions::default()
+            },
+            prune: false,
+            dry_run: true,
+            key: None,
+            digests: true,
+        };
+        let shown = format!("{opts:?}");
+        assert!(!shown.contains("Secret"), "{shown}");
+        assert!(shown.contains("registry.example") && shown.contains("<redacted>"));
+    }
 }

@@ -13,8 +13,8 @@
 //! | `deploy` | the Kubernetes objects MetalK8s deploys for a Solution, and upgrade plans | `deploy` |
 //!
 //! All four features are on by default, with `cli` (the `isolution` binary). A tool that only
-//! writes layouts or archives takes `default-features = false` and links none of tokio, axum,
-//! hyper, reqwest, k8s-openapi, clap, indicatif or anyhow.
+//! writes layouts or archives takes `default-features = false` and links none of tokio, hyper,
+//! reqwest, k8s-openapi, clap, indicatif or anyhow.
 //!
 //! ```
 //! use std::ops::ControlFlow;

@@ -151,3 +151,139 @@ fn extract_missing_path_is_an_error() {
     ]));
     assert!(err.contains("no-such-thing"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A full disk, a lost summary
+
+/// A tmpfs of `size` mounted on a new directory, unmounted when dropped.
+struct SmallFs {
+    mnt: std::path::PathBuf,
+    _dir: Scratch,
+}
+
+impl SmallFs {
+    /// `None` (the caller skips its test, saying why) when mounting is not allowed here.
+    fn mount(size: &str) -> Option<SmallFs> {
+        let dir = Scratch::new();
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir(&mnt).unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&mnt)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallFs { mnt, _dir: dir }),
+            Ok(o) => {
+                eprintln!(
+                    "skipped: cannot mount a {size} tmpfs (root needed): {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.mnt).status();
+    }
+}
+
+/// No file is under its final name unless complete: a write that fails (no space left) is
+/// an error (exit 2), the file being written is absent, its temporary file removed, and
+/// every file that is there has its full content.
+#[test]
+fn extract_on_a_full_disk_leaves_no_cut_off_file() {
+    let Some(fs) = SmallFs::mount("64k") else {
+        return;
+    };
+    let dest = fs.mnt.join("out");
+    let out = run(&["extract", &iso("rr-only"), path_str(&dest), "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("isolution: ")
+            && err.lines().count() == 1
+            && err.contains("No space left on device"),
+        "{}",
+        show(&out)
+    );
+    assert!(out.stdout.is_empty(), "{}", show(&out));
+    let want = listing_map("rr-only");
+    let got = walk_dest(&dest);
+    for (path, n) in &got {
+        assert!(!path.contains(".isolution-partial-"), "leftover {path}");
+        let e = want
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is not in the image"));
+        assert_eq!(n.kind, e.kind, "{path}");
+        if n.kind == 'f' {
+            assert_eq!(Some(n.size), e.size, "{path}: cut off");
+            assert_eq!(n.sha256, e.sha256, "{path}: wrong content");
+        }
+    }
+    // The 70,001-byte file cannot fit in 64 KiB: absent.
+    assert!(!got.contains_key("data/seventy-k.bin"), "{:?}", got.keys());
+}
+
+/// `sh -c 'exec isolution ARGS... >&-'`: run with file descriptor 1 closed.
+fn run_with_stdout_closed(args: &[&str]) -> Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(common::BIN)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `cmd` with stdout a pipe whose reader is already closed (deterministically: closed
+/// before the child starts), stderr captured.
+fn run_with_reader_gone(cmd: &mut std::process::Command) -> std::process::Output {
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// `extract --json` prints its record: a closed stdout is refused before anything is
+/// written, a reader gone is exit 2; without `--json` nothing is printed, so stdout does not
+/// matter.
+#[test]
+fn extract_json_to_a_closed_stdout_is_an_error() {
+    let tmp = Scratch::new();
+    let dest = tmp.path().join("out");
+    let iso = iso("rr-only");
+    let out = run_with_stdout_closed(&["extract", &iso, path_str(&dest), "hello.txt", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().count() == 1 && err.contains("standard output is closed"),
+        "{err}"
+    );
+    assert!(!dest.exists());
+    let out = run_with_stdout_closed(&["extract", &iso, path_str(&dest), "hello.txt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(dest.join("hello.txt").exists());
+
+    let out = run_with_reader_gone(std::process::Command::new(common::BIN).args([
+        "extract",
+        &iso,
+        path_str(&tmp.path().join("again")),
+        "hello.txt",
+        "--json",
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines().count() == 1 && err.contains("cannot write the summary to standard output"),
+        "{err}"
+    );
+}

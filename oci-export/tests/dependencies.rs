@@ -104,7 +104,7 @@ fn each_feature_brings_only_its_own_part() {
         "oci-export",
         &["--no-default-features", "--features", "serve"],
     );
-    assert!(serve.iter().any(|n| n == "axum"));
+    assert!(serve.iter().any(|n| n == "hyper"));
     assert_none_of(&serve, &["reqwest", "k8s-openapi", "clap"], "feature serve");
     let deploy = tree(
         "oci-export",

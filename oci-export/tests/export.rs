@@ -150,7 +150,8 @@ fn an_interrupted_export_is_completed_and_selection_works() {
     std::fs::remove_file(dest.join("blobs/sha256").join(&names[0])).unwrap();
     std::fs::write(
         dest.join("blobs/sha256")
-            .join(format!(".{}.partial-1", names[0])),
+            // (pid 4194399: above Linux's largest pid_max, a process that no longer runs)
+            .join(format!(".{}.partial-4194399-0", names[0])),
         b"half",
     )
     .unwrap();
@@ -528,4 +529,308 @@ fn a_docker_archive_takes_the_platform_asked_for() {
     let out = run("linux/arm64", &dir.path().join("layout"), "--oci");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--platform"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exporting into a directory someone else can write to: planted links, symlinked
+// directories, wrong blobs; the summary is the record of what was done.
+
+/// A file outside every destination, with content that must never change.
+fn victim(dir: &Path, name: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, b"do not overwrite").unwrap();
+    p
+}
+
+/// The names in `dir`, sorted.
+fn dir_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn assert_untouched(p: &Path) {
+    assert_eq!(
+        std::fs::read(p).unwrap(),
+        b"do not overwrite",
+        "{}",
+        p.display()
+    );
+}
+
+fn is_link(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+#[test]
+fn links_planted_at_temporary_and_final_names_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let iso = solution("example-solution-1.0.2.iso");
+    // Archives: a link at the old fixed temporary name `FILE.partial`, a dangling one at a
+    // private temporary name of a process that no longer runs, and a link at FILE itself.
+    for flag in ["--oci-archive", "--docker-archive"] {
+        let v = victim(dir.path(), "victim-archive");
+        let out = dir.path().join("x.tar");
+        let partial = dir.path().join("x.tar.partial");
+        let stale = dir.path().join(".x.tar.partial-4194399-0");
+        let _ = std::fs::remove_file(&out);
+        let _ = std::fs::remove_file(&partial);
+        symlink(&v, &partial).unwrap();
+        symlink(dir.path().join("nowhere"), &stale).unwrap();
+        symlink(&v, &out).unwrap();
+        json(&export_to(&iso, flag, &out, &["--json"]));
+        assert_untouched(&v);
+        assert!(!dir.path().join("nowhere").exists());
+        assert!(is_link(&partial), "{flag}: the planted link was touched");
+        assert!(!is_link(&out), "{flag}: FILE is still the link");
+        assert!(std::fs::metadata(&out).unwrap().len() > 1000);
+        // The stale temporary name (its process is gone) was removed, itself.
+        assert!(std::fs::symlink_metadata(&stale).is_err(), "{flag}");
+        assert!(!dir_names(dir.path())
+            .iter()
+            .any(|n| n.contains(".partial-")));
+    }
+    // Layouts: links at the old `.index.json.partial`, at `index.json` and `oci-layout`
+    // (dangling, pointing outside), and at a blob's name.
+    let dest = dir.path().join("layout");
+    std::fs::create_dir(&dest).unwrap();
+    let v = victim(dir.path(), "victim-layout");
+    let partial = dest.join(".index.json.partial");
+    symlink(&v, &partial).unwrap();
+    symlink(&v, dest.join("index.json")).unwrap();
+    symlink(dir.path().join("outside-layout"), dest.join("oci-layout")).unwrap();
+    let report = json(&export(&iso, &dest, &["--json"]));
+    assert_untouched(&v);
+    assert!(is_link(&partial));
+    assert!(!dir.path().join("outside-layout").exists());
+    for name in ["index.json", "oci-layout"] {
+        assert!(!is_link(&dest.join(name)), "{name} is still a link");
+    }
+    assert_eq!(report["images"].as_array().unwrap().len(), 3);
+    // A link at a blob's name, to a file with the right bytes: replaced by the blob itself.
+    let name = blob_names(&dest)[0].clone();
+    let blob = dest.join("blobs/sha256").join(&name);
+    let copy = dir.path().join("copy-of-blob");
+    std::fs::copy(&blob, &copy).unwrap();
+    std::fs::remove_file(&blob).unwrap();
+    symlink(&copy, &blob).unwrap();
+    let again = json(&export(&iso, &dest, &["--json"]));
+    assert_eq!(again["blobs_replaced"], 1, "{again}");
+    assert!(!is_link(&blob));
+    assert_eq!(
+        hex::encode(Sha256::digest(std::fs::read(&blob).unwrap())),
+        name
+    );
+    assert!(!dir_names(&dest).iter().any(|n| n.contains(".partial-")));
+}
+
+#[test]
+fn symlinked_layout_directories_are_refused_and_nothing_is_written_outside() {
+    use std::os::unix::fs::symlink;
+    let iso = solution("example-solution-1.0.2.iso");
+    for (case, link) in [
+        ("DIR", ""),
+        ("DIR/blobs", "blobs"),
+        ("DIR/blobs/sha256", "blobs/sha256"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let dest = dir.path().join("layout");
+        if link.is_empty() {
+            symlink(&outside, &dest).unwrap();
+        } else {
+            std::fs::create_dir_all(dest.join(link).parent().unwrap()).unwrap();
+            symlink(&outside, dest.join(link)).unwrap();
+        }
+        let out = export(&iso, &dest, &["--json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        assert!(
+            err.contains("a symbolic link, not a directory") && err.lines().count() == 1,
+            "{case}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{case}");
+        assert!(
+            dir_names(&outside).is_empty(),
+            "{case}: {:?}",
+            dir_names(&outside)
+        );
+    }
+    // A file where the blob directory goes: refused by name too.
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("blobs"), b"").unwrap();
+    let out = export(&iso, &dest, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("blobs: a file, not a directory"));
+}
+
+#[test]
+fn blobs_already_in_the_layout_are_rehashed_and_a_wrong_one_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("layout");
+    let iso = solution("example-solution-1.0.2.iso");
+    json(&export(&iso, &dest, &["--json"]));
+    // The largest blob (a layer), one byte changed: same size, wrong content.
+    let mut names = blob_names(&dest);
+    names.sort_by_key(|n| {
+        std::fs::metadata(dest.join("blobs/sha256").join(n))
+            .unwrap()
+            .len()
+    });
+    let name = names.last().unwrap().clone();
+    let path = dest.join("blobs/sha256").join(&name);
+    let good = std::fs::read(&path).unwrap();
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 0xff;
+    std::fs::write(&path, &bad).unwrap();
+
+    // Trusted: kept as it is (the size is right), and not reported.
+    let out = export(&iso, &dest, &["--json", "--trust-existing"]);
+    let trusted = json(&out);
+    assert_eq!(trusted["blobs_replaced"], 0);
+    assert_eq!(trusted["blobs_written"], 0);
+    assert_eq!(std::fs::read(&path).unwrap(), bad);
+
+    // By default: re-hashed, replaced, reported (exit 0).
+    let out = export(&iso, &dest, &["--json"]);
+    let fixed = json(&out);
+    assert_eq!(fixed["blobs_replaced"], 1, "{fixed}");
+    assert_eq!(
+        fixed["replaced"],
+        serde_json::json!([format!("sha256:{name}")])
+    );
+    assert_eq!(fixed["blobs_written"], 1);
+    assert_eq!(fixed["bytes_written"], good.len() as u64);
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("replaced blob sha256:{name}")),
+        "{err}"
+    );
+
+    // The text summary says so too; a clean layout's summary is unchanged.
+    std::fs::write(&path, &bad).unwrap();
+    let out = export(&iso, &dest, &[]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(", 1 replaced (wrong content)"), "{text}");
+    let out = export(&iso, &dest, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.trim_end().ends_with("already present"), "{text}");
+    assert!(out.stderr.is_empty());
+    // Truncated: wrong even when trusted (its size says so).
+    std::fs::write(&path, &good[..10]).unwrap();
+    let trusted = json(&export(&iso, &dest, &["--json", "--trust-existing"]));
+    assert_eq!(trusted["blobs_replaced"], 1);
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    // --trust-existing is for layouts.
+    let out = export_to(
+        &iso,
+        "--oci-archive",
+        &dir.path().join("x.tar"),
+        &["--trust-existing"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `sh -c 'exec isolution ARGS... >&-'`: run with file descriptor 1 closed.
+fn run_with_stdout_closed(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" \"$@\" >&-")
+        .arg(common::BIN)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `cmd` with stdout a pipe whose reader is already closed (deterministically: closed
+/// before the child starts), stderr captured.
+fn run_with_reader_gone(cmd: &mut std::process::Command) -> std::process::Output {
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    drop(reader);
+    cmd.stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_summary_that_cannot_be_written_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let iso = solution("example-solution-1.0.2.iso");
+    // Stdout closed: refused before anything is done, for every form of export.
+    for (flag, dest) in [
+        ("--oci", dir.path().join("layout")),
+        ("--oci-archive", dir.path().join("x.tar")),
+    ] {
+        for extra in [&["--json"][..], &[]] {
+            let mut args: Vec<&std::ffi::OsStr> = vec![
+                "export".as_ref(),
+                iso.as_os_str(),
+                flag.as_ref(),
+                dest.as_os_str(),
+            ];
+            args.extend(extra.iter().map(std::ffi::OsStr::new));
+            let out = run_with_stdout_closed(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {extra:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("standard output is closed"), "{err}");
+            assert!(
+                !dest.exists(),
+                "{flag}: written although the summary is lost"
+            );
+        }
+    }
+    // `>/dev/null` is a choice: exit 0.
+    let layout = dir.path().join("layout");
+    let out = std::process::Command::new(common::BIN)
+        .arg("export")
+        .arg(&iso)
+        .arg("--oci")
+        .arg(&layout)
+        .arg("--json")
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A pipe whose reader is gone: the export is done, its record lost: exit 2, one line.
+    for extra in [&["--json"][..], &[]] {
+        let out = run_with_reader_gone(
+            std::process::Command::new(common::BIN)
+                .arg("export")
+                .arg(&iso)
+                .arg("--oci")
+                .arg(dir.path().join("piped"))
+                .args(extra),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cannot write the summary to standard output")
+                && err.contains("Broken pipe"),
+            "{err}"
+        );
+    }
+    // A listing cut short by its reader is not a failure (`isolution ls | head`).
+    let out = run_with_reader_gone(std::process::Command::new(common::BIN).arg("ls").arg(&iso));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

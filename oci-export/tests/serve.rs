@@ -1,6 +1,8 @@
 //! `isolution serve` answered by real clients on 127.0.0.1: skopeo inspect, list-tags and copy
 //! (digests equal), raw HTTP for the API details (HEAD, Range, errors, pagination, a garbage
 //! first request), 32 concurrent pullers checking every byte, and a clean stop on SIGTERM.
+//! Hostile clients (stalled, idle, thousands of connections, corrupt blobs) are in
+//! `serve_hostile.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -9,53 +11,19 @@ use std::net::TcpStream;
 use std::process::Command;
 
 mod common;
+#[path = "common/http.rs"]
+mod raw;
 use common::{
     assert_dir_copy_is_the_archive, assert_platform_config, copy_all, iso_file, multiarch_iso,
     serve, skopeo, solution, tool, tools, Server, LIST_TAGS,
 };
+use raw::{get, http};
 
 fn start() -> Server {
     serve(&[
         solution("example-solution-1.0.2.iso"),
         solution("example-solution-1.0.10.iso"),
     ])
-}
-
-/// One HTTP/1.1 request; returns status, headers (lowercased names) and body.
-fn http(
-    addr: &str,
-    method: &str,
-    path: &str,
-    extra: &str,
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    (status, headers, raw[split + 4..].to_vec())
-}
-
-fn get<'a>(h: &'a [(String, String)], k: &str) -> Option<&'a str> {
-    h.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
 
 /// (repo, tag, manifest digest, blob digests) from the build's record.
@@ -159,11 +127,30 @@ fn api_details() {
             "MANIFEST_UNKNOWN",
         ),
         (
-            "/v2/example-solution-1.0.2/base-server/blobs/sha256:00",
+            "/v2/example-solution-1.0.2/base-server/blobs/sha256:0000000000000000000000000000000000000000000000000000000000000000",
             "GET",
             404,
             "BLOB_UNKNOWN",
         ),
+        (
+            "/v2/example-solution-1.0.2/base-server/blobs/sha256:00",
+            "GET",
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            "/v2/example-solution-1.0.2/base-server/manifests/sha256:00",
+            "GET",
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            "/v2/example-solution-1.0.2/base-server/blobs/md5",
+            "GET",
+            400,
+            "DIGEST_INVALID",
+        ),
+        ("/v2/Not_Valid/x/tags/list", "GET", 400, "NAME_INVALID"),
         (
             "/v2/example-solution-1.0.2/base-server/manifests/1.0.2",
             "PUT",
@@ -177,8 +164,11 @@ fn api_details() {
             "UNSUPPORTED",
         ),
     ] {
-        let (st, _, b) = http(&s.addr, method, path, "");
+        let (st, h, b) = http(&s.addr, method, path, "");
         assert_eq!(st, status, "{method} {path}");
+        if st == 405 {
+            assert_eq!(get(&h, "allow"), Some("GET, HEAD"), "{method} {path}");
+        }
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["errors"][0]["code"], code, "{method} {path}");
     }
@@ -188,6 +178,71 @@ fn api_details() {
     let mut sink = Vec::new();
     let _ = c.read_to_end(&mut sink);
     assert_eq!(http(&s.addr, "GET", "/v2/", "").0, 200);
+}
+
+/// RFC 9110 ranges: an unknown unit, several ranges or an invalid range are ignored (200 and
+/// the whole blob); HEAD ignores Range; a range past the end is 416 with the size; `If-Range`
+/// naming another version gets the whole blob.
+#[test]
+fn ranges_follow_rfc_9110() {
+    let s = start();
+    let (repo, _, _, blobs) = images().into_iter().next().unwrap();
+    let d = &blobs[0];
+    let path = format!("/v2/{repo}/blobs/{d}");
+    let (_, _, whole) = http(&s.addr, "GET", &path, "");
+    assert_eq!(&common::digest(&whole), d);
+    let n = whole.len();
+    for range in [
+        "items=0-3",
+        "bytes=0-1,3-4",
+        "bytes=0-1, 5-",
+        "bytes=5-1",
+        "bytes=abc",
+        "bytes",
+    ] {
+        let (st, h, b) = http(&s.addr, "GET", &path, &format!("Range: {range}\r\n"));
+        assert_eq!((st, get(&h, "content-range")), (200, None), "{range}");
+        assert_eq!(b, whole, "{range}");
+    }
+    for (range, part) in [
+        ("bytes=0-0", 0..1),
+        ("bytes=-3", n - 3..n),
+        ("BYTES=2-", 2..n),
+        ("bytes=1-99999", 1..n),
+    ] {
+        let (st, h, b) = http(&s.addr, "GET", &path, &format!("Range: {range}\r\n"));
+        assert_eq!(st, 206, "{range}");
+        assert_eq!(b, whole[part.clone()], "{range}");
+        assert_eq!(
+            get(&h, "content-range"),
+            Some(format!("bytes {}-{}/{n}", part.start, part.end - 1).as_str())
+        );
+    }
+    for range in [format!("bytes={n}-"), "bytes=-0".to_string()] {
+        let (st, h, _) = http(&s.addr, "GET", &path, &format!("Range: {range}\r\n"));
+        assert_eq!(st, 416, "{range}");
+        assert_eq!(
+            get(&h, "content-range"),
+            Some(format!("bytes */{n}").as_str())
+        );
+    }
+    let (st, h, b) = http(&s.addr, "HEAD", &path, "Range: bytes=0-1\r\n");
+    assert_eq!((st, b.len()), (200, 0));
+    assert_eq!(get(&h, "content-length"), Some(n.to_string().as_str()));
+    let (st, _, b) = http(
+        &s.addr,
+        "GET",
+        &path,
+        "Range: bytes=0-1\r\nIf-Range: \"sha256:other\"\r\n",
+    );
+    assert_eq!((st, b), (200, whole.clone()));
+    let (st, _, b) = http(
+        &s.addr,
+        "GET",
+        &path,
+        &format!("Range: bytes=0-1\r\nIf-Range: \"{d}\"\r\n"),
+    );
+    assert_eq!((st, b), (206, whole[..2].to_vec()));
 }
 
 #[test]

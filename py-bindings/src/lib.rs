@@ -1593,6 +1593,18 @@ fn push_err(py: Python<'_>, e: PushError, registry: &str) -> PyErr {
             None,
             None,
         ),
+        PushError::Auth {
+            method,
+            url,
+            status,
+            reason,
+        } => registry_error(
+            format!("push to {registry}: {method} {url}: {reason}"),
+            &method,
+            &url,
+            Some(status),
+            None,
+        ),
         other => ExportError::new_err(format!("push to {registry}: {other}")),
     }
 }
@@ -1755,10 +1767,14 @@ impl Solution {
     }
 
     /// Writes the images (all, or `images`: "name:tag" strings or (name, tag) tuples) to an
-    /// OCI image layout at `dest` (created if needed; blobs already there are kept), checking
-    /// every blob's size and digest. With `oci_media_types=True`, Docker manifests are
-    /// converted to OCI ones (new manifest digests). Returns a dict report (`images`,
-    /// `blobs_written`, `blobs_present`, `bytes_written`); raises ExportError.
+    /// OCI image layout at `dest` (created if needed), checking every blob's size and digest.
+    /// `dest`, `dest/blobs` and `dest/blobs/sha256` must be real directories (a symbolic link
+    /// there raises ExportError). A blob file already there is re-hashed before it counts:
+    /// a wrong one is replaced and listed in `replaced`; with `trust_existing=True` a regular
+    /// file of the right size counts without being read. With `oci_media_types=True`, Docker
+    /// manifests are converted to OCI ones (new manifest digests). Returns a dict report
+    /// (`images`, `blobs_written`, `blobs_present`, `blobs_replaced`, `replaced`,
+    /// `bytes_written`); raises ExportError.
     ///
     /// `progress`, if given, is called as `progress(done_bytes, total_bytes)` with the bytes
     /// of distinct config and layer blobs handled (blobs already in `dest` count as done),
@@ -1768,7 +1784,8 @@ impl Solution {
     /// exception propagates: at the first call nothing is written; later, every writer
     /// thread abandons its blob (its temporary file removed), `index.json` is not updated,
     /// and `dest` keeps only complete, verified blobs, which the next export reuses.
-    #[pyo3(signature = (dest, images=None, progress=None, *, oci_media_types=false))]
+    #[pyo3(signature = (dest, images=None, progress=None, *, oci_media_types=false, trust_existing=false))]
+    #[allow(clippy::too_many_arguments)]
     fn export_oci<'py>(
         &self,
         py: Python<'py>,
@@ -1776,8 +1793,12 @@ impl Solution {
         images: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
         oci_media_types: bool,
+        trust_existing: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let wanted = wanted_images(images)?;
+        let mut opts = layout::LayoutOptions::default();
+        opts.oci_media_types = oci_media_types;
+        opts.trust_existing = trust_existing;
         let shared = self.shared.clone();
         let mut rep = Reporter::new(progress);
         let (result, mut rep) = py.detach(move || {
@@ -1787,7 +1808,7 @@ impl Solution {
                 if rep.report(0, layout_total(s, &wanted)).is_break() {
                     return Err(Fail::Stopped);
                 }
-                layout::export_oci_with(s, &dest, &wanted, oci_media_types, &mut |p| {
+                layout::export_oci_opts(s, &dest, &wanted, &opts, &mut |p| {
                     rep.report(p.done, p.total)
                 })
                 .map_err(|e| match e {
@@ -1859,13 +1880,19 @@ impl Solution {
     /// registry reports are the archive's (checked). `registry` is a URL
     /// (`https://host:5000`) or `host:port` (https, or plain http with `insecure=True`, which
     /// also accepts invalid certificates). `credentials` is `(user, password)`, for basic
-    /// and bearer-token authentication. At most `concurrency` requests at once; 5xx answers
-    /// and connection errors are retried with backoff.
+    /// and bearer-token authentication (a token per repository, cached until it expires,
+    /// fetched again when the registry refuses it); credentials written in the URL
+    /// (`http://user:password@host`) are used when it is None, and never shown in messages.
+    /// At most `concurrency` requests at once; 5xx and 429 answers (after their
+    /// `Retry-After`) and connection errors are retried with backoff. Time limits in
+    /// seconds: `connect_timeout` to connect, `read_timeout` of silence from the registry,
+    /// `timeout` for one request with its retries.
     ///
     /// Returns a dict report: `images` (`<host>/<repo>:<tag>@<digest>`), `uploaded`,
     /// `present`, `mounted` (blob counts) and `bytes` uploaded. Raises RegistryError (a
-    /// subclass of ExportError) when the registry answers with an error or cannot be
-    /// reached, ExportError for other failures (a digest the registry disagrees with, an
+    /// subclass of ExportError) when the registry answers with an error, refuses the
+    /// credentials (`status` 401 or 403), cannot be reached or does not answer in time
+    /// (`status` None; the message names the cause), ExportError for other failures (a digest the registry disagrees with, an
     /// image kind it cannot push).
     ///
     /// `progress(done_bytes, total_bytes)`, if given, is called before anything is sent
@@ -1874,7 +1901,7 @@ impl Solution {
     /// the bytes of the blobs to push. If it raises, no new blob is started, no manifest is
     /// sent (a later push skips the blobs already there), and the exception propagates.
     #[pyo3(signature = (registry, *, prefix=None, insecure=false, credentials=None,
-        concurrency=4, progress=None))]
+        concurrency=4, progress=None, connect_timeout=10.0, read_timeout=60.0, timeout=600.0))]
     #[allow(clippy::too_many_arguments)]
     fn push<'py>(
         &self,
@@ -1885,16 +1912,32 @@ impl Solution {
         credentials: Option<(String, String)>,
         concurrency: usize,
         progress: Option<Py<PyAny>>,
+        connect_timeout: f64,
+        read_timeout: f64,
+        timeout: f64,
     ) -> PyResult<Bound<'py, PyAny>> {
         if concurrency == 0 {
             return Err(PyValueError::new_err("concurrency must be at least 1"));
         }
+        let seconds = |name: &str, v: f64| {
+            if v > 0.0 {
+                std::time::Duration::try_from_secs_f64(v).ok()
+            } else {
+                None
+            }
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("{name} must be a positive number of seconds"))
+            })
+        };
         let opts = PushOptions {
             registry,
             prefix,
             insecure,
-            credentials,
+            credentials: credentials.map(Into::into),
             concurrency,
+            connect_timeout: seconds("connect_timeout", connect_timeout)?,
+            read_timeout: seconds("read_timeout", read_timeout)?,
+            timeout: seconds("timeout", timeout)?,
             ..PushOptions::default()
         };
         let file = self.file.clone();
@@ -1916,7 +1959,8 @@ impl Solution {
                 }));
                 let report = report.map_err(|e| match e {
                     rpush::PushError::Stopped => Fail::Stopped,
-                    e => Fail::Push(e, opts.registry.clone()),
+                    // Never the credentials a registry URL may hold.
+                    e => Fail::Push(e, opts.registry_shown()),
                 })?;
                 match rep.finish() {
                     ControlFlow::Continue(()) => Ok(report),

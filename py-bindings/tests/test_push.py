@@ -155,3 +155,61 @@ def test_registry_error_answers(example, registry):
     assert (e.value.status, e.value.method) == (404, "POST")
     assert "/v2/Upper/Case/" in e.value.url and "404" in e.value.body
     assert catalog(registry) == []
+
+
+def test_credentials_in_the_url_are_never_shown_and_silence_times_out(example):
+    port = free_port()  # nothing listens there
+    with pytest.raises(isolution.RegistryError) as e:
+        example.solution.push(f"http://alice:Pa55-XYZZY@127.0.0.1:{port}")
+    text = f"{e.value} {e.value.url}"
+    assert "connection refused" in text and "Pa55-XYZZY" not in text and "alice" not in text
+    # A server that accepts and never answers: the read time limit, named.
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        addr = "127.0.0.1:%d" % srv.getsockname()[1]
+        start = time.monotonic()
+        with pytest.raises(isolution.RegistryError) as e:
+            example.solution.push(addr, insecure=True, read_timeout=1)
+        assert time.monotonic() - start < 15
+        assert "timed out after 1 s" in str(e.value), str(e.value)
+    with pytest.raises(ValueError, match="read_timeout"):
+        example.solution.push(addr, read_timeout=0)
+
+
+def test_basic_auth_registry(example, tmp_path):
+    """htpasswd basic auth: the credentials work, wrong ones are a 401 RegistryError."""
+    exe, htpasswd = shutil.which("docker-registry"), shutil.which("htpasswd")
+    if exe is None or htpasswd is None:
+        pytest.skip("SKIP: docker-registry or htpasswd not installed")
+    (tmp_path / "htpasswd").write_bytes(
+        subprocess.run([htpasswd, "-Bbn", "alice", "Pa55-XYZZY"], check=True,
+                       capture_output=True).stdout)
+    port = free_port()
+    cfg = tmp_path / "config.yml"
+    cfg.write_text(
+        "version: 0.1\nlog: { level: warn }\nstorage:\n"
+        f"  filesystem: {{ rootdirectory: {tmp_path / 'data'} }}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: basic-realm\n    path: {tmp_path / 'htpasswd'}\n"
+    )
+    proc = subprocess.Popen([exe, "serve", str(cfg)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    addr = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "docker-registry did not start"
+                time.sleep(0.05)
+        with pytest.raises(isolution.RegistryError) as e:
+            example.solution.push(addr, insecure=True, credentials=("alice", "wrong-QUUX"))
+        assert e.value.status == 401 and "wrong-QUUX" not in str(e.value)
+        report = example.solution.push(addr, insecure=True, credentials=("alice", "Pa55-XYZZY"))
+        assert len(report["images"]) == 3
+    finally:
+        proc.kill()
+        proc.wait()

@@ -103,6 +103,35 @@ def test_export_oci(example, tmp_path):
         example.solution.export_oci(tmp_path / "x", ["no-tag"])
 
 
+def test_export_oci_rehashes_blobs_already_there(example, tmp_path):
+    dest = tmp_path / "layout"
+    example.solution.export_oci(dest)
+    blobs = sorted((dest / "blobs" / "sha256").iterdir(), key=lambda p: p.stat().st_size)
+    victim = blobs[-1]
+    good = victim.read_bytes()
+    bad = bytes([good[0] ^ 1]) + good[1:]
+    victim.write_bytes(bad)
+    # Trusted: a regular file of the right size counts as present, unread.
+    kept = example.solution.export_oci(dest, trust_existing=True)
+    assert kept["blobs_replaced"] == 0 and victim.read_bytes() == bad
+    # By default it is re-hashed, replaced and reported.
+    fixed = example.solution.export_oci(dest)
+    assert fixed["blobs_replaced"] == 1
+    assert fixed["replaced"] == ["sha256:" + victim.name]
+    assert victim.read_bytes() == good
+
+
+def test_export_oci_refuses_a_symlinked_blob_directory(example, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "layout"
+    (dest / "blobs").mkdir(parents=True)
+    (dest / "blobs" / "sha256").symlink_to(outside)
+    with pytest.raises(isolution.ExportError, match="symbolic link"):
+        example.solution.export_oci(dest)
+    assert list(outside.iterdir()) == []
+
+
 def test_export_refuses_corrupt_blobs(tmp_path):
     with isolution.open(SOLUTIONS / "broken-image-blob-digest.iso") as image:
         with pytest.raises(isolution.ExportError, match="sha256"):

@@ -5,7 +5,11 @@
 //!
 //! Blobs are copied from the mapping into the tar; each is hashed as it goes and the export
 //! fails (and the partial file is removed) if a blob's bytes differ from its descriptor. The
-//! tar is written to `FILE.partial` and renamed when complete. A docker archive cannot keep
+//! tar is written to a temporary file beside `FILE`, created exclusively under a name
+//! private to the process (`.FILE.partial-<pid>-<n>`, never through a symbolic link), and
+//! renamed over `FILE` when complete (a symbolic link at `FILE` is replaced, not followed);
+//! the leftovers of interrupted runs (processes no longer running) are removed. A docker
+//! archive cannot keep
 //! manifest digests (the format has no manifest); layers are stored as they are in the
 //! archive (gzip), which `docker load` decompresses.
 
@@ -21,7 +25,10 @@ use iso_core::solution::{
 use serde_json::{json, Value};
 
 use super::select::{check_exportable, label, select_images, stored};
-use super::write::{copy_hashed, digest_of, io_error as io_err, parts_len, Expected, TempFile};
+use super::write::{
+    copy_hashed, digest_of, io_error as io_err, partial_prefix, parts_len, remove_leftovers,
+    Expected, TempFile,
+};
 use crate::export::layout::{docker_list_as_oci_index, ref_index, ExportError, Progress, REF_NAME};
 use crate::Stopped;
 
@@ -99,14 +106,19 @@ pub fn export_archive_for(
     platform: Option<&str>,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ArchiveReport, ExportError> {
-    let tmp = out.with_file_name(format!(
-        "{}.partial",
-        out.file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default()
-    ));
+    let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Err(ExportError::Io {
+            path: out.to_owned(),
+            error: io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
+        });
+    };
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    remove_leftovers(dir, &partial_prefix(&name));
     let written = plan(solution, format, images, platform)
-        .and_then(|plan| write_tar(plan, &tmp, format, progress));
+        .and_then(|plan| write_tar(plan, (dir, &name), format, progress));
     match written {
         Ok((report, file)) => {
             file.persist(out)?;
@@ -386,18 +398,18 @@ impl<'d> Plan<'d> {
     }
 }
 
-/// Writes the tar of `plan` to a [`TempFile`] at `tmp` (returned complete and flushed, for
-/// the caller to rename), reporting progress in blob bytes.
+/// Writes the tar of `plan` to a [`TempFile`] in `dir` for final name `name` (returned
+/// complete and flushed, for the caller to rename), reporting progress in blob bytes.
 fn write_tar(
     plan: Plan<'_>,
-    tmp: &Path,
+    (dir, name): (&Path, &str),
     format: ArchiveFormat,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<(ArchiveReport, TempFile), ExportError> {
     let total: u64 = plan.members.iter().map(|m| m.size).sum();
     let mut done = 0u64;
     Stopped::on_break(progress(Progress { done, total }))?;
-    let mut file = TempFile::at(tmp.to_owned())?;
+    let mut file = TempFile::private(dir, name)?;
     let (f, path) = file.parts_mut();
     let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, f));
     let mut report = ArchiveReport {

@@ -6,6 +6,17 @@
 //! second run completes it without rewriting blobs already there. Manifests keep their exact
 //! bytes, so their digests do not change.
 //!
+//! # Exporting into an existing directory
+//!
+//! `DIR`, `DIR/blobs` and `DIR/blobs/sha256` must be real directories: a symbolic link (or a
+//! file) at one of them is refused ([`ExportError::NotADirectory`]), so no blob is written
+//! outside `DIR`. Temporary files are created exclusively under names private to the
+//! process, never through a symbolic link, and renamed over their final name (a link there
+//! is replaced, not followed). A blob file already in the layout is re-read and counts as
+//! present only when its content hashes to its name; a wrong one is replaced and reported
+//! ([`ExportReport::replaced`]). [`LayoutOptions::trust_existing`] skips that re-read (a
+//! regular file of the right size counts as present).
+//!
 //! # How Docker media types sit in the layout
 //!
 //! Solution images are Docker v2 schema 2 manifests. The layout keeps them as they are and puts,
@@ -28,7 +39,8 @@ use serde_json::{json, Value};
 
 use super::select::{label, needed_blobs, select_images, Needed};
 use super::write::{
-    digest_of, io_error as io, parts_len, write_blob, write_blob_pair, Expected, TempFile, Tick,
+    blob_matches, digest_of, io_error as io, partial_prefix, parts_len, remove_leftovers,
+    write_blob, write_blob_pair, Expected, TempFile, Tick,
 };
 use crate::Stopped;
 
@@ -71,6 +83,19 @@ pub enum ExportError {
         /// What.
         what: String,
     },
+    /// A directory of the layout (`DIR`, `DIR/blobs` or `DIR/blobs/sha256`) is a symbolic
+    /// link or not a directory: refused, nothing is written through it.
+    #[error(
+        "{}: {what}, not a directory (the directories of an OCI layout must be real \
+         directories: nothing is written through a symbolic link)",
+        path.display()
+    )]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+        /// What is there (`a symbolic link`, `a file`...).
+        what: String,
+    },
     /// The progress callback asked to stop ([`ControlFlow::Break`]): built from
     /// [`crate::Stopped`], as the registry client's `PushError::Stopped` is.
     #[error("export {}", crate::Stopped)]
@@ -103,10 +128,38 @@ pub struct ExportReport {
     pub images: Vec<ExportedImage>,
     /// Blobs written by this run.
     pub blobs_written: usize,
-    /// Blobs already present (from an earlier run or another image), not rewritten.
+    /// Blobs already present (from an earlier run or another image), checked and not
+    /// rewritten.
     pub blobs_present: usize,
     /// Bytes written by this run.
     pub bytes_written: u64,
+    /// Blob files that were already in the layout with the wrong content (or were not
+    /// regular files), and were written again: as many as [`ExportReport::replaced`]
+    /// (counted in [`ExportReport::blobs_written`] too).
+    pub blobs_replaced: usize,
+    /// The digests of those blobs (`sha256:<hex>`), sorted.
+    pub replaced: Vec<String>,
+}
+
+/// How [`export_oci_opts`] writes a layout.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct LayoutOptions {
+    /// Rewrite Docker manifests to OCI media types (new manifest digests, reported; for
+    /// consumers that need OCI types).
+    pub oci_media_types: bool,
+    /// Count a blob file already in the layout as present when it is a regular file of the
+    /// right size, without re-reading it to check its digest (faster on a layout this tool
+    /// wrote and nothing else touched; a wrong blob then stays).
+    pub trust_existing: bool,
+}
+
+/// The destination of a layout export: its root, its blob directory, and whether blobs
+/// already there are trusted without a re-read.
+struct Dest<'a> {
+    root: &'a Path,
+    blobs: PathBuf,
+    trust: bool,
 }
 
 /// Progress for a progress bar: bytes done and to do.
@@ -120,7 +173,7 @@ pub struct Progress {
 
 /// [`put_blob`] for a manifest or index held in memory (small: no progress).
 fn put_made(
-    dest: &Path,
+    dest: &Dest<'_>,
     bytes: &[u8],
     digest: &str,
     label: &str,
@@ -135,29 +188,31 @@ fn put_made(
     )
 }
 
-/// Where a layout keeps its blobs.
-fn blobs_dir(dest: &Path) -> PathBuf {
-    dest.join("blobs/sha256")
-}
-
-/// Writes `parts` as `blobs/sha256/<hex>` if not already there (see [`write_blob`]: hashed
-/// while written, renamed only when the digest and size match).
+/// Writes `parts` as `blobs/sha256/<hex>` unless that file holds them already (see
+/// [`blob_matches`]: re-hashed unless trusted). A wrong file there is replaced: the new
+/// blob is written to a temporary file and renamed over it (see [`write_blob`]: hashed
+/// while written, renamed only when the digest and size match), and reported.
 fn put_blob(
-    dest: &Path,
+    dest: &Dest<'_>,
     parts: &[&[u8]],
     want: &Expected<'_>,
     report: &mut ExportReport,
     progress: Tick<'_>,
 ) -> Result<(), ExportError> {
-    let dir = blobs_dir(dest);
+    let path = dest.blobs.join(want.hex);
     let len = parts_len(parts);
-    if dir.join(want.hex).exists() {
+    let there = fs::symlink_metadata(&path).is_ok();
+    if there && blob_matches(&path, want, dest.trust) {
         report.blobs_present += 1;
         return Ok(Stopped::on_break(progress(len))?);
     }
-    write_blob(&dir, parts, want, progress)?;
+    write_blob(&dest.blobs, parts, want, progress)?;
     report.blobs_written += 1;
     report.bytes_written += len;
+    if there {
+        report.blobs_replaced += 1;
+        report.replaced.push(want.digest.to_string());
+    }
     Ok(())
 }
 
@@ -230,7 +285,7 @@ impl ListRef {
 /// digests) and the index names those.
 fn export_list(
     solution: &Solution<'_, '_>,
-    dest: &Path,
+    dest: &Dest<'_>,
     i: usize,
     list: &[u8],
     oci_media_types: bool,
@@ -308,37 +363,39 @@ fn export_list(
 /// falls back to [`put_blob`] for blobs already present, stored in several extents, or whose
 /// size or digest is not what a pair needs.
 fn put_blob_pair<'s, 'd>(
-    dest: &Path,
+    dest: &Dest<'_>,
     a: &Needed<'s, 'd>,
     b: &Needed<'s, 'd>,
     report: &mut ExportReport,
     tick: Tick<'_>,
 ) -> Result<(), ExportError> {
-    let dir = blobs_dir(dest);
-    let (Some((da, ea)), Some((db, eb))) = (pairable(&dir, a), pairable(&dir, b)) else {
+    let dir = &dest.blobs;
+    let (Some((da, ea)), Some((db, eb))) = (pairable(dir, a), pairable(dir, b)) else {
         for n in [a, b] {
             let want = Expected::new(n.desc.digest.as_ref(), n.desc.size, &n.label)?;
             put_blob(dest, n.contents.parts(), &want, report, tick)?;
         }
         return Ok(());
     };
-    write_blob_pair(&dir, (da, &ea), (db, &eb), tick)?;
+    write_blob_pair(dir, (da, &ea), (db, &eb), tick)?;
     report.blobs_written += 2;
     report.bytes_written += (da.len() + db.len()) as u64;
     Ok(())
 }
 
 /// Blob `n`'s bytes and what they must be, when it can be written as one of a pair: stored
-/// in one extent, of its descriptor's size, a sha256 digest, not in `dir` yet.
+/// in one extent, of its descriptor's size, a sha256 digest, nothing at its name in `dir`
+/// yet (what is there is checked by [`put_blob`]).
 fn pairable<'n>(dir: &Path, n: &'n Needed<'_, '_>) -> Option<(&'n [u8], Expected<'n>)> {
     let data = n.contents.as_slice()?;
     let want = Expected::new(n.desc.digest.as_ref(), n.desc.size, &n.label).ok()?;
-    (data.len() as u64 == want.size && !dir.join(want.hex).exists()).then_some((data, want))
+    let free = fs::symlink_metadata(dir.join(want.hex)).is_err();
+    (data.len() as u64 == want.size && free).then_some((data, want))
 }
 
 /// What the writer threads of [`write_blobs`] share.
 struct Writers<'j, 's, 'd> {
-    dest: &'j Path,
+    dest: &'j Dest<'j>,
     /// The blobs, largest first.
     order: Vec<&'j Needed<'s, 'd>>,
     /// The next blob to take (set past the end to stop the others after an error).
@@ -352,7 +409,7 @@ struct Writers<'j, 's, 'd> {
 }
 
 impl<'j, 's, 'd> Writers<'j, 's, 'd> {
-    fn new(dest: &'j Path, jobs: &'j [Needed<'s, 'd>]) -> Self {
+    fn new(dest: &'j Dest<'j>, jobs: &'j [Needed<'s, 'd>]) -> Self {
         let mut order: Vec<&Needed<'_, '_>> = jobs.iter().collect();
         // Largest first, so that neighbours (written as pairs) have similar sizes; equal
         // sizes in digest order.
@@ -411,6 +468,8 @@ impl<'j, 's, 'd> Writers<'j, 's, 'd> {
         m.0.blobs_written += local.blobs_written;
         m.0.blobs_present += local.blobs_present;
         m.0.bytes_written += local.bytes_written;
+        m.0.blobs_replaced += local.blobs_replaced;
+        m.0.replaced.append(&mut local.replaced);
         if m.1.is_none() {
             m.1 = err;
         }
@@ -420,7 +479,7 @@ impl<'j, 's, 'd> Writers<'j, 's, 'd> {
 /// Writes the distinct blobs on every core (each blob hashed while written), reporting
 /// progress from the calling thread.
 fn write_blobs(
-    dest: &Path,
+    dest: &Dest<'_>,
     jobs: &[Needed<'_, '_>],
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ExportReport, ExportError> {
@@ -455,7 +514,10 @@ fn write_blobs(
 }
 
 /// Exports `images` (`(name, tag)`; empty: every image) of `solution` to the OCI layout at
-/// `dest` (created if needed; an existing layout is completed and its `index.json` updated).
+/// `dest` (created if needed; an existing layout is completed and its `index.json` updated:
+/// the blobs already there are re-hashed, and a wrong one is replaced and reported, see
+/// [`ExportReport::replaced`]; `dest`, `dest/blobs` and `dest/blobs/sha256` must be real
+/// directories, see [`ExportError::NotADirectory`]).
 ///
 /// `progress` is called with the bytes done and to do; when it returns
 /// [`ControlFlow::Break`], every writer thread abandons its blob (temporary files removed),
@@ -516,46 +578,94 @@ pub fn export_oci_with(
     oci_media_types: bool,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<ExportReport, ExportError> {
+    let opts = LayoutOptions {
+        oci_media_types,
+        ..LayoutOptions::default()
+    };
+    export_oci_opts(solution, dest, images, &opts, progress)
+}
+
+/// [`export_oci`] with [`LayoutOptions`]: OCI media types, and whether blobs already in
+/// `dest` are trusted without a re-read.
+pub fn export_oci_opts(
+    solution: &Solution<'_, '_>,
+    dest: &Path,
+    images: &[(String, String)],
+    opts: &LayoutOptions,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<ExportReport, ExportError> {
     let selected = select_images(solution, images)?;
-    prepare(dest)?;
+    let dest = prepare(dest, opts.trust_existing)?;
     // Distinct blobs of the selected images, written on every core.
     let jobs = needed_blobs(solution, &selected)?;
-    let mut report = write_blobs(dest, &jobs, progress)?;
+    let mut report = write_blobs(&dest, &jobs, progress)?;
     let mut refs: BTreeMap<String, Value> = BTreeMap::new();
     for &i in &selected {
         let (name, reference, image) =
-            export_image(solution, dest, i, oci_media_types, &mut report)?;
+            export_image(solution, &dest, i, opts.oci_media_types, &mut report)?;
         refs.insert(name, reference);
         report.images.push(image);
     }
-    write_index(dest, refs)?;
+    write_index(dest.root, refs)?;
+    report.replaced.sort();
     Ok(report)
 }
 
-/// Creates the layout's directories and `oci-layout`, and removes the temporary files of an
-/// interrupted run (their names are never referenced).
-fn prepare(dest: &Path) -> Result<(), ExportError> {
-    let blobs = blobs_dir(dest);
-    fs::create_dir_all(&blobs).map_err(io(&blobs))?;
-    if let Ok(rd) = fs::read_dir(&blobs) {
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().contains(".partial-") {
-                let _ = fs::remove_file(e.path());
-            }
-        }
+/// Creates `path` if it is missing, and checks that it is a real directory (not a symbolic
+/// link to one).
+fn real_dir(path: &Path) -> Result<(), ExportError> {
+    match fs::create_dir(path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io(path)(e)),
     }
-    let layout = dest.join("oci-layout");
-    if !layout.exists() {
-        fs::write(&layout, b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io(&layout))?;
+    let m = fs::symlink_metadata(path).map_err(io(path))?;
+    let t = m.file_type();
+    if t.is_dir() {
+        return Ok(());
     }
-    Ok(())
+    let what = if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_file() {
+        "a file"
+    } else {
+        "a special file"
+    };
+    Err(ExportError::NotADirectory {
+        path: path.to_owned(),
+        what: what.to_string(),
+    })
+}
+
+/// Creates the layout's directories (each a real directory: see [`real_dir`]) and
+/// `oci-layout`, and removes the temporary files that interrupted runs left (their names
+/// are never referenced).
+fn prepare(root: &Path, trust: bool) -> Result<Dest<'_>, ExportError> {
+    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let blobs = root.join("blobs/sha256");
+    for dir in [root, &root.join("blobs"), &blobs] {
+        real_dir(dir)?;
+    }
+    remove_leftovers(&blobs, "");
+    remove_leftovers(root, &partial_prefix("index.json"));
+    remove_leftovers(root, &partial_prefix("oci-layout"));
+    let layout = root.join("oci-layout");
+    if !fs::symlink_metadata(&layout).is_ok_and(|m| m.is_file()) {
+        // Missing (or not a file: a link there is replaced, not followed).
+        let mut tmp = TempFile::private(root, "oci-layout")?;
+        tmp.write_all(b"{\"imageLayoutVersion\":\"1.0.0\"}")?;
+        tmp.persist(&layout)?;
+    }
+    Ok(Dest { root, blobs, trust })
 }
 
 /// Writes image `i`'s manifests (its config and layer blobs are already written) and says
 /// what `index.json` names for it: `(ref name, index entry, report line)`.
 fn export_image(
     solution: &Solution<'_, '_>,
-    dest: &Path,
+    dest: &Dest<'_>,
     i: usize,
     oci_media_types: bool,
     report: &mut ExportReport,
@@ -623,11 +733,15 @@ fn export_image(
 }
 
 /// Writes `index.json`: the refs of earlier runs that this run did not rewrite, then `refs`.
-/// Written to `.index.json.partial` and renamed when complete.
+/// Written to a private temporary file (`.index.json.partial-<pid>-<n>`) and renamed when
+/// complete. An `index.json` that is not a regular file (a symbolic link) is not read, and
+/// is replaced.
 fn write_index(dest: &Path, refs: BTreeMap<String, Value>) -> Result<(), ExportError> {
     let index_path = dest.join("index.json");
-    let mut manifests: Vec<Value> = fs::read(&index_path)
-        .ok()
+    let regular = fs::symlink_metadata(&index_path).is_ok_and(|m| m.is_file());
+    let mut manifests: Vec<Value> = regular
+        .then(|| fs::read(&index_path).ok())
+        .flatten()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .and_then(|v| v.get("manifests").and_then(Value::as_array).cloned())
         .unwrap_or_default();
@@ -640,7 +754,7 @@ fn write_index(dest: &Path, refs: BTreeMap<String, Value>) -> Result<(), ExportE
     manifests.extend(refs.into_values());
     let index =
         json!({ "schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": manifests });
-    let mut tmp = TempFile::at(dest.join(".index.json.partial"))?;
+    let mut tmp = TempFile::private(dest, "index.json")?;
     tmp.write_all(&serde_json::to_vec_pretty(&index).unwrap_or_default())?;
     tmp.persist(&index_path)
 }

@@ -7,5 +7,5 @@ pub mod layout;
 pub(crate) mod select;
 mod write;
 
-pub use layout::{ExportError, ExportReport, Progress};
+pub use layout::{ExportError, ExportReport, LayoutOptions, Progress};
 pub use select::{distinct_blobs, BlobTotal};

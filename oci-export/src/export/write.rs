@@ -103,10 +103,12 @@ impl<'a> Expected<'a> {
 }
 
 /// A file being written under a temporary name in the directory of its final name. It is
-/// created exclusively ([`OpenOptions::create_new`]: never an existing file, and never through
-/// a symbolic link, which `O_EXCL` refuses even when it dangles), gets its final name only
-/// through [`TempFile::persist`] (synced, then renamed), and is removed when dropped
-/// otherwise: on any error, or when the progress callback stops the export.
+/// created exclusively (`O_CREAT|O_EXCL`, plus `O_NOFOLLOW`: never an existing file, and
+/// never through a symbolic link, which `O_EXCL` refuses even when it dangles) under a name
+/// private to this writer ([`TempFile::private`]; nothing is ever removed and created again
+/// at a fixed name, which another process could race), gets its final name only through
+/// [`TempFile::persist`] (synced, then renamed), and is removed when dropped otherwise: on
+/// any error, or when the progress callback stops the export.
 pub(crate) struct TempFile {
     // Declared first so that it is closed before `guard` removes the file.
     file: File,
@@ -130,42 +132,142 @@ impl Drop for Guard {
 /// Numbers the temporary files of this process, so two writers never share one.
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
+/// `O_NOFOLLOW` of this platform, for [`OpenOptionsExt::custom_flags`] (Linux's value
+/// depends on the architecture). `O_CREAT|O_EXCL` alone already refuses a symbolic link
+/// (POSIX); this is the second lock on the same door, and what makes [`blob_matches`] refuse
+/// one.
+#[cfg(target_os = "linux")]
+const O_NOFOLLOW: i32 = if cfg!(any(
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "m68k"
+)) {
+    0o100000
+} else {
+    0o400000
+};
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+const O_NOFOLLOW: i32 = 0x100;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)))]
+const O_NOFOLLOW: i32 = 0;
+
+/// Options that never follow a symbolic link at the last component.
+fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(O_NOFOLLOW);
+    }
+    o
+}
+
+/// Creates `path` exclusively, for writing, never through a symbolic link.
 fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
+    no_follow(OpenOptions::new().write(true).create_new(true)).open(path)
+}
+
+/// Whether `path` holds blob `want` already: a regular file itself (a symbolic link, a
+/// directory or anything else does not count: it is replaced, never followed) of the
+/// descriptor's size and, unless `trust`, whose content hashes to the descriptor's digest
+/// (re-read in full). A file that cannot be read does not count either.
+pub(crate) fn blob_matches(path: &Path, want: &Expected<'_>, trust: bool) -> bool {
+    let Ok(mut f) = no_follow(OpenOptions::new().read(true)).open(path) else {
+        return false;
+    };
+    match f.metadata() {
+        Ok(m) if m.is_file() && m.len() == want.size => {}
+        _ => return false,
+    }
+    if trust {
+        return true;
+    }
+    let mut h = Sha256::new();
+    io::copy(&mut f, &mut h).is_ok() && hex::encode(h.finalize()) == want.hex
+}
+
+/// At most this many bytes of a final name go into a temporary name (a name has at most
+/// 255 bytes, and `.<name>.partial-<pid>-<n>` adds up to 40).
+const NAME_MAX_KEPT: usize = 200;
+
+/// The temporary-name prefix of final name `name`: `.<name>.partial-` (`name` cut to
+/// [`NAME_MAX_KEPT`] bytes).
+pub(crate) fn partial_prefix(name: &str) -> String {
+    let mut end = name.len().min(NAME_MAX_KEPT);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(".{}.partial-", &name[..end])
+}
+
+/// Removes the temporary files that interrupted runs left in `dir`: names starting with
+/// `prefix` (see [`partial_prefix`]; all `.partial-` names when empty) followed by
+/// `<pid>-<n>` of a process that no longer runs (a live export keeps its files). A symbolic
+/// link planted there is removed itself, never followed. Best effort: errors are ignored.
+pub(crate) fn remove_leftovers(dir: &Path, prefix: &str) {
+    let Ok(rd) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let rest = if prefix.is_empty() {
+            name.rsplit_once(".partial-").map(|(_, r)| r)
+        } else {
+            name.strip_prefix(prefix)
+        };
+        let Some(pid) = rest.and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok_and(|p| !running(p)) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether process `pid` runs (on Linux, as `/proc` says; elsewhere only this process is
+/// known to run, so every other leftover is removed, as before).
+fn running(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    cfg!(target_os = "linux") && Path::new("/proc").join(pid.to_string()).exists()
 }
 
 impl TempFile {
-    /// `.<name>.partial-<pid>-<n>` in `dir`: a name private to this writer. (A layout export
-    /// removes the `.partial-` leftovers of interrupted runs before it writes.)
+    /// `.<name>.partial-<pid>-<n>` in `dir` (see [`partial_prefix`]): a name private to
+    /// this writer, created exclusively (a name taken, by a leftover or anything planted
+    /// there, is skipped, never opened).
     pub(crate) fn private(dir: &Path, name: &str) -> Result<Self, ExportError> {
         let pid = std::process::id();
+        let prefix = partial_prefix(name);
         let mut tries = 0;
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let path = dir.join(format!(".{name}.partial-{pid}-{n}"));
+            let path = dir.join(format!("{prefix}{pid}-{n}"));
             match create_new(&path) {
                 Ok(file) => return Ok(TempFile::new(file, path)),
-                // A leftover of an earlier process with this pid: take the next number.
+                // A leftover of an earlier process with this pid, or a planted link: take the
+                // next number.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 100 => tries += 1,
                 Err(e) => return Err(io_error(&path)(e)),
             }
-        }
-    }
-
-    /// Exactly `path` (an archive's `FILE.partial`): what is there already, the leftover of an
-    /// interrupted export, is removed first (a symbolic link itself, not what it points to),
-    /// then the file is created exclusively.
-    pub(crate) fn at(path: PathBuf) -> Result<Self, ExportError> {
-        let file = match create_new(&path) {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                fs::remove_file(&path).map_err(io_error(&path))?;
-                create_new(&path)
-            }
-            r => r,
-        };
-        match file {
-            Ok(file) => Ok(TempFile::new(file, path)),
-            Err(e) => Err(io_error(&path)(e)),
         }
     }
 
@@ -389,18 +491,65 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target");
         fs::write(&target, b"keep").unwrap();
-        let at = dir.path().join("x.tar.partial");
-        #[cfg(unix)]
-        std::os::unix::fs::symlink(&target, &at).unwrap();
-        let mut t = TempFile::at(at.clone()).unwrap();
+        // Links planted at the old fixed name and at the next private names of this process.
+        let pid = std::process::id();
+        let next = NEXT.load(Ordering::Relaxed);
+        let mut planted = vec![dir.path().join("x.tar.partial")];
+        planted
+            .extend((next..next + 8).map(|n| dir.path().join(format!(".x.tar.partial-{pid}-{n}"))));
+        for at in &planted {
+            std::os::unix::fs::symlink(&target, at).unwrap();
+        }
+        let mut t = TempFile::private(dir.path(), "x.tar").unwrap();
         t.write_all(b"new").unwrap();
         t.persist(&dir.path().join("x.tar")).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"keep");
         assert_eq!(fs::read(dir.path().join("x.tar")).unwrap(), b"new");
-        assert!(!at.exists());
+        for at in &planted {
+            assert!(fs::symlink_metadata(at).unwrap().file_type().is_symlink());
+        }
+        // This process runs: its links stay; the fixed name is not a leftover name.
+        remove_leftovers(dir.path(), &partial_prefix("x.tar"));
+        assert_eq!(names(dir.path()).len(), 2 + planted.len());
         // Dropped without persist: removed.
+        for at in &planted {
+            fs::remove_file(at).unwrap();
+        }
         let t = TempFile::private(dir.path(), "y").unwrap();
         drop(t);
         assert_eq!(names(dir.path()), vec!["target", "x.tar"]);
+        // A leftover of a process that no longer runs is removed (a pid above Linux's
+        // largest pid_max), a symbolic link itself and not its target.
+        let dead = dir.path().join(".x.tar.partial-4194399-0");
+        std::os::unix::fs::symlink(&target, &dead).unwrap();
+        remove_leftovers(dir.path(), &partial_prefix("x.tar"));
+        assert_eq!(names(dir.path()), vec!["target", "x.tar"]);
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn a_blob_counts_as_present_only_when_it_is_a_regular_file_with_its_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = b"blob bytes".to_vec();
+        let (d, size) = blob(&data);
+        let want = Expected::new(&d, size, "x:1").unwrap();
+        let path = dir.path().join(want.hex);
+        assert!(!blob_matches(&path, &want, false));
+        fs::write(&path, &data).unwrap();
+        assert!(blob_matches(&path, &want, false));
+        // Same size, one byte changed: found by the re-hash, not when trusted.
+        fs::write(&path, b"blob bytez").unwrap();
+        assert!(!blob_matches(&path, &want, false));
+        assert!(blob_matches(&path, &want, true));
+        // Another size: wrong even when trusted.
+        fs::write(&path, b"blob").unwrap();
+        assert!(!blob_matches(&path, &want, true));
+        // A link to the right bytes: not a blob of the layout.
+        let real = dir.path().join("real");
+        fs::write(&real, &data).unwrap();
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        assert!(!blob_matches(&path, &want, false));
+        assert!(!blob_matches(&path, &want, true));
     }
 }

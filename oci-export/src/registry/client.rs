@@ -6,14 +6,23 @@
 //! `PATCH` chunks then `PUT` for blobs over the chunk size. Then the manifest is `PUT` with its
 //! exact bytes and media type (so its digest is unchanged, and checked against the registry's
 //! `Docker-Content-Digest`). Requests run with bounded concurrency and are retried with backoff
-//! on 5xx answers and connection errors; a re-run skips what is there. Basic and bearer-token
-//! authentication.
+//! on 5xx answers and connection errors, after the `Retry-After` of a 429 or 503; a re-run
+//! skips what is there.
+//!
+//! Authentication as registries ask for it (see [`super::auth`]): a `Basic` challenge is
+//! answered with the credentials; a `Bearer` one with a token from its realm (anonymous
+//! without credentials), asked for the scope of each request (`repository:<repo>:pull,push`,
+//! and `repository:<from>:pull` for a mount), cached per scope until it expires, dropped and
+//! fetched again when the registry refuses it. Connect, idle-read and per-request time limits
+//! ([`PushOptions`]); every connection error names its cause. Secrets never reach a message:
+//! credentials written in the registry URL are taken out of it.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::stream::{self, TryStreamExt};
@@ -21,33 +30,45 @@ use iso_core::digest::Digest;
 use iso_core::solution::{ContainerImage, Solution};
 use iso_core::IsoFile;
 use reqwest::header::{
-    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use reqwest::{Method, StatusCode};
 
+use super::auth::{self, Challenge, Scope, TokenCache};
+use super::credentials::{redact_registry, RegistryUrl};
+pub use super::credentials::{Credentials, Secret};
 use crate::export::layout::Progress;
 use crate::export::select::{label, new_blobs, unfit, Needed, Unfit};
 use crate::registry::mapped::MapSlice;
 use crate::Stopped;
 
 /// How to push.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PushOptions {
     /// Registry base URL (`http://127.0.0.1:5000`, `https://registry.example`); a bare
-    /// `host:port` means https, or http with `insecure`.
+    /// `host:port` means https, or http with `insecure`. Credentials written in it
+    /// (`http://alice:secret@host`) are used when `credentials` is `None`, and never shown.
     pub registry: String,
     /// Repository prefix; default `<name>-<version>` (the repository MetalK8s exposes).
     pub prefix: Option<String>,
     /// Use plain HTTP for a bare `host:port`, and accept invalid TLS certificates.
     pub insecure: bool,
-    /// Basic credentials (also used to obtain bearer tokens).
-    pub credentials: Option<(String, String)>,
+    /// Credentials: sent when the registry asks for `Basic`, and to its token service for a
+    /// `Bearer` challenge (without them, tokens are asked for anonymously).
+    pub credentials: Option<Credentials>,
     /// Requests in flight at once.
     pub concurrency: usize,
     /// Blobs larger than this are sent in chunks of this size.
     pub chunk_size: usize,
-    /// Attempts per request on 5xx and connection errors.
+    /// Attempts per request on 5xx, 429 and connection errors (not on time-outs).
     pub attempts: u32,
+    /// Time to establish a connection (TCP and TLS); default 10 s.
+    pub connect_timeout: Duration,
+    /// Longest silence while waiting for an answer or reading it; default 60 s.
+    pub read_timeout: Duration,
+    /// Budget of one request, its retries and `Retry-After` waits included; default 10 min.
+    pub timeout: Duration,
 }
 
 impl Default for PushOptions {
@@ -60,11 +81,39 @@ impl Default for PushOptions {
             concurrency: 4,
             chunk_size: 64 << 20,
             attempts: 4,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(600),
         }
     }
 }
 
-/// Why a push stopped.
+impl PushOptions {
+    /// The registry as it may be shown: without the credentials its URL may hold.
+    pub fn registry_shown(&self) -> String {
+        redact_registry(&self.registry)
+    }
+}
+
+/// Secrets redacted: the registry URL's credentials and the password.
+impl fmt::Debug for PushOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PushOptions")
+            .field("registry", &self.registry_shown())
+            .field("prefix", &self.prefix)
+            .field("insecure", &self.insecure)
+            .field("credentials", &self.credentials)
+            .field("concurrency", &self.concurrency)
+            .field("chunk_size", &self.chunk_size)
+            .field("attempts", &self.attempts)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Why a push stopped. No message holds a password or a token.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PushError {
@@ -83,15 +132,29 @@ pub enum PushError {
         /// The registry's answer (its JSON errors).
         body: String,
     },
-    /// The registry could not be reached (after retries).
+    /// The registry could not be reached (after retries), or did not answer in time.
     #[error("{method} {url}: {error}")]
     Transport {
         /// Method.
         method: String,
         /// URL.
         url: String,
-        /// The error.
+        /// The cause: `connection refused`, `connection reset by the registry`, a TLS error,
+        /// `timed out after 60 s waiting for the registry (--read-timeout)`…
         error: String,
+    },
+    /// The registry or its token service refused access (401, 403): missing or wrong
+    /// credentials, or a token without the access asked for.
+    #[error("{method} {url}: {reason}")]
+    Auth {
+        /// Method.
+        method: String,
+        /// URL (the registry's, or the token service's).
+        url: String,
+        /// HTTP status (401, 403).
+        status: u16,
+        /// What was refused, and what to do.
+        reason: String,
     },
     /// Something else: a missing blob, a digest the registry disagrees with, an unsupported
     /// image kind.
@@ -124,35 +187,96 @@ pub struct PushReport {
     pub bytes: u64,
 }
 
+/// A request body that can be sent again (after a 401, a 5xx): one buffer, or the parts of
+/// a blob as they lie in the mapped ISO, streamed without being copied together.
+#[derive(Clone)]
+enum Body {
+    None,
+    One(Bytes),
+    Parts(Vec<Bytes>),
+}
+
+impl Body {
+    fn apply(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self {
+            Body::None => req,
+            Body::One(b) => req.header(CONTENT_LENGTH, b.len()).body(b.clone()),
+            Body::Parts(parts) => {
+                let len: usize = parts.iter().map(Bytes::len).sum();
+                let s = stream::iter(parts.clone().into_iter().map(Ok::<_, std::io::Error>));
+                req.header(CONTENT_LENGTH, len)
+                    .body(reqwest::Body::wrap_stream(s))
+            }
+        }
+    }
+}
+
+/// The bytes `pos..end` of a blob made of `parts`, as slices of them.
+fn slice_parts(parts: &[Bytes], pos: usize, end: usize) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for p in parts {
+        let (start, stop) = (at, at + p.len());
+        at = stop;
+        if stop <= pos || start >= end {
+            continue;
+        }
+        out.push(p.slice(pos.max(start) - start..end.min(stop) - start));
+    }
+    out
+}
+
+/// The bearer realm learnt from the registry's challenge.
+#[derive(Clone)]
+struct Realm {
+    realm: String,
+    service: Option<String>,
+}
+
 struct Client {
     http: reqwest::Client,
+    /// Base URL, without credentials.
     base: String,
-    creds: Option<(String, String)>,
-    token: Mutex<Option<String>>,
+    creds: Option<Credentials>,
+    tokens: TokenCache,
+    realm: Mutex<Option<Realm>>,
+    /// The registry asked for `Basic`: credentials go with every request.
+    basic: AtomicBool,
     attempts: u32,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    budget: Duration,
+}
+
+/// `2 s`, `0.5 s`.
+fn secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Whether an answer may be worth another try.
+fn retryable(s: StatusCode) -> bool {
+    s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS
 }
 
 impl Client {
-    fn auth_header(&self) -> Option<HeaderValue> {
-        if let Some(t) = self.token.lock().ok()?.as_ref() {
-            return HeaderValue::from_str(&format!("Bearer {t}")).ok();
-        }
-        self.creds.as_ref().and_then(|(u, p)| {
-            use base64::Engine;
-            let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-            HeaderValue::from_str(&format!("Basic {b}")).ok()
-        })
-    }
-
-    /// One request, retried on 5xx and transport errors, re-authenticated once on 401.
+    /// One request, retried on 5xx, 429 and connection errors. On a 401 the challenge is
+    /// answered and the request sent again: once when it went without credentials, and once
+    /// when the registry refused its token (dropped, and a new one fetched: it expired, or
+    /// was revoked). `scope` is the access it needs.
     async fn send(
         &self,
         method: Method,
         url: &str,
         headers: HeaderMap,
-        body: Option<Bytes>,
+        body: Body,
+        scope: &Scope,
     ) -> Result<reqwest::Response, PushError> {
-        self.send_n(method, url, headers, body, self.attempts).await
+        self.send_n(method, url, headers, body, scope, self.attempts)
+            .await
     }
 
     /// [`Client::send`] with at most `attempts` tries (1: no retry, still re-authenticated).
@@ -161,93 +285,363 @@ impl Client {
         method: Method,
         url: &str,
         headers: HeaderMap,
-        body: Option<Bytes>,
+        body: Body,
+        scope: &Scope,
         attempts: u32,
     ) -> Result<reqwest::Response, PushError> {
+        let deadline = Instant::now() + self.budget;
+        // Answered a challenge to a request sent without credentials; fetched a new token
+        // after the registry refused one: each once.
+        let (mut challenged, mut refreshed) = (false, false);
+        loop {
+            let (auth, token) = self.authorization(scope, deadline).await?;
+            let r = self
+                .retrying(&method, url, attempts, deadline, || {
+                    let mut req = self
+                        .http
+                        .request(method.clone(), url)
+                        .headers(headers.clone());
+                    if let Some(a) = &auth {
+                        req = req.header(AUTHORIZATION, a.clone());
+                    }
+                    body.apply(req)
+                })
+                .await?;
+            if r.status() != StatusCode::UNAUTHORIZED {
+                return Ok(r);
+            }
+            match (&auth, &token) {
+                (_, Some(t)) if !refreshed => {
+                    refreshed = true;
+                    self.tokens.drop_token(scope, t);
+                }
+                (None, None) if !challenged => challenged = true,
+                _ => return Err(self.refused(&method, url, token.is_some())),
+            }
+            self.answer(&method, &r, scope, deadline).await?;
+        }
+    }
+
+    /// Sends what `make` builds until it gets an answer that is not worth another try, at
+    /// most `attempts` times and within `deadline`: 5xx and 429 answers (after their
+    /// `Retry-After`, when it fits in the budget) and connection errors are retried with
+    /// backoff; time-outs are not (a registry that does not answer in time is stuck).
+    async fn retrying(
+        &self,
+        method: &Method,
+        url: &str,
+        attempts: u32,
+        deadline: Instant,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, PushError> {
         let mut delay = Duration::from_millis(200);
-        let mut reauthed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut req = self
-                .http
-                .request(method.clone(), url)
-                .headers(headers.clone());
-            if let Some(a) = self.auth_header() {
-                req = req.header(AUTHORIZATION, a);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.transport(
+                    method,
+                    url,
+                    format!("no answer within {} (--timeout)", secs(self.budget)),
+                ));
             }
-            if let Some(b) = &body {
-                req = req.header(CONTENT_LENGTH, b.len()).body(b.clone());
-            }
-            match req.send().await {
-                Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !reauthed => {
-                    reauthed = true;
-                    self.authenticate(&r).await?;
-                    continue;
+            let sent = Instant::now();
+            let wait = match make().timeout(left).send().await {
+                Ok(r) if retryable(r.status()) && attempt < attempts => {
+                    let asked = r
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| auth::retry_after(v, SystemTime::now()));
+                    match asked {
+                        // Longer than the budget allows: the answer is the error.
+                        Some(w) if Instant::now() + w >= deadline => return Ok(r),
+                        Some(w) => w,
+                        None => delay,
+                    }
                 }
-                Ok(r) if r.status().is_server_error() && attempt < attempts => {}
                 Ok(r) => return Ok(r),
-                Err(e) if attempt < attempts => {
-                    let _ = e;
-                }
+                Err(e) if !e.is_timeout() && attempt < attempts => delay,
                 Err(e) => {
-                    return Err(PushError::Transport {
-                        method: method.to_string(),
-                        url: url.to_string(),
-                        error: e.to_string(),
-                    })
+                    return Err(self.transport(
+                        method,
+                        url,
+                        self.describe(&e, sent.elapsed(), left),
+                    ))
                 }
-            }
-            tokio::time::sleep(delay).await;
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            tokio::time::sleep(wait.min(left)).await;
             delay *= 2;
         }
     }
 
-    /// Bearer token flow: `WWW-Authenticate: Bearer realm=..,service=..,scope=..`.
-    async fn authenticate(&self, r: &reqwest::Response) -> Result<(), PushError> {
-        let Some(h) = r
-            .headers()
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-        else {
-            return Ok(());
+    fn transport(&self, method: &Method, url: &str, error: String) -> PushError {
+        PushError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            error,
+        }
+    }
+
+    /// One line naming the cause of a reqwest error, from its `source()` chain: the I/O
+    /// error's kind, a TLS error, or which time limit was hit.
+    fn describe(&self, e: &reqwest::Error, elapsed: Duration, limit: Duration) -> String {
+        use std::error::Error as _;
+        if e.is_timeout() {
+            return if e.is_connect() {
+                format!(
+                    "could not connect within {} (--connect-timeout)",
+                    secs(self.connect_timeout)
+                )
+            } else if elapsed + Duration::from_millis(100) >= limit {
+                format!(
+                    "no complete answer within {} (--timeout)",
+                    secs(self.budget)
+                )
+            } else {
+                format!(
+                    "timed out after {} waiting for the registry (--read-timeout)",
+                    secs(self.read_timeout)
+                )
+            };
+        }
+        let mut chain: Vec<String> = Vec::new();
+        let mut io_kind = None;
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                io_kind.get_or_insert(io.kind());
+            }
+            let m = c.to_string();
+            if !chain.iter().any(|x| x.contains(&m)) {
+                chain.push(m);
+            }
+            cur = c.source();
+        }
+        use std::io::ErrorKind as K;
+        let known = io_kind.and_then(|k| match k {
+            K::ConnectionRefused => Some("connection refused"),
+            K::ConnectionReset => Some("connection reset by the registry"),
+            K::ConnectionAborted => Some("connection aborted"),
+            K::BrokenPipe => Some("the registry closed the connection while the request was sent"),
+            K::UnexpectedEof => Some("the registry closed the connection"),
+            K::TimedOut => Some("timed out"),
+            _ => None,
+        });
+        let deepest = chain.last().cloned().unwrap_or_else(|| {
+            if e.is_body() {
+                "error sending the request body".into()
+            } else {
+                "unknown error".into()
+            }
+        });
+        let lower = chain.join(" ").to_lowercase();
+        let tls = [
+            "certificate",
+            "tls",
+            "handshake",
+            "corrupt message",
+            "rustls",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        match known {
+            Some(k) => k.to_string(),
+            None if tls => format!(
+                "TLS error: {deepest} (does the registry speak https with a certificate this host trusts? --insecure accepts any certificate, and plain http for host:port)"
+            ),
+            None if e.is_connect() => format!("cannot connect: {deepest}"),
+            None => deepest,
+        }
+    }
+
+    /// The `Authorization` of a request needing `scope`: a cached token, else one fetched
+    /// from the realm already learnt, else basic credentials once the registry asked for
+    /// them, else nothing. The token is returned too, to drop it if refused.
+    async fn authorization(
+        &self,
+        scope: &Scope,
+        deadline: Instant,
+    ) -> Result<(Option<HeaderValue>, Option<Secret>), PushError> {
+        let token = match self.tokens.get(scope) {
+            Some(t) => Some(t),
+            None => {
+                let realm = self.realm.lock().ok().and_then(|r| r.clone());
+                match realm {
+                    Some(r) => Some(self.fetch_token(&r, scope, scope, deadline).await?),
+                    None => None,
+                }
+            }
         };
-        let Some(params) = h.strip_prefix("Bearer ") else {
-            return Ok(()); // Basic: the credentials are already sent
-        };
-        let mut kv = HashMap::new();
-        for part in params.split(',') {
-            if let Some((k, v)) = part.trim().split_once('=') {
-                kv.insert(k.to_string(), v.trim_matches('"').to_string());
+        if let Some(t) = token {
+            let mut h = HeaderValue::from_str(&format!("Bearer {}", t.expose()))
+                .map_err(|_| PushError::Other("the token service sent an unusable token".into()))?;
+            h.set_sensitive(true);
+            return Ok((Some(h), Some(t)));
+        }
+        if self.basic.load(Ordering::Relaxed) {
+            if let Some(c) = &self.creds {
+                let mut h = HeaderValue::from_str(&c.basic()).map_err(|_| {
+                    PushError::Other(
+                        "the user name or password holds characters HTTP headers cannot carry"
+                            .into(),
+                    )
+                })?;
+                h.set_sensitive(true);
+                return Ok((Some(h), None));
             }
         }
-        let realm = kv.get("realm").cloned().unwrap_or_default();
-        let mut req = self.http.get(&realm).query(
-            &kv.iter()
-                .filter(|(k, _)| k.as_str() != "realm")
-                .collect::<Vec<_>>(),
-        );
-        if let Some((u, p)) = &self.creds {
-            req = req.basic_auth(u, Some(p));
+        Ok((None, None))
+    }
+
+    /// Answers the challenge of 401 answer `r` to a request needing `scope`: learns the
+    /// bearer realm and fetches a token (for our scope and the one the challenge names), or
+    /// switches to basic credentials.
+    async fn answer(
+        &self,
+        method: &Method,
+        r: &reqwest::Response,
+        scope: &Scope,
+        deadline: Instant,
+    ) -> Result<(), PushError> {
+        let url = r.url().to_string();
+        let auth_err = |reason: String| PushError::Auth {
+            method: method.to_string(),
+            url: url.clone(),
+            status: 401,
+            reason,
+        };
+        let challenges = auth::parse_challenges(
+            r.headers()
+                .get_all(WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        )
+        .map_err(&auth_err)?;
+        match challenges.into_iter().next() {
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope: asked,
+            }) => {
+                let realm = Realm { realm, service };
+                if let Ok(mut slot) = self.realm.lock() {
+                    *slot = Some(realm.clone());
+                }
+                let wanted = match &asked {
+                    Some(a) => scope.merged(a),
+                    None => scope.clone(),
+                };
+                self.fetch_token(&realm, &wanted, scope, deadline).await?;
+                Ok(())
+            }
+            Some(Challenge::Basic) if self.creds.is_some() => {
+                self.basic.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            Some(Challenge::Basic) => Err(auth_err(
+                "the registry asks for credentials (HTTP 401): give --user with --password-stdin, --authfile, or log in with podman, skopeo or docker login"
+                    .into(),
+            )),
+            None => Err(auth_err(
+                "HTTP 401 without a Basic or Bearer challenge this client can answer".into(),
+            )),
         }
-        let resp = req.send().await.map_err(|e| PushError::Transport {
-            method: "GET".into(),
-            url: realm.clone(),
-            error: e.to_string(),
+    }
+
+    /// The error of a request still refused after its challenge was answered.
+    fn refused(&self, method: &Method, url: &str, bearer: bool) -> PushError {
+        let reason = match (&self.creds, bearer) {
+            (Some(c), false) => format!(
+                "the registry refused the credentials of user {:?} (HTTP 401)",
+                c.user
+            ),
+            (Some(c), true) => format!(
+                "the registry refused the token issued to user {:?} (HTTP 401): no access to this repository?",
+                c.user
+            ),
+            (None, _) => "the registry refused anonymous access (HTTP 401): give --user with --password-stdin, --authfile, or log in with podman, skopeo or docker login".into(),
+        };
+        PushError::Auth {
+            method: method.to_string(),
+            url: url.to_string(),
+            status: 401,
+            reason,
+        }
+    }
+
+    /// Gets a token for `wanted` from `realm` (with the credentials, or anonymously) and
+    /// caches it as the token of `scope`.
+    async fn fetch_token(
+        &self,
+        realm: &Realm,
+        wanted: &Scope,
+        scope: &Scope,
+        deadline: Instant,
+    ) -> Result<Secret, PushError> {
+        let mut url = realm.realm.clone();
+        if let Some(s) = &realm.service {
+            url = with_query(&url, "service", s);
+        }
+        for item in wanted.items() {
+            url = with_query(&url, "scope", &item);
+        }
+        if let Some(c) = &self.creds {
+            url = with_query(&url, "account", &c.user);
+        }
+        let get = Method::GET;
+        let r = self
+            .retrying(&get, &url, self.attempts, deadline, || {
+                let req = self.http.get(&url);
+                match &self.creds {
+                    Some(c) => req.basic_auth(&c.user, Some(c.password.expose())),
+                    None => req,
+                }
+            })
+            .await?;
+        let status = r.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let who = match &self.creds {
+                Some(c) => format!("the credentials of user {:?}", c.user),
+                None => "anonymous access (give --user with --password-stdin, --authfile, or log in with podman, skopeo or docker login)".into(),
+            };
+            return Err(PushError::Auth {
+                method: "GET".into(),
+                url: realm.realm.clone(),
+                status: status.as_u16(),
+                reason: format!("the token service refused {who} (HTTP {})", status.as_u16()),
+            });
+        }
+        if !status.is_success() {
+            return Err(fail("GET", r).await);
+        }
+        let body = r.bytes().await.map_err(|e| {
+            self.transport(
+                &get,
+                &realm.realm,
+                self.describe(&e, Duration::ZERO, self.budget),
+            )
         })?;
-        let v: serde_json::Value = resp.json_body().await.unwrap_or_default();
-        let t = v
-            .get("token")
-            .or_else(|| v.get("access_token"))
-            .and_then(|t| t.as_str());
-        if let (Some(t), Ok(mut slot)) = (t, self.token.lock()) {
-            *slot = Some(t.to_string());
-        }
-        Ok(())
+        let answer = auth::parse_token_answer(&body, SystemTime::now()).ok_or_else(|| {
+            PushError::Other(format!(
+                "GET {}: the token service's answer holds no token",
+                realm.realm
+            ))
+        })?;
+        self.tokens
+            .put(scope, answer.token.clone(), answer.lifetime);
+        Ok(answer.token)
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// `host[:port]` as shown in image references.
+    fn host(&self) -> &str {
+        self.base.split("://").nth(1).unwrap_or(&self.base)
     }
 
     /// A `Location` header made absolute.
@@ -329,6 +723,11 @@ enum Outcome {
     Uploaded(u64),
 }
 
+/// What pushing to `repo` needs.
+fn push_scope(repo: &str) -> Scope {
+    Scope::repository(repo, &["pull", "push"])
+}
+
 impl Client {
     /// Whether the registry has blob `d` in `repo` already.
     async fn has_blob(&self, repo: &str, d: &str) -> Result<bool, PushError> {
@@ -337,7 +736,8 @@ impl Client {
                 Method::HEAD,
                 &self.url(&format!("/v2/{repo}/blobs/{d}")),
                 HeaderMap::new(),
-                None,
+                Body::None,
+                &push_scope(repo),
             )
             .await?;
         Ok(head.status() == StatusCode::OK)
@@ -351,11 +751,19 @@ impl Client {
         mount: Option<(&str, &str)>,
     ) -> Result<reqwest::Response, PushError> {
         let mut url = self.url(&format!("/v2/{repo}/blobs/uploads/"));
+        let mut scope = push_scope(repo);
         if let Some((d, from)) = mount {
             url = with_query(&with_query(&url, "mount", d), "from", from);
+            scope = scope.with(&format!("repository:{from}"), &["pull"]);
         }
         let r = self
-            .send(Method::POST, &url, HeaderMap::new(), Some(Bytes::new()))
+            .send(
+                Method::POST,
+                &url,
+                HeaderMap::new(),
+                Body::One(Bytes::new()),
+                &scope,
+            )
             .await?;
         match r.status() {
             StatusCode::ACCEPTED => Ok(r),
@@ -418,44 +826,43 @@ async fn push_blob(
 /// [`push_blob`]).
 async fn upload(c: &Client, job: &BlobJob, chunk: usize, loc: &str) -> Result<u64, PushError> {
     let d = &job.digest;
+    let scope = push_scope(&job.repo);
     let mut loc = loc.to_string();
-    let body: Bytes = if job.parts.len() == 1 {
-        job.parts[0].clone()
-    } else {
-        Bytes::from(job.parts.concat())
-    };
+    let size = usize::try_from(job.len).unwrap_or(usize::MAX);
     let mut octet = HeaderMap::new();
     octet.insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    let last = if body.len() > chunk {
+    let last = if size > chunk {
         let mut pos = 0;
-        while pos < body.len() {
-            let end = (pos + chunk).min(body.len());
+        while pos < size {
+            let end = (pos + chunk).min(size);
             let mut h = octet.clone();
             if let Ok(v) = HeaderValue::from_str(&format!("{pos}-{}", end - 1)) {
                 h.insert("Content-Range", v);
             }
-            let r = c
-                .send_n(Method::PATCH, &loc, h, Some(body.slice(pos..end)), 1)
-                .await?;
+            let part = Body::Parts(slice_parts(&job.parts, pos, end));
+            let r = c.send_n(Method::PATCH, &loc, h, part, &scope, 1).await?;
             if r.status() != StatusCode::ACCEPTED {
                 return Err(fail("PATCH", r).await);
             }
             loc = c.location(&r)?;
             pos = end;
         }
-        Bytes::new()
+        Body::One(Bytes::new())
+    } else if job.parts.len() == 1 {
+        Body::One(job.parts[0].clone())
     } else {
-        body
+        Body::Parts(job.parts.clone())
     };
     let r = c
         .send_n(
             Method::PUT,
             &with_query(&loc, "digest", d),
             octet,
-            Some(last),
+            last,
+            &scope,
             1,
         )
         .await?;
@@ -466,23 +873,33 @@ async fn upload(c: &Client, job: &BlobJob, chunk: usize, loc: &str) -> Result<u6
 }
 
 fn client(opts: &PushOptions) -> Result<Client, PushError> {
-    let base = if opts.registry.contains("://") {
-        opts.registry.trim_end_matches('/').to_string()
+    let reg = RegistryUrl::parse(&opts.registry);
+    let shown = reg.shown.trim_end_matches('/');
+    let base = if shown.contains("://") {
+        shown.to_string()
     } else if opts.insecure {
-        format!("http://{}", opts.registry.trim_end_matches('/'))
+        format!("http://{shown}")
     } else {
-        format!("https://{}", opts.registry.trim_end_matches('/'))
+        format!("https://{shown}")
     };
+    let positive = |d: Duration| d.max(Duration::from_millis(1));
     let http = reqwest::Client::builder()
         .danger_accept_invalid_certs(opts.insecure)
+        .connect_timeout(positive(opts.connect_timeout))
+        .read_timeout(positive(opts.read_timeout))
         .build()
-        .map_err(|e| PushError::Other(e.to_string()))?;
+        .map_err(|e| PushError::Other(format!("cannot set up the HTTP client: {e}")))?;
     Ok(Client {
         http,
         base,
-        creds: opts.credentials.clone(),
-        token: Mutex::new(None),
+        creds: opts.credentials.clone().or(reg.credentials),
+        tokens: TokenCache::default(),
+        realm: Mutex::new(None),
+        basic: AtomicBool::new(false),
         attempts: opts.attempts.max(1),
+        connect_timeout: positive(opts.connect_timeout),
+        read_timeout: positive(opts.read_timeout),
+        budget: positive(opts.timeout),
     })
 }
 
@@ -492,7 +909,15 @@ pub async fn catalog(opts: &PushOptions) -> Result<Vec<String>, PushError> {
     let mut out: Vec<String> = Vec::new();
     let mut url = c.url("/v2/_catalog?n=1000");
     loop {
-        let r = c.send(Method::GET, &url, HeaderMap::new(), None).await?;
+        let r = c
+            .send(
+                Method::GET,
+                &url,
+                HeaderMap::new(),
+                Body::None,
+                &Scope::catalog(),
+            )
+            .await?;
         if !r.status().is_success() {
             return Err(fail("GET", r).await);
         }
@@ -534,12 +959,14 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// references deleted.
 pub async fn delete_repository(opts: &PushOptions, repo: &str) -> Result<Vec<String>, PushError> {
     let c = client(opts)?;
+    let pull = Scope::repository(repo, &["pull"]);
     let r = c
         .send(
             Method::GET,
             &c.url(&format!("/v2/{repo}/tags/list")),
             HeaderMap::new(),
-            None,
+            Body::None,
+            &pull,
         )
         .await?;
     if r.status() == StatusCode::NOT_FOUND {
@@ -565,7 +992,8 @@ pub async fn delete_repository(opts: &PushOptions, repo: &str) -> Result<Vec<Str
                 Method::HEAD,
                 &c.url(&format!("/v2/{repo}/manifests/{t}")),
                 accept.clone(),
-                None,
+                Body::None,
+                &pull,
             )
             .await?;
         if let Some(d) = r
@@ -582,7 +1010,8 @@ pub async fn delete_repository(opts: &PushOptions, repo: &str) -> Result<Vec<Str
                 Method::DELETE,
                 &c.url(&format!("/v2/{repo}/manifests/{d}")),
                 HeaderMap::new(),
-                None,
+                Body::None,
+                &Scope::repository(repo, &["delete"]),
             )
             .await?;
         if !(r.status().is_success() || r.status() == StatusCode::NOT_FOUND) {
@@ -846,7 +1275,13 @@ async fn push_manifests(
         }
         let url = c.url(&format!("/v2/{repo}/manifests/{tag}"));
         let r = c
-            .send(Method::PUT, &url, h, Some(Bytes::from(bytes)))
+            .send(
+                Method::PUT,
+                &url,
+                h,
+                Body::One(Bytes::from(bytes)),
+                &push_scope(&repo),
+            )
             .await?;
         if r.status() != StatusCode::CREATED {
             return Err(fail("PUT", r).await);
@@ -863,9 +1298,60 @@ async fn push_manifests(
             }
         }
         if tagged {
-            let host = c.base.split("://").nth(1).unwrap_or(&c.base).to_string();
-            report.images.push(format!("{host}/{repo}:{tag}@{digest}"));
+            report
+                .images
+                .push(format!("{}/{repo}:{tag}@{digest}", c.host()));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn chunks_of_a_blob_in_parts_are_slices_of_the_parts() {
+        let parts = [
+            Bytes::from_static(b"abc"),
+            Bytes::from_static(b"defgh"),
+            Bytes::from_static(b"ij"),
+        ];
+        let cat = |v: Vec<Bytes>| v.concat();
+        assert_eq!(cat(slice_parts(&parts, 0, 10)), b"abcdefghij");
+        assert_eq!(cat(slice_parts(&parts, 2, 4)), b"cd");
+        assert_eq!(cat(slice_parts(&parts, 3, 8)), b"defgh");
+        assert_eq!(slice_parts(&parts, 3, 8).len(), 1);
+        assert_eq!(cat(slice_parts(&parts, 7, 10)), b"hij");
+    }
+
+    #[test]
+    fn options_debug_hides_every_secret() {
+        let opts = PushOptions {
+            registry: "http://bob:url-Secret1@127.0.0.1:5000".into(),
+            credentials: Some(Credentials::new("alice", "field-Secret2")),
+            ..PushOptions::default()
+        };
+        let shown = format!("{opts:?}");
+        assert!(!shown.contains("Secret"), "{shown}");
+        assert!(
+            shown.contains("http://127.0.0.1:5000") && shown.contains("alice"),
+            "{shown}"
+        );
+        assert_eq!(opts.registry_shown(), "http://127.0.0.1:5000");
+        let c = client(&opts).unwrap();
+        assert_eq!(c.base, "http://127.0.0.1:5000");
+        assert_eq!(
+            c.creds.as_ref().unwrap().user,
+            "alice",
+            "explicit credentials win"
+        );
+        let from_url = client(&PushOptions {
+            credentials: None,
+            ..opts
+        })
+        .unwrap();
+        assert_eq!(from_url.creds.unwrap().password.expose(), "url-Secret1");
+    }
 }

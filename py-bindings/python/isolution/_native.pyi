@@ -351,6 +351,7 @@ class Solution:
         progress: _Progress | None = None,
         *,
         oci_media_types: bool = False,
+        trust_existing: bool = False,
     ) -> dict[str, Any]: ...
     def export_docker_archive(
         self,
@@ -375,6 +376,9 @@ class Solution:
         credentials: tuple[str, str] | None = None,
         concurrency: int = 4,
         progress: _Progress | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        timeout: float = 600.0,
     ) -> dict[str, Any]: ...
     def registry_config(self) -> str: ...
     def render(

@@ -148,6 +148,11 @@ pub struct ExportArgs {
     /// Rewrite Docker manifests to OCI media types (new manifest digests, printed).
     #[arg(long, requires = "oci")]
     pub oci_media_types: bool,
+    /// For --oci into an existing layout: count a blob file already there as present when
+    /// its size is right, without re-reading it to check its digest (by default each is
+    /// re-hashed, and a wrong one replaced and reported).
+    #[arg(long, requires = "oci")]
+    pub trust_existing: bool,
     /// For --docker-archive: the platform to take from multi-platform tags
     /// (OS/ARCH[/VARIANT], e.g. linux/arm64). Without it such tags are refused.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]", requires = "docker_archive")]
@@ -174,6 +179,26 @@ pub struct ServeArgs {
     /// Most requests handled at once (others wait).
     #[arg(long, default_value_t = 256)]
     pub max_requests: usize,
+    /// Most connections open at once; when full, the connection idle the longest is closed to
+    /// make room (the open-files limit is raised to fit, up to its hard limit).
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds for a request's header to arrive whole (a connection that sends nothing, or
+    /// part of a header, is closed then).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub header_timeout: f64,
+    /// Seconds a keep-alive connection may wait for its next request, and a client may take
+    /// no byte of a response.
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    pub idle_timeout: f64,
+    /// Seconds to let connections finish after SIGTERM or SIGINT (a second signal stops at
+    /// once).
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub grace: f64,
+    /// When blobs are checked against their digest: `lazy`, each before its first byte is
+    /// sent; `start`, all before serving. A blob that fails is answered with 500.
+    #[arg(long, default_value = "lazy", value_parser = ["lazy", "start"])]
+    pub verify_blobs: String,
     /// No log line per request.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -192,12 +217,9 @@ pub struct PushArgs {
     /// Plain HTTP for host:port, and accept invalid TLS certificates.
     #[arg(long)]
     pub insecure: bool,
-    /// User name (the password is read from standard input).
-    #[arg(long, requires = "password_stdin")]
-    pub user: Option<String>,
-    /// Read the password from standard input.
-    #[arg(long, requires = "user")]
-    pub password_stdin: bool,
+    /// Credentials and time limits.
+    #[command(flatten)]
+    pub access: crate::push::RegistryAccess,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -222,6 +244,9 @@ pub struct ImportArgs {
     /// Plain HTTP for host:port, and accept invalid TLS certificates.
     #[arg(long)]
     pub insecure: bool,
+    /// Credentials and time limits.
+    #[command(flatten)]
+    pub access: crate::push::RegistryAccess,
     /// Delete the repositories of Solutions no longer listed (never an active one).
     #[arg(long)]
     pub prune: bool,

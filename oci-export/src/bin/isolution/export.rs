@@ -7,8 +7,8 @@ use std::path::Path;
 use indicatif::ProgressBar;
 use iso_core::solution::Solution;
 use oci_export::export::archive::{export_archive_for, ArchiveFormat};
-use oci_export::export::layout::export_oci_with;
-use oci_export::export::Progress;
+use oci_export::export::layout::export_oci_opts;
+use oci_export::export::{LayoutOptions, Progress};
 
 use crate::args::ExportArgs;
 use crate::util;
@@ -24,6 +24,9 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
             "--platform chooses what a --docker-archive holds; OCI layouts and archives keep \
              every platform"
         );
+    }
+    if a.trust_existing && a.oci.is_none() {
+        anyhow::bail!("--trust-existing is about the blobs already in an --oci layout");
     }
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
@@ -70,7 +73,7 @@ fn to_archive(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let mut out = util::stdout();
+    let mut out = Vec::new();
     if a.json {
         util::json_line(&mut out, &r)?;
     } else {
@@ -83,7 +86,7 @@ fn to_archive(
             r.bytes
         )?;
     }
-    out.flush()?;
+    util::write_record(&out)?;
     Ok(Outcome::Clean)
 }
 
@@ -96,13 +99,19 @@ fn to_layout(
     images: &[(String, String)],
     bar: Option<ProgressBar>,
 ) -> anyhow::Result<Outcome> {
-    let report = export_oci_with(solution, dest, images, a.oci_media_types, &mut |p| {
+    let mut opts = LayoutOptions::default();
+    opts.oci_media_types = a.oci_media_types;
+    opts.trust_existing = a.trust_existing;
+    let report = export_oci_opts(solution, dest, images, &opts, &mut |p| {
         show_progress(bar.as_ref(), p)
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut out = util::stdout();
+    for d in &report.replaced {
+        eprintln!("isolution: replaced blob {d}: the file in the layout did not match its digest");
+    }
+    let mut out = Vec::new();
     if a.json {
         util::json_line(&mut out, &report)?;
     } else {
@@ -113,9 +122,13 @@ fn to_layout(
                 i.ref_name, i.manifest_digest, i.media_type
             )?;
         }
+        let replaced = match report.blobs_replaced {
+            0 => String::new(),
+            n => format!(", {n} replaced (wrong content)"),
+        };
         writeln!(
             out,
-            "{}: {} image(s), {} blob(s) written ({} bytes), {} already present",
+            "{}: {} image(s), {} blob(s) written ({} bytes), {} already present{replaced}",
             dest.display(),
             report.images.len(),
             report.blobs_written,
@@ -123,6 +136,6 @@ fn to_layout(
             report.blobs_present
         )?;
     }
-    out.flush()?;
+    util::write_record(&out)?;
     Ok(Outcome::Clean)
 }

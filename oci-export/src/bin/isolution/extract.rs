@@ -1,7 +1,5 @@
 //! `isolution extract`.
 
-use std::io::Write;
-
 use iso_core::extract::{extract, ExtractOptions};
 use iso_core::Image;
 
@@ -45,9 +43,9 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<Outcome> {
         eprintln!("isolution: {what} {}: {}", s.path, s.reason);
     }
     if a.json {
-        let mut out = util::stdout();
+        let mut out = Vec::new();
         util::json_line(&mut out, &report)?;
-        out.flush()?;
+        util::write_record(&out)?;
     }
     Ok(if report.skipped.iter().any(|s| s.refused) {
         Outcome::Problems

@@ -25,12 +25,17 @@ pub fn run(a: ImportArgs) -> anyhow::Result<Outcome> {
         }
         None => None,
     };
+    // Each Solution goes under its own <name>-<version>: auth file entries of the host.
+    let credentials = a.access.credentials(&a.registry, "")?;
     let opts = ImportOptions {
-        push: PushOptions {
-            registry: a.registry.clone(),
-            insecure: a.insecure,
-            ..PushOptions::default()
-        },
+        push: a.access.apply(
+            PushOptions {
+                registry: a.registry.clone(),
+                insecure: a.insecure,
+                ..PushOptions::default()
+            },
+            credentials,
+        ),
         prune: a.prune,
         dry_run: a.dry_run,
         key,
@@ -40,8 +45,10 @@ pub fn run(a: ImportArgs) -> anyhow::Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let report = rt.block_on(import(&config, &opts))?;
-    let mut out = util::stdout();
+    let report = rt
+        .block_on(import(&config, &opts))
+        .with_context(|| format!("import into {}", opts.push.registry_shown()))?;
+    let mut out = Vec::new();
     if a.json {
         util::json_line(&mut out, &report)?;
     } else {
@@ -73,7 +80,7 @@ pub fn run(a: ImportArgs) -> anyhow::Result<Outcome> {
             writeln!(out, "kept     {s} (its Solution version is active)")?;
         }
     }
-    out.flush()?;
+    util::write_record(&out)?;
     Ok(if report.ok() {
         Outcome::Clean
     } else {

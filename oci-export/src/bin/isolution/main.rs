@@ -2,6 +2,11 @@
 //!
 //! Exit codes: 0 success; 1 the command ran but found a problem (refused entries, findings);
 //! 2 unreadable or malformed input, or a usage error. Errors print one line to stderr.
+//!
+//! Output: a listing cut short by its reader (`isolution ls | head`) is not a failure; the
+//! summary of a command that changes state (`export`, `extract --json`, `push`, `import`)
+//! is its record: failing to write it is exit 2, and a closed stdout is refused (exit 2)
+//! before anything is done.
 
 // The doc comments of `args` are clap's `--help` text, written for a terminal (`<name>`
 // is a placeholder there, not an HTML tag).
@@ -42,10 +47,28 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Commands that change state and print what they did: that summary is their record, so
+    // a failed write of it (a broken pipe included) is an error, and a closed stdout is
+    // refused before anything is done. For the others, `isolution ls | head` is not a
+    // failure.
+    let (record, prints) = match &cli.command {
+        args::Command::Export(_) | args::Command::Push(_) | args::Command::Import(_) => {
+            (true, true)
+        }
+        args::Command::Extract(a) => (true, a.json),
+        _ => (false, false),
+    };
+    if prints && util::stdout_was_closed() {
+        eprintln!(
+            "isolution: standard output is closed: the summary would be lost (nothing was \
+             done; redirect it to /dev/null to discard it)"
+        );
+        return ExitCode::from(2);
+    }
     match run(cli) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
-        Err(e) if util::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if !record && util::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("isolution: {e:#}");
             ExitCode::from(2)

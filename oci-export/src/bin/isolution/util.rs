@@ -42,6 +42,53 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Writes `bytes`, the summary that records what a command did (`export`, `extract`), to
+/// stdout and flushes it. Any failure is an error (exit 2), a broken pipe included: the
+/// record is lost, unlike the tail of a listing cut by `| head`.
+pub fn write_record(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .context("cannot write the summary to standard output")
+}
+
+/// True when file descriptor 1 was closed when the process started (`isolution ... >&-`).
+///
+/// Rust's runtime reopens a closed standard descriptor on `/dev/null` before `main` runs (so
+/// that no file the program opens can take its number), after which writes "succeed" and
+/// the output is silently lost: only a function that runs before the runtime's start can
+/// tell a closed stdout from `>/dev/null`. On Linux that is an ELF constructor (see
+/// [`probe`]); elsewhere this is always false.
+pub fn stdout_was_closed() -> bool {
+    probe::CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Looks at descriptor 1 before Rust's runtime starts (see [`stdout_was_closed`]).
+mod probe {
+    use std::sync::atomic::AtomicBool;
+
+    /// Set before `main` when descriptor 1 was not open.
+    pub static CLOSED: AtomicBool = AtomicBool::new(false);
+
+    /// Run by the dynamic loader with the other constructors, before `main` and so before
+    /// the runtime reopens a closed descriptor 1. Placing a function in `.init_array` is
+    /// what the `unsafe_code` lint flags here (a link section): the function itself is safe
+    /// Rust, takes no argument (the loader's are ignored, as the C ABI allows), cannot
+    /// panic, and only stores one flag.
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    #[used]
+    #[link_section = ".init_array"]
+    static PROBE: extern "C" fn() = probe;
+
+    #[cfg(target_os = "linux")]
+    extern "C" fn probe() {
+        let closed =
+            rustix::io::fcntl_getfd(std::io::stdout()).is_err_and(|e| e == rustix::io::Errno::BADF);
+        CLOSED.store(closed, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Stdout, buffered.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())

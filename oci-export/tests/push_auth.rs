@@ -1,0 +1,905 @@
+//! `isolution push` and `import` against registries that ask for credentials, and against
+//! servers that do not answer: Debian's `docker-registry` (distribution 2.8) with htpasswd
+//! basic auth, and with token auth served by a token issuer started here (JWT RS256 signed
+//! with a key made by the `openssl` CLI, granting exactly the scopes asked for). Credentials
+//! from `--user`, the registry URL, and auth files written by `skopeo login`; a token that
+//! expires in the middle of a push; wrong credentials; a registry that accepts connections
+//! and never answers, one that answers a byte a second, one that refuses connections. No
+//! password ever appears in what `isolution` prints.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod common;
+use common::{json, solution, tool, tools, Daemon, BIN};
+
+#[path = "../../tests/common/b64.rs"]
+#[allow(dead_code)]
+mod b64;
+
+/// Each token request: its scopes, and whether it was answered with a token.
+type Requests = Arc<Mutex<Vec<(Vec<String>, bool)>>>;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "Pa55-w0rd-XYZZY";
+const WRONG: &str = "Wr0ng-pa55-QUUX";
+const SERVICE: &str = "isolution-test-registry";
+const ISSUER: &str = "isolution-test-issuer";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `docker-registry` on 127.0.0.1 with `auth` (YAML lines under `auth:`), stopped when
+/// dropped.
+struct Registry {
+    _daemon: Daemon,
+    addr: String,
+}
+
+fn start_registry(root: &Path, auth: &str) -> Option<Registry> {
+    if !tool("docker-registry") {
+        return None;
+    }
+    let port = free_port();
+    let cfg = root.join("config.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version: 0.1\nlog: {{ level: warn }}\nstorage:\n  filesystem: {{ rootdirectory: {} }}\n  delete: {{ enabled: true }}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n{auth}",
+            root.join("data").display()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::quiet(Command::new("docker-registry").arg("serve").arg(&cfg));
+    let addr = format!("127.0.0.1:{port}");
+    let t = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "docker-registry did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Registry {
+        _daemon: daemon,
+        addr,
+    })
+}
+
+/// A registry with htpasswd basic auth (USER, PASSWORD).
+fn basic_registry(root: &Path) -> Option<Registry> {
+    if !tools(&["docker-registry", "htpasswd"]) {
+        return None;
+    }
+    let out = Command::new("htpasswd")
+        .args(["-Bbn", USER, PASSWORD])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = root.join("htpasswd");
+    std::fs::write(&file, &out.stdout).unwrap();
+    start_registry(
+        root,
+        &format!(
+            "  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+            file.display()
+        ),
+    )
+}
+
+/// A key and self-signed certificate made by the openssl CLI: the issuer signs with the key,
+/// the registry trusts the certificate.
+struct Keys {
+    key: PathBuf,
+    cert: PathBuf,
+    /// The certificate, DER, base64 (the JWT header's `x5c`).
+    x5c: String,
+}
+
+fn keys(dir: &Path) -> Keys {
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/CN=isolution-test-issuer", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(der.status.success());
+    Keys {
+        key,
+        cert,
+        x5c: b64::encode(&der.stdout),
+    }
+}
+
+fn b64url(b: &[u8]) -> String {
+    b64::encode(b)
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A token issuer (distribution's token spec) on 127.0.0.1: checks USER/PASSWORD (anonymous
+/// requests are refused), grants exactly the scopes asked for, signs RS256 JWTs with
+/// `openssl dgst`.
+struct Issuer {
+    addr: String,
+    /// Each token request: its scopes, and whether it was answered with a token.
+    requests: Requests,
+    /// While set, tokens are issued already expired but for the registry's 60 s leeway
+    /// (valid about 2 s), while `expires_in` says an hour.
+    short: Arc<AtomicBool>,
+    /// `exp` of those tokens, from the time they are issued.
+    short_exp: Arc<AtomicI64>,
+    key: PathBuf,
+    x5c: String,
+}
+
+fn start_issuer(keys: &Keys) -> Issuer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let short = Arc::new(AtomicBool::new(false));
+    let (reqs, sh) = (requests.clone(), short.clone());
+    let (key, x5c) = (keys.key.clone(), keys.x5c.clone());
+    let short_exp = Arc::new(AtomicI64::new(0));
+    let se = short_exp.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let (reqs, sh, key, x5c, se) = (
+                reqs.clone(),
+                sh.clone(),
+                key.clone(),
+                x5c.clone(),
+                se.clone(),
+            );
+            std::thread::spawn(move || {
+                let _ = issue(conn, &reqs, &sh, &key, &x5c, &se);
+            });
+        }
+    });
+    Issuer {
+        addr,
+        requests,
+        short,
+        short_exp,
+        key: keys.key.clone(),
+        x5c: keys.x5c.clone(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(if b[i] == b'+' { b' ' } else { b[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Answers one token request on `conn`.
+fn issue(
+    mut conn: TcpStream,
+    reqs: &Mutex<Vec<(Vec<String>, bool)>>,
+    short: &AtomicBool,
+    key: &Path,
+    x5c: &str,
+    short_exp: &AtomicI64,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let mut params: Vec<(String, String)> = Vec::new();
+    for kv in query.split('&').filter(|s| !s.is_empty()) {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        params.push((percent_decode(k), percent_decode(v)));
+    }
+    let scopes: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let expected = format!(
+        "basic {}",
+        b64::encode(format!("{USER}:{PASSWORD}").as_bytes())
+    );
+    let authorized = head.lines().any(|l| {
+        l.to_ascii_lowercase().starts_with("authorization:")
+            && l["authorization:".len()..]
+                .trim()
+                .eq_ignore_ascii_case(&expected)
+    });
+    let service_ok = params.iter().any(|(k, v)| k == "service" && v == SERVICE);
+    reqs.lock()
+        .unwrap()
+        .push((scopes.clone(), authorized && service_ok));
+    if !(authorized && service_ok) {
+        let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+        return write!(
+            conn,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    let access: Vec<serde_json::Value> = scopes
+        .iter()
+        .filter_map(|s| {
+            let (resource, actions) = s.rsplit_once(':')?;
+            let (kind, name) = resource.split_once(':')?;
+            Some(serde_json::json!({
+                "type": kind, "name": name,
+                "actions": actions.split(',').collect::<Vec<_>>(),
+            }))
+        })
+        .collect();
+    let t = now();
+    let exp = if short.load(Ordering::SeqCst) {
+        t + short_exp.load(Ordering::SeqCst)
+    } else {
+        t + 300
+    };
+    let token = mint(key, x5c, access, exp)?;
+    let body = serde_json::json!({"token": token, "expires_in": 3600}).to_string();
+    write!(
+        conn,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A JWT for USER granting `access` until `exp`, signed with `key`.
+fn mint(
+    key: &Path,
+    x5c: &str,
+    access: Vec<serde_json::Value>,
+    exp: i64,
+) -> std::io::Result<String> {
+    static JTI: AtomicUsize = AtomicUsize::new(0);
+    let t = now();
+    let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [x5c]});
+    let claims = serde_json::json!({
+        "iss": ISSUER, "sub": USER, "aud": SERVICE, "exp": exp, "nbf": t - 10, "iat": t,
+        "jti": format!("t{}", JTI.fetch_add(1, Ordering::SeqCst)), "access": access,
+    });
+    let signing = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(signing.as_bytes())?;
+    let sig = child.wait_with_output()?.stdout;
+    Ok(format!("{signing}.{}", b64url(&sig)))
+}
+
+/// A registry with token auth, and its issuer.
+fn token_registry(root: &Path) -> Option<(Registry, Issuer)> {
+    if !tools(&["docker-registry", "openssl"]) {
+        return None;
+    }
+    let k = keys(root);
+    let issuer = start_issuer(&k);
+    let reg = start_registry(
+        root,
+        &format!(
+            "  token:\n    realm: http://{}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+            issuer.addr,
+            k.cert.display()
+        ),
+    )?;
+    Some((reg, issuer))
+}
+
+/// `isolution push` of example-solution-1.0.2 to `registry` (plain http), `stdin` on its
+/// input, with an environment of its own: HOME and XDG_RUNTIME_DIR in `home`, no
+/// DOCKER_CONFIG or REGISTRY_AUTH_FILE unless `env` sets them.
+fn push(registry: &str, home: &Path, extra: &[&str], env: &[(&str, &Path)], stdin: &str) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("push")
+        .arg(solution("example-solution-1.0.2.iso"))
+        .args(["--registry", registry, "--insecure", "--json"])
+        .args(extra);
+    isolate(&mut cmd, home, env);
+    run_with_stdin(cmd, stdin)
+}
+
+fn isolate(cmd: &mut Command, home: &Path, env: &[(&str, &Path)]) {
+    std::fs::create_dir_all(home.join("run")).unwrap();
+    cmd.env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_CONFIG_HOME");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts `out` failed with exit 2 and one line on stderr holding `needles`, no secret
+/// anywhere; returns the line.
+#[track_caller]
+fn assert_failed_cleanly(out: &Output, needles: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("isolution: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} in {err}");
+    }
+    assert_no_secret(out);
+    err
+}
+
+#[track_caller]
+fn assert_no_secret(out: &Output) {
+    for stream in [&out.stdout, &out.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        for secret in [PASSWORD, WRONG] {
+            assert!(!text.contains(secret), "a password was printed: {text}");
+        }
+        let basic = b64::encode(format!("{USER}:{PASSWORD}").as_bytes());
+        assert!(!text.contains(&basic), "basic credentials printed: {text}");
+        assert!(!text.contains("eyJ"), "a token was printed: {text}");
+    }
+}
+
+fn images(r: &serde_json::Value) -> usize {
+    r["images"].as_array().unwrap().len()
+}
+
+#[test]
+fn basic_auth_with_user_and_password_stdin_and_from_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = basic_registry(dir.path()) else {
+        return;
+    };
+    let home = dir.path().join("home");
+    // Anonymous: refused, and told how to give credentials.
+    let out = push(&reg.addr, &home, &[], &[], "");
+    assert_failed_cleanly(&out, &["401", "--user", "--authfile"]);
+    // Wrong password: refused, the user named, the password nowhere.
+    let user = ["--user", USER, "--password-stdin"];
+    let out = push(&reg.addr, &home, &user, &[], &format!("{WRONG}\n"));
+    assert_failed_cleanly(&out, &["refused the credentials", USER, &reg.addr]);
+    // Right password.
+    let out = push(&reg.addr, &home, &user, &[], &format!("{PASSWORD}\n"));
+    assert_no_secret(&out);
+    assert_eq!(images(&json(&out)), 3);
+    // Credentials in the URL: used, and never printed (nor the user-info part).
+    let url = format!("http://{USER}:{PASSWORD}@{}", reg.addr);
+    let out = push(&url, &home, &["--prefix", "from-url"], &[], "");
+    assert_no_secret(&out);
+    let r = json(&out);
+    assert_eq!(images(&r), 3);
+    assert!(!r.to_string().contains('@') || !r.to_string().contains(&format!("{USER}:")));
+    assert!(
+        r["images"][0].as_str().unwrap().starts_with(&reg.addr),
+        "{r}"
+    );
+    let bad = format!("http://{USER}:{WRONG}@{}", reg.addr);
+    let out = push(&bad, &home, &["--prefix", "from-url"], &[], "");
+    let err = assert_failed_cleanly(&out, &["refused the credentials"]);
+    assert!(!err.contains(&format!("{USER}:")), "{err}");
+}
+
+#[test]
+fn basic_auth_credentials_from_auth_files_for_push_and_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = basic_registry(dir.path()) else {
+        return;
+    };
+    let home = dir.path().join("home");
+    let auth = b64::encode(format!("{USER}:{PASSWORD}").as_bytes());
+    // docker's config.json, its key a URL, in $DOCKER_CONFIG.
+    let docker = dir.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(
+            r#"{{"auths": {{"https://{}": {{"auth": "{auth}"}}}}}}"#,
+            reg.addr
+        ),
+    )
+    .unwrap();
+    let out = push(&reg.addr, &home, &[], &[("DOCKER_CONFIG", &docker)], "");
+    assert_no_secret(&out);
+    assert_eq!(images(&json(&out)), 3);
+    // podman's auth.json in $XDG_RUNTIME_DIR/containers, a key for the namespace.
+    let xdg = home.join("run/containers");
+    std::fs::create_dir_all(&xdg).unwrap();
+    std::fs::write(
+        xdg.join("auth.json"),
+        format!(
+            r#"{{"auths": {{"{0}/podman-ns": {{"auth": "{auth}"}}, "{0}": {{"auth": "{1}"}}}}}}"#,
+            reg.addr,
+            b64::encode(format!("{USER}:{WRONG}").as_bytes())
+        ),
+    )
+    .unwrap();
+    let out = push(&reg.addr, &home, &["--prefix", "podman-ns/x"], &[], "");
+    assert_no_secret(&out);
+    assert_eq!(images(&json(&out)), 3, "the namespace's entry wins");
+    let out = push(&reg.addr, &home, &["--prefix", "elsewhere"], &[], "");
+    assert_failed_cleanly(&out, &["refused the credentials"]);
+    std::fs::remove_file(xdg.join("auth.json")).unwrap();
+    // import, with --authfile.
+    let authfile = dir.path().join("auth.json");
+    std::fs::write(
+        &authfile,
+        format!(r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#, reg.addr),
+    )
+    .unwrap();
+    let config = dir.path().join("solutions.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: solutions.metalk8s.scality.com/v1alpha1\nkind: SolutionsConfiguration\narchives:\n  - \"{}\"\nactive: {{}}\n",
+            solution("example-solution-1.0.10.iso").canonicalize().unwrap().display()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("import")
+        .arg(&config)
+        .args([
+            "--registry",
+            &reg.addr,
+            "--insecure",
+            "--json",
+            "--no-digests",
+        ])
+        .arg("--authfile")
+        .arg(&authfile);
+    isolate(&mut cmd, &home, &[]);
+    let out = run_with_stdin(cmd, "");
+    assert_no_secret(&out);
+    let r = json(&out);
+    assert_eq!(r["archives"][0]["status"], "pushed", "{r}");
+    // import without credentials: the archive is refused, the reason says why.
+    let mut cmd = Command::new(BIN);
+    cmd.arg("import").arg(&config).args([
+        "--registry",
+        &reg.addr,
+        "--insecure",
+        "--json",
+        "--no-digests",
+    ]);
+    isolate(&mut cmd, &home, &[]);
+    let out = run_with_stdin(cmd, "");
+    assert_no_secret(&out);
+    assert_ne!(out.status.code(), Some(0));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("401"), "{text}");
+}
+
+/// The scopes of the token requests that got a token.
+fn granted(issuer: &Issuer) -> Vec<Vec<String>> {
+    issuer
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(s, _)| s.clone())
+        .collect()
+}
+
+#[test]
+fn token_auth_gets_a_token_per_repository_and_mounts_with_the_source_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((reg, issuer)) = token_registry(dir.path()) else {
+        return;
+    };
+    let home = dir.path().join("home");
+    let user = ["--user", USER, "--password-stdin", "--concurrency", "4"];
+    let out = push(&reg.addr, &home, &user, &[], &format!("{PASSWORD}\n"));
+    assert_no_secret(&out);
+    let r = json(&out);
+    assert_eq!(images(&r), 3, "{r}");
+    assert!(r["mounted"].as_u64().unwrap() >= 1, "a mount: {r}");
+    let scopes = granted(&issuer);
+    let repo = |name: &str| format!("repository:example-solution-1.0.2/{name}:pull,push");
+    for name in ["base-server", "example-solution-operator"] {
+        assert!(
+            scopes.iter().any(|s| s == &[repo(name)]),
+            "a token for {name} alone: {scopes:?}"
+        );
+    }
+    // The mount's token: push on the target, pull on the source.
+    assert!(
+        scopes.iter().any(|s| s.len() == 2
+            && s.iter().filter(|x| x.ends_with(":pull,push")).count() == 1
+            && s.iter().filter(|x| x.ends_with(":pull")).count() == 1),
+        "{scopes:?}"
+    );
+    // One token per scope: cached, not fetched per request.
+    assert!(scopes.len() <= 6, "{scopes:?}");
+    if tool("skopeo") {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false", "--creds"])
+            .arg(format!("{USER}:{PASSWORD}"))
+            .arg(format!(
+                "docker://{}/example-solution-1.0.2/base-server:1.0.2",
+                reg.addr
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Wrong password: the token service refuses; one line, no secret.
+    let wrong = ["--user", USER, "--password-stdin"];
+    let out = push(&reg.addr, &home, &wrong, &[], &format!("{WRONG}\n"));
+    assert_failed_cleanly(&out, &["token service refused", USER]);
+    // No credentials: anonymous token requests, refused.
+    let before = issuer.requests.lock().unwrap().len();
+    let out = push(&reg.addr, &home, &[], &[], "");
+    assert_failed_cleanly(&out, &["anonymous"]);
+    assert!(issuer.requests.lock().unwrap().len() > before);
+}
+
+#[test]
+fn token_auth_with_credentials_from_skopeo_login() {
+    let dir = tempfile::tempdir().unwrap();
+    if !tool("skopeo") {
+        return;
+    }
+    let Some((reg, _issuer)) = token_registry(dir.path()) else {
+        return;
+    };
+    let home = dir.path().join("home");
+    let authfile = dir.path().join("login/auth.json");
+    let mut login = Command::new("skopeo");
+    login
+        .args(["login", "--tls-verify=false", "--authfile"])
+        .arg(&authfile)
+        .args(["--username", USER, "--password-stdin", &reg.addr]);
+    isolate(&mut login, &home, &[]);
+    let out = run_with_stdin(login, PASSWORD);
+    assert!(
+        out.status.success(),
+        "skopeo login: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let via_flag = ["--authfile", authfile.to_str().unwrap()];
+    let out = push(&reg.addr, &home, &via_flag, &[], "");
+    assert_no_secret(&out);
+    assert_eq!(images(&json(&out)), 3);
+    let out = push(
+        &reg.addr,
+        &home,
+        &["--prefix", "via-env"],
+        &[("REGISTRY_AUTH_FILE", &authfile)],
+        "",
+    );
+    assert_no_secret(&out);
+    assert_eq!(images(&json(&out)), 3);
+    // A missing --authfile is an error that names it.
+    let missing = dir.path().join("nowhere.json");
+    let out = push(
+        &reg.addr,
+        &home,
+        &["--authfile", missing.to_str().unwrap()],
+        &[],
+        "",
+    );
+    assert_failed_cleanly(&out, &["nowhere.json"]);
+}
+
+/// A TCP proxy that holds the bytes going to the registry for `stall` once `after` bytes
+/// went through, then clears `short` (tokens from then on are long-lived).
+fn stalling_proxy(
+    upstream: String,
+    after: usize,
+    stall: Duration,
+    short: Arc<AtomicBool>,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let stalled = Arc::new(Mutex::new(false));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut client) = conn else { continue };
+            let Ok(mut server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Both);
+            });
+            let (sent, stalled, short) = (sent.clone(), stalled.clone(), short.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    let n = match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if sent.fetch_add(n, Ordering::SeqCst) + n > after {
+                        let mut done = stalled.lock().unwrap();
+                        if !*done {
+                            std::thread::sleep(stall);
+                            short.store(false, Ordering::SeqCst);
+                            *done = true;
+                        }
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = server.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_token_that_expires_mid_push_is_refreshed() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((reg, issuer)) = token_registry(dir.path()) else {
+        return;
+    };
+    // Tokens valid about 2 s though announced for an hour; the proxy holds a request 4 s
+    // once the push is under way: the tokens in hand have expired when it goes on.
+    // Distribution may allow 60 s of leeway past `exp`: probe it with a token 30 s past.
+    let past = mint(&issuer.key, &issuer.x5c, Vec::new(), now() - 30).unwrap();
+    let mut c = TcpStream::connect(&reg.addr).unwrap();
+    write!(
+        c,
+        "GET /v2/ HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {past}\r\nConnection: close\r\n\r\n",
+        reg.addr
+    )
+    .unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    let leeway = answer.starts_with("HTTP/1.1 200");
+    eprintln!("registry leeway past exp: {leeway}");
+    issuer
+        .short_exp
+        .store(if leeway { -58 } else { 2 }, Ordering::SeqCst);
+    issuer.short.store(true, Ordering::SeqCst);
+    let proxy = stalling_proxy(
+        reg.addr.clone(),
+        6000,
+        Duration::from_secs(4),
+        issuer.short.clone(),
+    );
+    let home = dir.path().join("home");
+    let user = ["--user", USER, "--password-stdin", "--chunk-size", "512"];
+    let out = push(&proxy, &home, &user, &[], &format!("{PASSWORD}\n"));
+    assert_no_secret(&out);
+    let r = json(&out);
+    assert_eq!(images(&r), 3, "{r}");
+    assert!(!issuer.short.load(Ordering::SeqCst), "the proxy stalled");
+    let scopes = granted(&issuer);
+    let mut per_scope: HashMap<&Vec<String>, usize> = HashMap::new();
+    for s in &scopes {
+        *per_scope.entry(s).or_default() += 1;
+    }
+    assert!(
+        per_scope.values().any(|&n| n >= 2),
+        "a refused token was fetched again: {scopes:?}"
+    );
+}
+
+#[test]
+fn a_registry_that_never_answers_times_out_with_a_clear_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c); // accepted, never answered
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let out = push(&addr, dir.path(), &["--read-timeout", "2"], &[], "");
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert_failed_cleanly(
+        &out,
+        &[
+            "timed out after 2 s waiting for the registry",
+            "--read-timeout",
+            &addr,
+        ],
+    );
+}
+
+#[test]
+fn a_registry_answering_a_byte_a_second_hits_the_request_budget() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for c in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut c = c;
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf);
+                for b in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+                    if c.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let out = push(
+        &addr,
+        dir.path(),
+        &["--read-timeout", "5", "--timeout", "3"],
+        &[],
+        "",
+    );
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert_failed_cleanly(&out, &["no complete answer within 3 s", "--timeout"]);
+}
+
+#[test]
+fn a_refused_connection_says_refused() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let out = push(&addr, dir.path(), &[], &[], "");
+    assert_failed_cleanly(&out, &["connection refused", &addr]);
+    // Credentials in the URL of an unreachable registry are not printed either.
+    let url = format!("http://{USER}:{PASSWORD}@{addr}");
+    let out = push(&url, dir.path(), &[], &[], "");
+    let err = assert_failed_cleanly(&out, &["connection refused"]);
+    assert!(!err.contains(USER), "{err}");
+}
+
+/// A TCP proxy to `upstream` that answers the first `busy` connections itself, with `status`
+/// and `Retry-After: retry_after`, then forwards the others.
+fn busy_proxy(
+    upstream: String,
+    busy: usize,
+    status: &'static str,
+    retry_after: &'static str,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for (i, conn) in listener.incoming().enumerate() {
+            let Ok(mut client) = conn else { continue };
+            if i < busy {
+                std::thread::spawn(move || {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match client.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 {status}\r\nRetry-After: {retry_after}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
+                });
+                continue;
+            }
+            let Ok(mut server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Both);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut client, &mut server);
+                let _ = server.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn retry_after_is_honoured_within_the_request_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = start_registry(dir.path(), "  {}\n") else {
+        return;
+    };
+    let home = dir.path().join("home");
+    // One 429 asking for 2 s: waited for, then the push completes.
+    let proxy = busy_proxy(reg.addr.clone(), 1, "429 Too Many Requests", "2");
+    let t = Instant::now();
+    let r = json(&push(&proxy, &home, &["--concurrency", "1"], &[], ""));
+    assert!(
+        t.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(images(&r), 3);
+    // 503s asking for more than the budget allows: the answer is the error, at once.
+    let proxy = busy_proxy(
+        reg.addr.clone(),
+        usize::MAX,
+        "503 Service Unavailable",
+        "3600",
+    );
+    let t = Instant::now();
+    let out = push(&proxy, &home, &["--timeout", "5"], &[], "");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_failed_cleanly(&out, &["503"]);
+}
