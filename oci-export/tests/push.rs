@@ -439,3 +439,33 @@ fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
     let again = json(&run());
     assert_eq!(again["uploaded"], 0, "{again}");
 }
+
+#[test]
+fn a_corrupt_blob_is_never_sent_under_its_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(reg) = start_registry(dir.path(), free_port()) else {
+        return;
+    };
+    let out = Command::new(BIN)
+        .arg("push")
+        .arg(solution("broken-image-blob-digest.iso"))
+        .args(["--registry", &reg.addr, "--insecure", "--concurrency", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("is corrupt in the archive"), "{err}");
+    // The digest it is named by: no blob of that name reached the registry's storage.
+    let named = err
+        .split("blob sha256:")
+        .nth(1)
+        .and_then(|r| r.get(..64))
+        .expect("the error names the blob");
+    let stored = dir
+        .path()
+        .join("data/docker/registry/v2/blobs/sha256")
+        .join(&named[..2])
+        .join(named);
+    assert!(!stored.exists(), "{} was stored", stored.display());
+}

@@ -160,6 +160,17 @@ pub enum PushError {
     /// image kind.
     #[error("{0}")]
     Other(String),
+    /// A blob of the archive whose bytes do not have its digest: refused before any of its
+    /// bytes were sent (the bytes a push sends always carry a digest it checked).
+    #[error("{repo}: blob {digest} is corrupt in the archive: its bytes have {actual}; nothing of it was sent")]
+    Corrupt {
+        /// The repository it was to go to.
+        repo: String,
+        /// The digest it is named by.
+        digest: String,
+        /// The digest of its bytes (or why it could not be computed).
+        actual: String,
+    },
     /// The progress callback asked to stop ([`ControlFlow::Break`]): built from
     /// [`crate::Stopped`], as [`crate::export::ExportError::Stopped`] is.
     #[error("push {}", crate::Stopped)]
@@ -773,6 +784,38 @@ impl Client {
     }
 }
 
+/// Hashes `job`'s bytes (on a blocking thread) and refuses the blob unless they have its
+/// digest: checked before the first byte of an upload leaves, so a corrupt archive never
+/// sends bytes under a name they do not have (whatever the registry checks itself).
+async fn check_blob(job: &BlobJob) -> Result<(), PushError> {
+    let corrupt = |actual: String| PushError::Corrupt {
+        repo: job.repo.clone(),
+        digest: job.digest.clone(),
+        actual,
+    };
+    let Some(want) = iso_core::digest::sha256_hex(&job.digest).map(str::to_string) else {
+        return Err(corrupt(
+            "an algorithm this tool cannot check (only sha256)".into(),
+        ));
+    };
+    let parts = job.parts.clone();
+    let got = tokio::task::spawn_blocking(move || {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        for p in &parts {
+            h.update(p);
+        }
+        hex::encode(h.finalize())
+    })
+    .await
+    .map_err(|e| corrupt(format!("no digest (the hashing task failed: {e})")))?;
+    if got == want {
+        Ok(())
+    } else {
+        Err(corrupt(format!("sha256:{got}")))
+    }
+}
+
 async fn push_blob(
     c: &Client,
     job: &BlobJob,
@@ -789,6 +832,7 @@ async fn push_blob(
     if r.status() == StatusCode::CREATED {
         return Ok(Outcome::Mounted);
     }
+    check_blob(job).await?;
     let mut loc = c.location(&r)?;
     // An upload session that fails mid-request (a connection cut inside a PATCH or PUT) may
     // hold part of the body: resending on the same session is refused (416, or 404
