@@ -46,6 +46,7 @@ use oci_export::deploy::upgrade;
 use oci_export::export::archive::{self, ArchiveFormat};
 use oci_export::export::layout::{self, ExportError as RsExportError};
 use oci_export::registry::client::{self as rpush, PushError, PushOptions};
+use oci_export::registry::credentials::{self, RegistryUrl};
 use oci_export::view::BlobTotal;
 
 use crate::boot::{BootCatalog, BootEntry};
@@ -1882,7 +1883,11 @@ impl Solution {
     /// also accepts invalid certificates). `credentials` is `(user, password)`, for basic
     /// and bearer-token authentication (a token per repository, cached until it expires,
     /// fetched again when the registry refuses it); credentials written in the URL
-    /// (`http://user:password@host`) are used when it is None, and never shown in messages.
+    /// (`http://user:password@host`) are used when it is None, and never shown in messages;
+    /// else those `podman login`, `skopeo login` or `docker login` stored: `authfile`, or
+    /// `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
+    /// `~/.config/containers/auth.json`, `~/.docker/config.json`, in that order, as the CLI
+    /// reads them (an unreadable `authfile` raises ExportError).
     /// At most `concurrency` requests at once; 5xx and 429 answers (after their
     /// `Retry-After`) and connection errors are retried with backoff. Time limits in
     /// seconds: `connect_timeout` to connect, `read_timeout` of silence from the registry,
@@ -1901,7 +1906,8 @@ impl Solution {
     /// the bytes of the blobs to push. If it raises, no new blob is started, no manifest is
     /// sent (a later push skips the blobs already there), and the exception propagates.
     #[pyo3(signature = (registry, *, prefix=None, insecure=false, credentials=None,
-        concurrency=4, progress=None, connect_timeout=10.0, read_timeout=60.0, timeout=600.0))]
+        concurrency=4, progress=None, connect_timeout=10.0, read_timeout=60.0, timeout=600.0,
+        authfile=None))]
     #[allow(clippy::too_many_arguments)]
     fn push<'py>(
         &self,
@@ -1915,6 +1921,7 @@ impl Solution {
         connect_timeout: f64,
         read_timeout: f64,
         timeout: f64,
+        authfile: Option<PathBuf>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if concurrency == 0 {
             return Err(PyValueError::new_err("concurrency must be at least 1"));
@@ -1929,11 +1936,30 @@ impl Solution {
                 PyValueError::new_err(format!("{name} must be a positive number of seconds"))
             })
         };
+        let credentials = match credentials {
+            Some(c) => Some(c.into()),
+            None => {
+                let url = RegistryUrl::parse(&registry);
+                match url.credentials {
+                    Some(c) => Some(c),
+                    None => {
+                        // Auth files may hold per-namespace entries: the prefix's.
+                        let namespace = match &prefix {
+                            Some(p) => p.trim_matches('/').to_string(),
+                            None => self.id.clone().unwrap_or_default(),
+                        };
+                        credentials::lookup(url.host(), &namespace, authfile.as_deref())
+                            .map_err(|e| ExportError::new_err(e.to_string()))?
+                            .map(|(c, _source)| c)
+                    }
+                }
+            }
+        };
         let opts = PushOptions {
             registry,
             prefix,
             insecure,
-            credentials: credentials.map(Into::into),
+            credentials,
             concurrency,
             connect_timeout: seconds("connect_timeout", connect_timeout)?,
             read_timeout: seconds("read_timeout", read_timeout)?,

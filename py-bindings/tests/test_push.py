@@ -210,6 +210,15 @@ def test_basic_auth_registry(example, tmp_path):
         assert e.value.status == 401 and "wrong-QUUX" not in str(e.value)
         report = example.solution.push(addr, insecure=True, credentials=("alice", "Pa55-XYZZY"))
         assert len(report["images"]) == 3
+        # From an auth file, as `podman login` writes it; a missing one is named.
+        import base64, json
+        auth = tmp_path / "auth.json"
+        token = base64.b64encode(b"alice:Pa55-XYZZY").decode()
+        auth.write_text(json.dumps({"auths": {addr: {"auth": token}}}))
+        again = example.solution.push(addr, insecure=True, authfile=auth)
+        assert len(again["images"]) == 3 and again["uploaded"] == 0
+        with pytest.raises(isolution.ExportError, match="nope.json"):
+            example.solution.push(addr, insecure=True, authfile=tmp_path / "nope.json")
     finally:
         proc.kill()
         proc.wait()

@@ -379,6 +379,7 @@ class Solution:
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         timeout: float = 600.0,
+        authfile: _Path | None = None,
     ) -> dict[str, Any]: ...
     def registry_config(self) -> str: ...
     def render(
