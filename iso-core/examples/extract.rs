@@ -39,5 +39,8 @@ fn run(iso: &Path, dest: &Path) -> Result<bool, Box<dyn std::error::Error>> {
     for s in &report.skipped {
         println!("skipped {}: {}", s.path, s.reason);
     }
-    Ok(report.skipped.iter().all(|s| !s.refused))
+    for f in &report.failed {
+        println!("failed {}: {}", f.path, f.error);
+    }
+    Ok(report.skipped.iter().all(|s| !s.refused) && report.failed.is_empty())
 }

@@ -6,14 +6,23 @@
 //! symbolic links are created last (so no later entry can be written through one) and only
 //! when their target stays inside the destination, hard links only join two paths that are
 //! themselves inside. Device nodes, FIFOs and sockets are skipped. Refused and skipped
-//! entries are reported, not fatal.
+//! entries are reported, not fatal. A name is checked as recorded, not only the path it
+//! makes: a Rock Ridge name `a/b` is refused like `..` (it never becomes a directory `a` and a
+//! file `b`), and so is everything below a refused directory.
 //!
 //! No file is ever under its final name unless it is complete: each is written to a
 //! temporary file in its directory, created exclusively (`O_CREAT|O_EXCL|O_NOFOLLOW`: never
 //! an existing file, never through a symbolic link) under a name private to the process
 //! (`.isolution-partial-<pid>-<n>`), given its mode and time, then renamed over its final
-//! name. When a write fails (a full disk), the temporary file is removed and extraction stops
-//! with the error: the files already extracted are complete, the one being written is absent.
+//! name.
+//!
+//! Extraction keeps going, as tar does: an error that concerns one entry (its content
+//! unreadable or undecodable, a file where its directory should go) is recorded in
+//! [`ExtractReport::failed`], that entry's temporary file is removed and the others are
+//! extracted (below a directory that could not be created, nothing is attempted). Only an
+//! error that concerns everything stops it at once ([`ExtractError::concerns_everything`]: the
+//! destination unwritable, read-only or full, the byte budget exceeded): the temporary file is
+//! removed, the files already extracted are complete, the one being written is absent.
 //!
 //! As with every extractor (tar, unzip), this is best effort against a destination that
 //! another process modifies at the same time: extract into a new, private directory.
@@ -76,6 +85,15 @@ pub enum ExtractError {
         /// The budget.
         max: u64,
     },
+    /// The content of an entry could not be read from the image (a zisofs stream that does
+    /// not inflate...).
+    #[error("path {path}: {error}")]
+    Read {
+        /// Path inside the image.
+        path: String,
+        /// The error (part of the message, so not also a `source()`: chains print once).
+        error: io::Error,
+    },
     /// A file system operation on the destination failed.
     #[error("{}: {error}", path.display())]
     Io {
@@ -84,6 +102,27 @@ pub enum ExtractError {
         /// The error (part of the message, so not also a `source()`: chains print once).
         error: io::Error,
     },
+}
+
+impl ExtractError {
+    /// True for an error that concerns every entry, not just the one being extracted: the
+    /// destination cannot be written (permission denied, a read-only file system), is full
+    /// (no space left, quota exceeded), or the byte budget is exceeded. Extraction stops at
+    /// once on these; on the others it records the entry in [`ExtractReport::failed`] and goes
+    /// on.
+    pub fn concerns_everything(&self) -> bool {
+        match self {
+            ExtractError::Image(_) | ExtractError::Read { .. } => false,
+            ExtractError::Budget { .. } => true,
+            ExtractError::Io { error, .. } => matches!(
+                error.kind(),
+                io::ErrorKind::StorageFull
+                    | io::ErrorKind::QuotaExceeded
+                    | io::ErrorKind::ReadOnlyFilesystem
+                    | io::ErrorKind::PermissionDenied
+            ),
+        }
+    }
 }
 
 /// An entry that was not extracted, and why.
@@ -96,6 +135,17 @@ pub struct Skipped {
     pub reason: String,
     /// True when it was refused as unsafe (as opposed to skipped by policy, like devices).
     pub refused: bool,
+}
+
+/// An entry that could not be extracted because of an error; extraction went on with the
+/// others.
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Failed {
+    /// Path inside the image.
+    pub path: String,
+    /// The error.
+    pub error: String,
 }
 
 /// What was extracted.
@@ -112,8 +162,10 @@ pub struct ExtractReport {
     pub symlinks: u64,
     /// Bytes of file content written.
     pub bytes: u64,
-    /// Entries not extracted.
+    /// Entries not extracted, refused or skipped by policy.
     pub skipped: Vec<Skipped>,
+    /// Entries not extracted because of an error (their content unreadable...).
+    pub failed: Vec<Failed>,
 }
 
 /// Progress of an extraction, for a progress bar.
@@ -198,8 +250,8 @@ pub fn extract(
     };
     let total_bytes = entries
         .iter()
-        .filter(|e| e.entry.is_file())
-        .map(|e| e.entry.size())
+        .filter(|(e, _)| e.entry.is_file())
+        .map(|(e, _)| e.entry.size())
         .sum();
     let mut prog = ExtractProgress {
         bytes: 0,
@@ -209,46 +261,46 @@ pub fn extract(
     };
     let mut symlinks = Vec::new();
     let mut dirs = Vec::new();
-    for item in &entries {
+    // Depth of a directory refused or not created: what the walk yields below it (depth
+    // first, a directory before its contents) is not attempted.
+    let mut skip_below: Option<u32> = None;
+    for (item, top) in &entries {
         prog.entries += 1;
-        let Some(rel) = enclosed(item.path.split('/')) else {
+        if *top {
+            skip_below = None;
+        }
+        match skip_below {
+            Some(d) if item.depth > d => {
+                progress(prog);
+                continue;
+            }
+            _ => skip_below = None,
+        }
+        // The name as recorded (a Rock Ridge `NM` can hold a `/`), then the path it makes.
+        let rel = enclosed([item.entry.name()]).and_then(|_| enclosed(item.path.split('/')));
+        let Some(rel) = rel else {
             st.skip(
                 item,
                 "unsafe name (empty, `.`, `..`, or containing `/`, `\\` or NUL)",
                 true,
             );
+            if item.entry.is_dir() {
+                skip_below = Some(item.depth);
+            }
+            progress(prog);
             continue;
         };
-        let e = &item.entry;
-        match e.kind() {
-            EntryKind::Directory => {
-                st.ensure_dir(&rel)?;
-                dirs.push((rel, item));
-            }
-            EntryKind::File => {
-                if let Some(max) = opts.max_bytes {
-                    let size = item.entry.size();
-                    let linked = item
-                        .entry
-                        .file_id()
-                        .is_some_and(|id| st.links.contains_key(&id));
-                    if !linked && prog.bytes.saturating_add(size) > max {
-                        return Err(ExtractError::Budget {
-                            path: item.path.clone(),
-                            written: prog.bytes,
-                            size,
-                            max,
-                        });
-                    }
+        match st.entry(&rel, item, opts, &mut prog) {
+            Ok(Later::Nothing) => {}
+            Ok(Later::Directory) => dirs.push((rel, item)),
+            Ok(Later::Symlink) => symlinks.push((rel, item)),
+            Err(e) if e.concerns_everything() => return Err(e),
+            Err(e) => {
+                st.fail(item, &e);
+                if item.entry.is_dir() {
+                    skip_below = Some(item.depth);
                 }
-                if let Some(parent) = rel.parent() {
-                    st.ensure_dir(parent)?;
-                }
-                let n = st.write_file(&rel, item, opts)?;
-                prog.bytes += n;
             }
-            EntryKind::Symlink => symlinks.push((rel, item)),
-            k => st.skip(item, &format!("{k:?} not extracted"), false),
         }
         progress(prog);
     }
@@ -262,32 +314,36 @@ pub fn extract(
             );
             continue;
         }
-        if let Some(parent) = rel.parent() {
-            st.ensure_dir(parent)?;
+        match st.symlink(&rel, target) {
+            Ok(()) => st.report.symlinks += 1,
+            Err(e) if e.concerns_everything() => return Err(e),
+            Err(e) => st.fail(item, &e),
         }
-        let path = st.dest.join(&rel);
-        remove_existing(&path)?;
-        std::os::unix::fs::symlink(target, &path).map_err(io_err(&path))?;
-        st.report.symlinks += 1;
     }
     // Directory modes and times last, deepest first, so that read-only directories do not
     // stop their own extraction and writing children does not touch their times.
     for (rel, item) in dirs.iter().rev() {
         let path = st.dest.join(rel);
-        apply_meta(&path, item, opts, true)?;
+        match apply_meta(&path, item, opts, true) {
+            Ok(()) => {}
+            Err(e) if e.concerns_everything() => return Err(e),
+            Err(e) => st.fail(item, &e),
+        }
     }
     Ok(st.report)
 }
 
+/// The entries to extract, each with `true` when it starts a walk of its own (a path of
+/// [`ExtractOptions::paths`]), `false` when it is below the one before.
 fn collect<'d>(
     image: &Image<'d>,
     opts: &ExtractOptions,
-) -> Result<Vec<WalkEntry<'d>>, ExtractError> {
+) -> Result<Vec<(WalkEntry<'d>, bool)>, ExtractError> {
     let ns = opts.namespace;
     let mut out = Vec::new();
     if opts.paths.is_empty() {
         for item in image.walk(ns)? {
-            out.push(item?);
+            out.push((item?, false));
         }
         return Ok(out);
     }
@@ -295,16 +351,22 @@ fn collect<'d>(
         let p = p.trim_matches('/');
         let entry = image.lookup(ns, p)?;
         let is_dir = entry.is_dir();
+        let mut top = true;
         if !p.is_empty() {
-            out.push(WalkEntry {
-                path: p.to_string(),
-                depth: p.split('/').count() as u32,
-                entry: entry.clone(),
-            });
+            out.push((
+                WalkEntry {
+                    path: p.to_string(),
+                    depth: p.split('/').count() as u32,
+                    entry: entry.clone(),
+                },
+                true,
+            ));
+            top = false;
         }
         if is_dir {
             for item in image.walk_from(&entry, p)? {
-                out.push(item?);
+                out.push((item?, top));
+                top = false;
             }
         }
     }
@@ -330,7 +392,74 @@ struct State<'a, 'd> {
     links: HashMap<FileId, PathBuf>,
 }
 
+/// What is left to do for an entry after the first pass.
+enum Later {
+    Nothing,
+    /// Its mode and time, after its contents.
+    Directory,
+    /// The link itself, after every other entry.
+    Symlink,
+}
+
 impl State<'_, '_> {
+    /// The first pass over one entry (whose safe relative path is `rel`).
+    fn entry(
+        &mut self,
+        rel: &Path,
+        item: &WalkEntry<'_>,
+        opts: &ExtractOptions,
+        prog: &mut ExtractProgress,
+    ) -> Result<Later, ExtractError> {
+        let e = &item.entry;
+        match e.kind() {
+            EntryKind::Directory => {
+                self.ensure_dir(rel)?;
+                Ok(Later::Directory)
+            }
+            EntryKind::File => {
+                if let Some(max) = opts.max_bytes {
+                    let size = e.size();
+                    let linked = e.file_id().is_some_and(|id| self.links.contains_key(&id));
+                    if !linked && prog.bytes.saturating_add(size) > max {
+                        return Err(ExtractError::Budget {
+                            path: item.path.clone(),
+                            written: prog.bytes,
+                            size,
+                            max,
+                        });
+                    }
+                }
+                if let Some(parent) = rel.parent() {
+                    self.ensure_dir(parent)?;
+                }
+                prog.bytes += self.write_file(rel, item, opts)?;
+                Ok(Later::Nothing)
+            }
+            EntryKind::Symlink => Ok(Later::Symlink),
+            k => {
+                self.skip(item, &format!("{k:?} not extracted"), false);
+                Ok(Later::Nothing)
+            }
+        }
+    }
+
+    /// Makes symbolic link `rel` (already checked to stay inside) pointing to `target`.
+    fn symlink(&mut self, rel: &Path, target: &str) -> Result<(), ExtractError> {
+        if let Some(parent) = rel.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let path = self.dest.join(rel);
+        remove_existing(&path)?;
+        std::os::unix::fs::symlink(target, &path).map_err(io_err(&path))
+    }
+
+    fn fail(&mut self, item: &WalkEntry<'_>, error: &ExtractError) {
+        self.report.failed.push(Failed {
+            path: item.path.clone(),
+            error: error.to_string(),
+        });
+    }
+
     fn skip(&mut self, item: &WalkEntry<'_>, reason: &str, refused: bool) {
         self.report.skipped.push(Skipped {
             path: item.path.clone(),
@@ -411,7 +540,7 @@ impl State<'_, '_> {
                     .image
                     .reader(e)
                     .map_err(|err| err.with_path(item.path.clone()))?;
-                io::copy(&mut r, f).map_err(io_err(&path))?
+                copy(&mut r, f, &item.path, &path)?
             }
             Err(err) => return Err(err.with_path(item.path.clone()).into()),
         };
@@ -514,6 +643,29 @@ impl Drop for Partial {
     }
 }
 
+/// Copies `r` (the content of `item`, decoded) to `f` (the temporary file of `dest`), telling
+/// an error reading the image from one writing the destination.
+fn copy(r: &mut dyn io::Read, f: &mut File, item: &str, dest: &Path) -> Result<u64, ExtractError> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                return Err(ExtractError::Read {
+                    path: item.to_string(),
+                    error,
+                })
+            }
+        };
+        f.write_all(buf.get(..n).unwrap_or(&[]))
+            .map_err(io_err(dest))?;
+        total += n as u64;
+    }
+}
+
 /// An error when a directory is where a file is to go.
 fn refuse_dir(path: &Path) -> Result<(), ExtractError> {
     match fs::symlink_metadata(path) {
@@ -587,6 +739,32 @@ mod tests {
         assert_eq!(enclosed(["a\0"]), None);
         assert_eq!(enclosed([""]), None);
         assert_eq!(enclosed(["."]), None);
+    }
+
+    #[test]
+    fn errors_that_stop_everything() {
+        let io = |kind| ExtractError::Io {
+            path: PathBuf::from("x"),
+            error: io::Error::from(kind),
+        };
+        for kind in [
+            io::ErrorKind::StorageFull,
+            io::ErrorKind::QuotaExceeded,
+            io::ErrorKind::ReadOnlyFilesystem,
+            io::ErrorKind::PermissionDenied,
+        ] {
+            assert!(io(kind).concerns_everything(), "{kind:?}");
+        }
+        assert!(!io(io::ErrorKind::AlreadyExists).concerns_everything());
+        let read = ExtractError::Read {
+            path: "f".into(),
+            error: io::Error::from(io::ErrorKind::InvalidData),
+        };
+        assert!(!read.concerns_everything());
+        assert!(
+            !ExtractError::Image(crate::Error::new(crate::ErrorKind::NotFound))
+                .concerns_everything()
+        );
     }
 
     #[test]

@@ -109,3 +109,61 @@ fn cat_of_a_directory_is_an_error() {
     let err = fails(&run(&["cat", &iso("rr-only"), "dir"]));
     assert!(err.contains("dir"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// zisofs2
+
+/// zisofs2 as xorriso writes it (`ZF` version 2 with 1 MiB blocks, `Z2` with 64 KiB blocks):
+/// `ls` lists the uncompressed size and `cat` writes the file byte for byte; with `-n primary`
+/// (plain ISO 9660) both show the stored, compressed bytes, as `isoinfo` without `-R` does.
+#[test]
+fn cat_inflates_zisofs2_and_primary_shows_stored_bytes() {
+    if !common::tool("xorriso") {
+        return;
+    }
+    let text: Vec<u8> = (0..200_000)
+        .flat_map(|i| format!("line {i} of zisofs2 text\n").into_bytes())
+        .collect();
+    for (opts, sig) in [
+        ("version_2=on:block_size_v2=1m", b"ZF"),
+        ("version_2=on:susp_z2=on:block_size_v2=64k", b"Z2"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(src.join("big.txt"), &text).unwrap();
+        let iso = tmp.path().join("z.iso");
+        let out = std::process::Command::new("xorriso")
+            .args(["-no_rc", "-report_about", "SORRY", "-outdev"])
+            .arg(&iso)
+            .args(["-zisofs", opts, "-map"])
+            .arg(&src)
+            .args(["/", "-set_filter_r", "--zisofs", "/", "--"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let img = std::fs::read(&iso).unwrap();
+        assert!(img.windows(4).any(|w| w[..2] == *sig && w[2..] == [16, 2]));
+        let iso = iso.to_str().unwrap();
+        let listed = |ns: &str| -> (u64, u64) {
+            let out = run(&["ls", "--json", "-n", ns, iso]);
+            let v: serde_json::Value = serde_json::from_slice(ok(&out)).unwrap();
+            let stored = v["extents"][0]["len"].as_u64().unwrap();
+            (v["size"].as_u64().unwrap(), stored)
+        };
+        let (size, stored) = listed("rr");
+        assert_eq!(size, text.len() as u64, "{opts}: listed size");
+        assert!(stored < size / 4, "{opts}: not compressed ({stored} bytes)");
+        assert!(ok(&run(&["cat", iso, "big.txt"])) == text, "{opts}: cat");
+        // Plain ISO 9660: the stored bytes, a zisofs2 header first.
+        assert_eq!(listed("primary"), (stored, stored), "{opts}: primary size");
+        let raw = run(&["cat", "-n", "primary", iso, "BIG.TXT"]);
+        let raw = ok(&raw);
+        assert_eq!(raw.len() as u64, stored);
+        assert!(raw.starts_with(&[0xEF, 0x22, 0x55, 0xA1, 0xBC, 0x1B, 0x95, 0xA0]));
+    }
+}

@@ -1,7 +1,7 @@
 """zisofs (transparent compression, Rock Ridge ZF): files made by xorriso's zisofs filter
 read back inflated through read(), open() (with seeks) and view() (a copy: compressed bytes
-cannot be a view of the image), in the Rock Ridge and the Joliet trees; zisofs2 is refused
-with a clear error."""
+cannot be a view of the image), in the Rock Ridge and the Joliet trees, zisofs2 (ZF version 2
+and Z2) too; the primary tree shows the stored bytes."""
 
 from __future__ import annotations
 
@@ -82,13 +82,23 @@ def test_joliet_tree_inflates_too(zisofs):
         assert image.view("big.txt", namespace="joliet").tobytes() == TEXT
 
 
-def test_zisofs2_is_refused_clearly(tmp_path):
-    # xorriso's zisofs2 ("PZ" algorithm in ZF): not supported, said so, nothing misread.
-    iso = build(tmp_path, "-zisofs", "version_2=on:susp_z2=off")
+@pytest.mark.parametrize("options", ["version_2=on:block_size_v2=1m",
+                                     "version_2=on:susp_z2=on:block_size_v2=64k"])
+def test_zisofs2_reads_inflated(tmp_path, options):
+    # xorriso's zisofs2 (ZF version 2, or Z2 with susp_z2=on): zlib, read back inflated in the
+    # Rock Ridge and Joliet trees; the primary tree (plain ISO 9660) shows the stored bytes.
+    iso = build(tmp_path, "-zisofs", options)
     with isolution.open(iso) as image:
-        for call in (lambda: image.read("big.txt"), lambda: image.open("big.txt"),
-                     lambda: image.view("big.txt")):
-            with pytest.raises(isolution.FormatError, match="zisofs2") as e:
-                call()
-            assert e.value.path == "big.txt" and e.value.offset is not None
+        e = image.stat("big.txt")
+        assert e.size == len(TEXT)
+        assert e.extents[0][1] < len(TEXT) // 5
+        assert image.read("big.txt") == TEXT
+        assert image.read("big.txt", namespace="joliet") == TEXT
+        assert image.view("big.txt").tobytes() == TEXT
+        with image.open("big.txt") as f:
+            f.seek(len(TEXT) - 100)
+            assert f.read() == TEXT[-100:]
+        raw = image.read("BIG.TXT", namespace="primary")
+        assert len(raw) == e.extents[0][1] == image.stat("BIG.TXT", namespace="primary").size
+        assert raw.startswith(bytes.fromhex("EF2255A1BC1B95A0"))
         assert image.read("small.txt") == b"hello\n"

@@ -41,6 +41,19 @@ impl<'data> Contents<'data> {
         &self.parts
     }
 
+    /// The content of one slice (unit tests).
+    #[cfg(test)]
+    pub(crate) fn from_slice(b: &'data [u8]) -> Self {
+        let mut parts = SmallVec::new();
+        if !b.is_empty() {
+            parts.push(b);
+        }
+        Contents {
+            parts,
+            len: b.len() as u64,
+        }
+    }
+
     /// The whole content as one borrowed slice, when it is stored in one extent.
     pub fn as_slice(&self) -> Option<&'data [u8]> {
         match self.parts.as_slice() {
@@ -168,8 +181,9 @@ impl<'data> Image<'data> {
     ///
     /// Fails with [`ErrorKind::OutOfBounds`] when an extent lies past the end of the image
     /// (never short or stale bytes), [`ErrorKind::Interleaved`] for interleaved files, and
-    /// [`ErrorKind::Unsupported`] for zisofs-compressed or sparse files, whose stored bytes are
-    /// not their content: read those with [`Image::reader`].
+    /// [`ErrorKind::Unsupported`] for zisofs- or zisofs2-compressed or sparse files, whose
+    /// stored bytes are not their content: read those with [`Image::reader`]. In the primary
+    /// tree (plain ISO 9660) a zisofs file is its stored bytes.
     pub fn contents(&self, entry: &DirEntry<'data>) -> Result<Contents<'data>> {
         let c = self.stored(entry)?;
         if entry.zisofs.is_some() || self.foreign_zf(entry, &c).is_some() {
@@ -184,7 +198,9 @@ impl<'data> Image<'data> {
     }
 
     /// A `Read + Seek` stream over the content of regular file `entry`: the stored bytes, or
-    /// the inflated bytes of a zisofs file.
+    /// the inflated bytes of a zisofs or zisofs2 file (compressed bytes are never handed out as
+    /// the file: an algorithm other than zlib is [`ErrorKind::Unsupported`], naming it). The
+    /// primary tree is plain ISO 9660: there a zisofs file reads as its stored bytes.
     pub fn reader(&self, entry: &DirEntry<'data>) -> Result<FileReader<'data>> {
         let c = self.stored(entry)?;
         if let Some(zf) = entry.zisofs() {
@@ -204,22 +220,15 @@ impl<'data> Image<'data> {
         Ok(FileReader::Stored(c.reader()))
     }
 
-    /// The `ZF` of a file read through a tree without System Use data: the Joliet or ISO
-    /// 9660:1999 tree of a Rock Ridge image (the `ZF` of the Rock Ridge entry sharing its
-    /// extent), or a primary entry whose System Use data is unreadable. Only files whose
-    /// stored bytes start with the zisofs magic are looked up; a plain file that merely starts
-    /// with those bytes is stored as is, and is read as is.
+    /// The `ZF` (or `Z2`) of a file read through a tree without System Use data: the Joliet
+    /// or ISO 9660:1999 tree of a Rock Ridge image (the entry of the Rock Ridge file sharing
+    /// its extent). Only files whose stored bytes start with the zisofs or zisofs2 magic are
+    /// looked up; a plain file that merely starts with those bytes is stored as is, and is
+    /// read as is. Never for the primary tree, which is plain ISO 9660.
     fn foreign_zf(&self, entry: &DirEntry<'data>, c: &Contents<'data>) -> Option<ZfSource> {
-        let magic = c
-            .parts()
-            .first()
-            .is_some_and(|p| p.starts_with(&zisofs::MAGIC));
+        let magic = c.parts().first().is_some_and(|p| zisofs::has_magic(p));
         if !magic {
             return None;
-        }
-        if entry.susp_unreadable {
-            // No way to know: the magic decides.
-            return Some(ZfSource::Header);
         }
         if self.rock_ridge.is_none()
             || !matches!(entry.namespace(), Namespace::Joliet | Namespace::Enhanced)

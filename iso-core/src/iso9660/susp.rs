@@ -32,17 +32,19 @@ pub(crate) struct Times {
     pub attributes: Option<Timestamp>,
 }
 
-/// A zisofs `ZF` entry.
+/// A zisofs `ZF` entry (version 1: zisofs; version 2: zisofs2), or a zisofs2 `Z2` entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZisofsInfo {
-    /// Algorithm, `pz` for zisofs v1.
+    /// System Use entry version: 1 for zisofs, 2 for zisofs2 (`ZF` version 2 and `Z2`).
+    pub version: u8,
+    /// Algorithm: `pz` for zisofs; for zisofs2 `PZ` (zlib), `XZ`, `L4`, `ZD` or `B2`.
     pub algorithm: [u8; 2],
     /// Header size in 4-byte units.
     pub header_size_div4: u8,
-    /// log2 of the block size (15, 16 or 17 are valid).
+    /// log2 of the block size (15 to 17 for zisofs, 15 to 20 for zisofs2).
     pub log2_block_size: u8,
-    /// Size of the uncompressed content.
-    pub uncompressed_size: u32,
+    /// Size of the uncompressed content (32 bits in zisofs, 64 in zisofs2).
+    pub uncompressed_size: u64,
 }
 
 /// What the System Use area of one record says.
@@ -56,6 +58,7 @@ pub(crate) struct Susp<'data> {
     pub extensions: Vec<String>,
     pub name: Option<Cow<'data, [u8]>>,
     pub px: Option<Px>,
+    /// `PN` decoded to `(major, minor)` by [`device_numbers`].
     pub pn: Option<(u32, u32)>,
     pub symlink: Option<Vec<u8>>,
     /// Raw `TF` data (decoded on demand by [`parse_tf`]).
@@ -202,7 +205,7 @@ pub(crate) fn parse_into<'data>(
                 b"PN" => {
                     out.rock_ridge = true;
                     if let (Some(h), Some(l)) = (both_u32_at(d, 0), both_u32_at(d, 8)) {
-                        out.pn = Some((h.value, l.value));
+                        out.pn = Some(device_numbers(h.value, l.value));
                     }
                 }
                 b"SL" => {
@@ -268,14 +271,24 @@ pub(crate) fn parse_into<'data>(
                     out.rock_ridge = true;
                     out.sparse = true;
                 }
-                // A ZF too short for its fields is ignored (libarchive PR #2960).
-                b"ZF" if d.len() >= 12 => {
-                    if let Some(size) = both_u32_at(d, 4) {
+                // A ZF too short for its fields is ignored (libarchive PR #2960). zisofs2 (`ZF`
+                // version 2, or `Z2`) records the size as a little-endian 64-bit number.
+                b"ZF" | b"Z2" if d.len() >= 12 => {
+                    let version = if &sig == b"Z2" { 2 } else { area[p + 3] };
+                    let size = if version >= 2 {
+                        d.get(4..12)
+                            .and_then(|b| b.try_into().ok())
+                            .map(u64::from_le_bytes)
+                    } else {
+                        both_u32_at(d, 4).map(|v| u64::from(v.value))
+                    };
+                    if let Some(size) = size {
                         out.zf = Some(ZisofsInfo {
+                            version: version.max(1),
                             algorithm: [d[0], d[1]],
                             header_size_div4: d[2],
                             log2_block_size: d[3],
-                            uncompressed_size: size.value,
+                            uncompressed_size: size,
                         });
                     }
                 }
@@ -355,8 +368,41 @@ pub(crate) fn parse_tf(d: &[u8]) -> Times {
     t
 }
 
+/// `(major, minor)` of a Rock Ridge `PN` entry's high and low words.
+///
+/// Writers disagree: genisoimage (and mkisofs with a 64-bit `dev_t`) records the major number
+/// in the high word and the minor in the low one; libisofs (xorriso) records the whole `dev_t`,
+/// high 32 bits and low 32 bits, so that the high word is 0 for every major below 4096 and
+/// every minor below 2^20, and the low word holds both numbers in the Linux encoding. As
+/// libisofs, bsdtar and the Linux kernel do for a high word of 0, the low word is then split
+/// with the Linux/glibc `dev_t` encoding (major: bits 8-19; minor: bits 0-7 and 20-31), which
+/// for a value below 2^16 is also the old 8-bit major, 8-bit minor one (`1, 3` is `0x103`). A
+/// nonzero high word is taken as genisoimage's major number.
+pub(crate) fn device_numbers(high: u32, low: u32) -> (u32, u32) {
+    if high != 0 {
+        return (high, low);
+    }
+    let major = (low >> 8) & 0xfff;
+    let minor = (low & 0xff) | ((low >> 12) & !0xff);
+    (major, minor)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn device_numbers_of_both_writers() {
+        use super::device_numbers;
+        // xorriso: the whole dev_t in the low word
+        assert_eq!(device_numbers(0, 0x103), (1, 3));
+        assert_eq!(device_numbers(0, 268_501_761), (259, 65537));
+        assert_eq!(device_numbers(0, 0xffff_ffff), (4095, 1_048_575));
+        assert_eq!(device_numbers(0, 0x0801), (8, 1));
+        assert_eq!(device_numbers(0, 0), (0, 0));
+        // genisoimage: major, minor
+        assert_eq!(device_numbers(1, 3), (1, 3));
+        assert_eq!(device_numbers(259, 65537), (259, 65537));
+    }
+
     use super::*;
 
     fn both(v: u32) -> Vec<u8> {

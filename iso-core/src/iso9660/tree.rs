@@ -121,8 +121,6 @@ pub struct DirEntry<'data> {
     device: Option<(u32, u32)>,
     pub(crate) zisofs: Option<ZisofsInfo>,
     pub(crate) sparse: bool,
-    /// The record's System Use data could not be read (primary namespace only).
-    pub(crate) susp_unreadable: bool,
     relocated: bool,
     endian_mismatch: bool,
 }
@@ -164,7 +162,7 @@ impl<'data> DirEntry<'data> {
     }
 
     /// Size of the content in bytes: the sum of all extents, or the uncompressed size of a
-    /// zisofs file. 0 for symlinks and devices.
+    /// zisofs or zisofs2 file in the Rock Ridge tree. 0 for symlinks and devices.
     pub fn size(&self) -> u64 {
         match self.kind {
             EntryKind::File | EntryKind::Directory => self.size,
@@ -249,12 +247,14 @@ impl<'data> DirEntry<'data> {
         self.symlink.as_deref()
     }
 
-    /// `(major, minor)` of a device (Rock Ridge `PN`, high and low words).
+    /// `(major, minor)` of a device (Rock Ridge `PN`: genisoimage's major and minor words, or
+    /// xorriso's whole `dev_t` split with the Linux encoding).
     pub fn device(&self) -> Option<(u32, u32)> {
         self.device
     }
 
-    /// The zisofs `ZF` entry, for a compressed file.
+    /// The zisofs `ZF` (or zisofs2 `Z2`) entry of a compressed file, in the Rock Ridge tree
+    /// only: the primary tree is plain ISO 9660, where such a file is its stored bytes.
     pub fn zisofs(&self) -> Option<&ZisofsInfo> {
         self.zisofs.as_ref()
     }
@@ -445,13 +445,14 @@ impl<'data> ReadDir<'data> {
     ) -> Result<Option<DirEntry<'data>>> {
         let ctx = &self.ctx;
         let mut s = Susp::default();
-        // The primary tree reads System Use data only for ZF: when it is unreadable there, the
-        // entry is still listed, and its content is checked for the zisofs magic instead.
-        let (has_susp, susp_unreadable) = match ctx.parse_susp(&rec, &mut s) {
-            Ok(has) => (has, false),
+        // The primary tree is plain ISO 9660: it reads System Use data only for `SF`, and when
+        // that is unreadable there, the entry is still listed. Its zisofs files are their
+        // stored bytes (as isoinfo and bsdtar without Rock Ridge show them).
+        let has_susp = match ctx.parse_susp(&rec, &mut s) {
+            Ok(has) => has,
             Err(_) if ctx.ns == Namespace::Primary => {
                 s = Susp::default();
-                (false, true)
+                false
             }
             Err(e) => return Err(e),
         };
@@ -471,9 +472,9 @@ impl<'data> ReadDir<'data> {
         let mut sparse = false;
         let mut relocated = false;
         if has_susp {
-            zisofs = s.zf;
             sparse = s.sparse;
             if rr_ns {
+                zisofs = s.zf;
                 if s.re {
                     return Ok(None);
                 }
@@ -558,7 +559,7 @@ impl<'data> ReadDir<'data> {
         let interleave = (rec.unit_size != 0 || rec.gap != 0).then_some((rec.unit_size, rec.gap));
         if let Some(zf) = &zisofs {
             if kind == EntryKind::File && super::zisofs::valid_zf(zf) {
-                size = u64::from(zf.uncompressed_size);
+                size = zf.uncompressed_size;
             }
         }
         Ok(Some(DirEntry {
@@ -577,7 +578,6 @@ impl<'data> ReadDir<'data> {
             device,
             zisofs,
             sparse,
-            susp_unreadable,
             relocated,
             endian_mismatch: rec.endian_mismatch,
         }))
@@ -813,7 +813,6 @@ impl<'data> Image<'data> {
             device: None,
             zisofs: None,
             sparse: false,
-            susp_unreadable: false,
             relocated: false,
             endian_mismatch: false,
         })

@@ -42,14 +42,20 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<Outcome> {
         let what = if s.refused { "refused" } else { "skipped" };
         eprintln!("isolution: {what} {}: {}", s.path, s.reason);
     }
+    // Entries that failed, the others having been extracted (as tar: every one listed, exit 1).
+    for f in &report.failed {
+        eprintln!("isolution: failed {}: {}", f.path, f.error);
+    }
     if a.json {
         let mut out = Vec::new();
         util::json_line(&mut out, &report)?;
         util::write_record(&out)?;
     }
-    Ok(if report.skipped.iter().any(|s| s.refused) {
-        Outcome::Problems
-    } else {
-        Outcome::Clean
-    })
+    Ok(
+        if report.skipped.iter().any(|s| s.refused) || !report.failed.is_empty() {
+            Outcome::Problems
+        } else {
+            Outcome::Clean
+        },
+    )
 }
