@@ -1,5 +1,6 @@
 //! Opens arbitrary bytes as an ISO image, walks every namespace, reads every file (stored and
-//! inflated), looks a path up, and reads the El Torito catalog and boot images. The invariant:
+//! inflated), looks a path up, reads the El Torito catalog and boot images, and the partition
+//! tables, HFS+ and UDF signatures (also of the raw bytes, parsed or not). The invariant:
 //! no panic, no hang, memory bounded (libFuzzer's -rss_limit_mb and -timeout enforce the
 //! last two).
 #![no_main]
@@ -12,9 +13,11 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
+    let _ = iso_core::iso9660::Layout::read(data, 17);
     let Some(image) = common::parse(data) else {
         return;
     };
+    let _ = image.layout();
     for ns in image.namespaces() {
         let Ok(walk) = image.walk(ns) else { continue };
         for item in walk {

@@ -10,6 +10,7 @@ mod contents;
 mod date;
 mod dirent;
 mod eltorito;
+mod layout;
 mod names;
 mod susp;
 mod tree;
@@ -19,6 +20,9 @@ mod zisofs;
 pub use contents::{Contents, ContentsReader, FileReader};
 pub use date::Timestamp;
 pub use eltorito::{BootCatalog, BootEntry, Emulation};
+pub use layout::{
+    Apm, ApmEntry, Gpt, GptEntry, HfsPlus, Layout, Mbr, MbrEntry, Session, Udf, UdfDescriptor,
+};
 pub use susp::ZisofsInfo;
 pub use tree::{DirEntry, EntryKind, Extent, FileId, ReadDir, RockRidgeAttrs, Walk, WalkEntry};
 pub use volume::{

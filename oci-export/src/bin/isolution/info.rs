@@ -24,6 +24,8 @@ struct Info<'a> {
     volume_descriptors: &'a [iso_core::iso9660::VolumeDescriptor],
     el_torito: Option<BootCatalog>,
     el_torito_error: Option<String>,
+    /// Partition tables, HFS+ and UDF found beside the ISO 9660 trees.
+    layout: iso_core::iso9660::Layout,
     warnings: Vec<String>,
 }
 
@@ -49,6 +51,7 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         volume_descriptors: image.volume_descriptors(),
         el_torito,
         el_torito_error,
+        layout: image.layout(),
         warnings: image.warnings().iter().map(|w| w.to_string()).collect(),
     };
     let mut out = util::stdout();
@@ -60,6 +63,7 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
     write_primary(&mut out, &info)?;
     write_namespaces(&mut out, &info)?;
     write_el_torito(&mut out, &info)?;
+    write_layout(&mut out, &info.layout)?;
     writeln!(
         out,
         "Namespaces:        {} (default {})",
@@ -67,6 +71,9 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         info.default_namespace
     )?;
     for w in &info.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    for w in &info.layout.warnings {
         writeln!(out, "warning: {w}")?;
     }
     out.flush()?;
@@ -186,6 +193,113 @@ fn write_el_torito(out: &mut impl Write, info: &Info<'_>) -> anyhow::Result<()> 
         }
         (None, Some(err)) => writeln!(out, "El Torito:         unreadable: {err}")?,
         (None, None) => writeln!(out, "El Torito:         no")?,
+    }
+    Ok(())
+}
+
+/// `n` and the noun `one` or `many`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Writes the lines about partition tables, HFS+, sessions and UDF: none when nothing was
+/// found.
+fn write_layout(out: &mut impl Write, l: &iso_core::iso9660::Layout) -> anyhow::Result<()> {
+    if let Some(m) = &l.mbr {
+        writeln!(
+            out,
+            "MBR:               {}, disk signature {:#010x}",
+            count(m.entries.len(), "partition", "partitions"),
+            m.disk_signature
+        )?;
+        for e in &m.entries {
+            writeln!(
+                out,
+                "  [{}] {}type {:#04x}, {} sectors at sector {}",
+                e.number,
+                if e.bootable { "bootable, " } else { "" },
+                e.kind,
+                e.sectors,
+                e.start
+            )?;
+        }
+    }
+    if let Some(g) = &l.gpt {
+        writeln!(
+            out,
+            "GPT:               {}, disk GUID {}, {} entries of {} bytes at sector {}{}{}",
+            count(g.entries.len(), "partition", "partitions"),
+            g.disk_guid,
+            g.entry_count,
+            g.entry_size,
+            g.entries_lba,
+            if g.header_crc_ok {
+                ""
+            } else {
+                ", bad header CRC"
+            },
+            if g.entries_crc_ok {
+                ""
+            } else {
+                ", bad entries CRC"
+            }
+        )?;
+        for e in &g.entries {
+            writeln!(
+                out,
+                "  [{}] {:?} type {}, sectors {} to {}, attributes {:#x}",
+                e.number, e.name, e.type_guid, e.first_lba, e.last_lba, e.attributes
+            )?;
+        }
+    }
+    if let Some(a) = &l.apm {
+        writeln!(
+            out,
+            "Apple map:         {}, blocks of {} bytes",
+            count(a.entries.len(), "partition", "partitions"),
+            a.block_size
+        )?;
+        for e in &a.entries {
+            writeln!(
+                out,
+                "  [{}] {:?} {}, {} blocks at block {}",
+                e.number, e.name, e.kind, e.blocks, e.start
+            )?;
+        }
+    }
+    for h in &l.hfsplus {
+        writeln!(
+            out,
+            "HFS+:              {} version {} volume at byte {} (its tree is not read)",
+            h.signature, h.version, h.offset
+        )?;
+    }
+    if !l.sessions.is_empty() {
+        writeln!(out, "Sessions:          {}", l.sessions.len())?;
+        for s in &l.sessions {
+            writeln!(
+                out,
+                "  [{}] {} sectors at sector {}, volume id {:?}{}",
+                s.number,
+                s.sectors,
+                s.start,
+                s.volume_id,
+                if s.current { " (read)" } else { "" }
+            )?;
+        }
+    }
+    if let Some(u) = &l.udf {
+        let seq: Vec<String> = u
+            .descriptors
+            .iter()
+            .map(|d| format!("{}@{}", d.id, d.sector))
+            .collect();
+        writeln!(
+            out,
+            "UDF:               {} ({}; its tree is not read)",
+            u.nsr.as_deref().unwrap_or("no NSR descriptor"),
+            seq.join(", ")
+        )?;
     }
     Ok(())
 }
