@@ -13,32 +13,15 @@ Push: each run into a fresh, empty registry (its own storage directory); skopeo 
 image from the `dir:` copy in the unpacked tree (the unpacking is not timed, the ISO's own
 layout), one `skopeo copy` per image tag as a packager's script does.
 """
-import json, os, re, shutil, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, statistics, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validate  # noqa: E402
+from serve import free_port, wait  # noqa: E402
 
 ACCEPT = ("application/vnd.docker.distribution.manifest.v2+json, "
           "application/vnd.oci.image.manifest.v1+json")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait(port):
-    for _ in range(400):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on {port}")
 
 
 def registry(tmp: Path, name: str):

@@ -555,35 +555,6 @@ impl State<'_, '_> {
     }
 }
 
-/// `O_NOFOLLOW` of this platform (Linux's value depends on the architecture); 0 where it is
-/// not known, `O_CREAT|O_EXCL` alone refusing a symbolic link already (POSIX).
-const fn libc_nofollow() -> i32 {
-    if cfg!(target_os = "linux") {
-        if cfg!(any(
-            target_arch = "aarch64",
-            target_arch = "arm",
-            target_arch = "powerpc",
-            target_arch = "powerpc64",
-            target_arch = "m68k"
-        )) {
-            0o100000
-        } else {
-            0o400000
-        }
-    } else if cfg!(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly"
-    )) {
-        0x100
-    } else {
-        0
-    }
-}
-
 /// Numbers the temporary files of this process.
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
@@ -610,7 +581,7 @@ impl Partial {
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .custom_flags(libc_nofollow())
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path);
             match opened {
                 Ok(file) => {

@@ -10,53 +10,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
+use common::registry::{free_port, start_registry};
 use common::{
     assert_dir_copy_is_the_archive, assert_platform_config, copy_all, iso_file, json,
-    multiarch_iso, skopeo, skopeo_output, solution, tool, tools, Daemon, BIN, LIST_TAGS,
+    multiarch_iso, skopeo, skopeo_output, solution, tool, tools, BIN, LIST_TAGS,
 };
-
-/// A `docker-registry` on 127.0.0.1, stopped when dropped.
-struct Registry {
-    _daemon: Daemon,
-    addr: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_registry(root: &Path, port: u16) -> Option<Registry> {
-    if !tool("docker-registry") {
-        return None;
-    }
-    let cfg = root.join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog: {{ level: warn }}\nstorage:\n  filesystem: {{ rootdirectory: {} }}\n  delete: {{ enabled: true }}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            root.join("data").display()
-        ),
-    )
-    .unwrap();
-    let daemon = Daemon::quiet(Command::new("docker-registry").arg("serve").arg(&cfg));
-    let addr = format!("127.0.0.1:{port}");
-    let t = Instant::now();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "docker-registry did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Registry {
-        _daemon: daemon,
-        addr,
-    })
-}
 
 fn push(addr: &str, extra: &[&str]) -> std::process::Output {
     Command::new(BIN)
@@ -82,7 +40,7 @@ fn expected() -> Vec<(String, String, String)> {
 #[test]
 fn push_then_pull_back_with_skopeo_and_a_second_push_sends_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(reg) = start_registry(dir.path(), free_port()) else {
+    let Some(reg) = start_registry(dir.path(), free_port(), None) else {
         return;
     };
     // Small chunks, so that the chunked PATCH path runs too.
@@ -123,7 +81,7 @@ fn push_then_pull_back_with_skopeo_and_a_second_push_sends_nothing() {
 fn a_registry_that_stops_gives_a_clear_error_and_a_rerun_heals() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let Some(reg) = start_registry(dir.path(), port) else {
+    let Some(reg) = start_registry(dir.path(), port, None) else {
         return;
     };
     let addr = reg.addr.clone();
@@ -137,7 +95,7 @@ fn a_registry_that_stops_gives_a_clear_error_and_a_rerun_heals() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     // Same storage, started again: the push completes.
-    let Some(reg) = start_registry(dir.path(), port) else {
+    let Some(reg) = start_registry(dir.path(), port, None) else {
         return;
     };
     let r = json(&push(&reg.addr, &[]));
@@ -166,7 +124,7 @@ const HEAD: &str =
 #[test]
 fn import_pushes_listed_solutions_and_prunes_unlisted_ones_but_never_active_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(reg) = start_registry(dir.path(), free_port()) else {
+    let Some(reg) = start_registry(dir.path(), free_port(), None) else {
         return;
     };
     let both = format!(
@@ -341,7 +299,7 @@ fn connections_cut_mid_request_are_retried_and_the_push_completes() {
     // registry, three cuts each.
     for threshold in [100, 350, 500, 650, 800, 1000, 1400] {
         let dir = tempfile::tempdir().unwrap();
-        let Some(reg) = start_registry(dir.path(), free_port()) else {
+        let Some(reg) = start_registry(dir.path(), free_port(), None) else {
             return;
         };
         let proxy = start_proxy(reg.addr.clone(), threshold, 3);
@@ -374,7 +332,7 @@ fn connections_cut_mid_request_are_retried_and_the_push_completes() {
 #[test]
 fn a_registry_unreachable_mid_request_fails_cleanly_and_a_rerun_heals() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(reg) = start_registry(dir.path(), free_port()) else {
+    let Some(reg) = start_registry(dir.path(), free_port(), None) else {
         return;
     };
     let proxy = start_proxy(reg.addr.clone(), 600, usize::MAX);
@@ -406,7 +364,7 @@ fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let Some(reg) = start_registry(dir.path(), free_port()) else {
+    let Some(reg) = start_registry(dir.path(), free_port(), None) else {
         return;
     };
     let iso = multiarch_iso();
@@ -443,7 +401,7 @@ fn lists_and_indexes_push_and_pull_back_whole_and_per_platform() {
 #[test]
 fn a_corrupt_blob_is_never_sent_under_its_digest() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(reg) = start_registry(dir.path(), free_port()) else {
+    let Some(reg) = start_registry(dir.path(), free_port(), None) else {
         return;
     };
     let out = Command::new(BIN)

@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
-use common::{json, solution, tool, tools, Daemon, BIN};
+use common::registry::{free_port, start_registry, Registry};
+use common::{json, solution, tool, tools, BIN};
 
 #[path = "../../tests/common/b64.rs"]
 #[allow(dead_code)]
@@ -33,51 +34,6 @@ const PASSWORD: &str = "Pa55-w0rd-XYZZY";
 const WRONG: &str = "Wr0ng-pa55-QUUX";
 const SERVICE: &str = "isolution-test-registry";
 const ISSUER: &str = "isolution-test-issuer";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `docker-registry` on 127.0.0.1 with `auth` (YAML lines under `auth:`), stopped when
-/// dropped.
-struct Registry {
-    _daemon: Daemon,
-    addr: String,
-}
-
-fn start_registry(root: &Path, auth: &str) -> Option<Registry> {
-    if !tool("docker-registry") {
-        return None;
-    }
-    let port = free_port();
-    let cfg = root.join("config.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "version: 0.1\nlog: {{ level: warn }}\nstorage:\n  filesystem: {{ rootdirectory: {} }}\n  delete: {{ enabled: true }}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n{auth}",
-            root.join("data").display()
-        ),
-    )
-    .unwrap();
-    let daemon = Daemon::quiet(Command::new("docker-registry").arg("serve").arg(&cfg));
-    let addr = format!("127.0.0.1:{port}");
-    let t = Instant::now();
-    while TcpStream::connect(&addr).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "docker-registry did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Registry {
-        _daemon: daemon,
-        addr,
-    })
-}
 
 /// A registry with htpasswd basic auth (USER, PASSWORD).
 fn basic_registry(root: &Path) -> Option<Registry> {
@@ -93,10 +49,11 @@ fn basic_registry(root: &Path) -> Option<Registry> {
     std::fs::write(&file, &out.stdout).unwrap();
     start_registry(
         root,
-        &format!(
+        free_port(),
+        Some(&format!(
             "  htpasswd:\n    realm: basic-realm\n    path: {}\n",
             file.display()
-        ),
+        )),
     )
 }
 
@@ -337,11 +294,12 @@ fn token_registry(root: &Path) -> Option<(Registry, Issuer)> {
     let issuer = start_issuer(&k);
     let reg = start_registry(
         root,
-        &format!(
+        free_port(),
+        Some(&format!(
             "  token:\n    realm: http://{}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
             issuer.addr,
             k.cert.display()
-        ),
+        )),
     )?;
     Some((reg, issuer))
 }
@@ -877,7 +835,7 @@ fn busy_proxy(
 #[test]
 fn retry_after_is_honoured_within_the_request_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(reg) = start_registry(dir.path(), "  {}\n") else {
+    let Some(reg) = start_registry(dir.path(), free_port(), None) else {
         return;
     };
     let home = dir.path().join("home");

@@ -132,48 +132,14 @@ impl Drop for Guard {
 /// Numbers the temporary files of this process, so two writers never share one.
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-/// `O_NOFOLLOW` of this platform, for [`OpenOptionsExt::custom_flags`] (Linux's value
-/// depends on the architecture). `O_CREAT|O_EXCL` alone already refuses a symbolic link
-/// (POSIX); this is the second lock on the same door, and what makes [`blob_matches`] refuse
-/// one.
-#[cfg(target_os = "linux")]
-const O_NOFOLLOW: i32 = if cfg!(any(
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "m68k"
-)) {
-    0o100000
-} else {
-    0o400000
-};
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
-const O_NOFOLLOW: i32 = 0x100;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-)))]
-const O_NOFOLLOW: i32 = 0;
-
-/// Options that never follow a symbolic link at the last component.
+/// Options that never follow a symbolic link at the last component (`O_NOFOLLOW`).
+/// `O_CREAT|O_EXCL` alone already refuses a symbolic link (POSIX); this is the second lock on
+/// the same door, and what makes [`blob_matches`] refuse one.
 fn no_follow(o: &mut OpenOptions) -> &mut OpenOptions {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        o.custom_flags(O_NOFOLLOW);
+        o.custom_flags(libc::O_NOFOLLOW);
     }
     o
 }

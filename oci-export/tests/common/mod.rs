@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 pub mod deploy;
 pub mod fixtures;
+pub mod registry;
 #[path = "../../../tests/common/registry_config.rs"]
 pub mod registry_config;
 #[path = "../../../tests/common/tools.rs"]
