@@ -40,7 +40,7 @@ use super::credentials::{redact_registry, RegistryUrl};
 pub use super::credentials::{Credentials, Secret};
 use crate::export::layout::Progress;
 use crate::export::select::{label, new_blobs, unfit, Needed, Unfit};
-use crate::registry::mapped::MapSlice;
+use crate::registry::mapped::{digest_mismatch, MapSlice};
 use crate::Stopped;
 
 /// How to push.
@@ -793,26 +793,13 @@ async fn check_blob(job: &BlobJob) -> Result<(), PushError> {
         digest: job.digest.clone(),
         actual,
     };
-    let Some(want) = iso_core::digest::sha256_hex(&job.digest).map(str::to_string) else {
-        return Err(corrupt(
-            "an algorithm this tool cannot check (only sha256)".into(),
-        ));
-    };
-    let parts = job.parts.clone();
-    let got = tokio::task::spawn_blocking(move || {
-        use sha2::Digest as _;
-        let mut h = sha2::Sha256::new();
-        for p in &parts {
-            h.update(p);
-        }
-        hex::encode(h.finalize())
-    })
-    .await
-    .map_err(|e| corrupt(format!("no digest (the hashing task failed: {e})")))?;
-    if got == want {
-        Ok(())
-    } else {
-        Err(corrupt(format!("sha256:{got}")))
+    let (digest, parts) = (job.digest.clone(), job.parts.clone());
+    let mismatch = tokio::task::spawn_blocking(move || digest_mismatch(&digest, &parts))
+        .await
+        .map_err(|e| corrupt(format!("no digest (the hashing task failed: {e})")))?;
+    match mismatch {
+        None => Ok(()),
+        Some(actual) => Err(corrupt(actual)),
     }
 }
 

@@ -51,6 +51,26 @@ impl AsRef<[u8]> for MapSlice {
     }
 }
 
+/// Whether `parts`, one after the other, have `digest`: `None` when they do, else what they
+/// have instead (`sha256:<hex>`), or why that cannot be told (not a sha256 digest). Blocking:
+/// every byte is read. Both the client (before a blob's upload) and the server (before a
+/// blob's first byte) ask it, so bytes only ever leave under a digest checked here.
+#[cfg_attr(not(any(feature = "push", feature = "serve")), allow(dead_code))]
+pub(crate) fn digest_mismatch<P: AsRef<[u8]>>(digest: &str, parts: &[P]) -> Option<String> {
+    use sha2::Digest as _;
+    let Some(want) = iso_core::digest::sha256_hex(digest) else {
+        return Some(format!(
+            "{digest}: an algorithm this tool cannot check (only sha256)"
+        ));
+    };
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p.as_ref());
+    }
+    let got = hex::encode(h.finalize());
+    (got != want).then(|| format!("sha256:{got}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

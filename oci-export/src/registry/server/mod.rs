@@ -32,12 +32,11 @@ use bytes::Bytes;
 use iso_core::digest::{sha256_hex, sha256_of};
 use iso_core::solution::Solution;
 use iso_core::IsoFile;
-use sha2::Digest as _;
 use tokio::sync::OnceCell;
 
 pub use conn::{serve, Draining, Log, ServeOptions, Stopped};
 
-use crate::registry::mapped::MapSlice;
+use crate::registry::mapped::{digest_mismatch, MapSlice};
 
 /// The largest piece a blob body is handed to the connection in: the log's byte counts and the
 /// send-stall timeout see progress at this grain (the pieces are views of the mapping, not
@@ -80,18 +79,9 @@ impl Blob {
 
     /// Hashes its bytes (blocking: up to the blob's size read from the mapping).
     fn check(&self) -> Verdict {
-        let Some(want) = sha256_hex(&self.digest) else {
-            return Verdict::Bad(format!("{}: not a sha256 digest", self.digest));
-        };
-        let mut h = sha2::Sha256::new();
-        for p in &self.parts {
-            h.update(p.as_ref());
-        }
-        let got = hex::encode(h.finalize());
-        if got == want {
-            Verdict::Good
-        } else {
-            Verdict::Bad(format!("sha256:{got}"))
+        match digest_mismatch(&self.digest, &self.parts) {
+            None => Verdict::Good,
+            Some(actual) => Verdict::Bad(actual),
         }
     }
 
