@@ -164,6 +164,28 @@ fn gpt_from_appended_partition() {
     }
     assert!(layout.apm.is_none() && layout.udf.is_none() && layout.hfsplus.is_empty());
     assert!(layout.warnings.is_empty(), "{:?}", layout.warnings);
+    // xorriso writes the backup header in the image's last 512-byte sector, its entry array
+    // just before: found there, and the same table.
+    let len = std::fs::metadata(d.join("gpt.iso")).unwrap().len();
+    assert_eq!(gpt.sector_size, 512);
+    assert_eq!(gpt.backup_lba, len / 512 - 1);
+    let backup = gpt.backup.as_ref().expect("the backup header");
+    assert_eq!(backup.lba, len / 512 - 1);
+    assert!(
+        backup.header_crc_ok && backup.entries_crc_ok && backup.matches_primary,
+        "{backup:?}"
+    );
+    // The image cut by its last sector (a short copy): the backup is missing, a warning.
+    let whole = std::fs::read(d.join("gpt.iso")).unwrap();
+    let cut = Image::parse(&whole[..whole.len() - 512]).unwrap().layout();
+    assert!(cut.gpt.as_ref().unwrap().backup.is_none());
+    assert!(
+        cut.warnings
+            .iter()
+            .any(|w| w.message.contains("no GPT backup header")),
+        "{:?}",
+        cut.warnings
+    );
 
     // A byte of an entry changed: the CRC says so, as a warning; the entries are still read.
     let mut data = std::fs::read(d.join("gpt.iso")).unwrap();

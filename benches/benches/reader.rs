@@ -10,6 +10,7 @@
 //! | --- | --- | --- |
 //! | `reader/open` | [`Image::parse`] of the mapped image (volume descriptors) | - |
 //! | `reader/walk` | a full walk of the default namespace, counting entries | entries |
+//! | `reader/walk_helper` | the same walk with [`Walk::with_helper_thread`] (a second core decodes parts of `many/`) | entries |
 //! | `reader/read_all` | the walk, plus [`Image::contents`] of every file and a sum over every byte | bytes |
 //! | `reader/lookup` | [`Image::lookup`] of the last file of the 2,000-entry directory | lookups |
 
@@ -19,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use iso_core::{Image, IsoFile, Namespace};
+use iso_core::{Image, IsoFile, Namespace, Walk};
 
 /// Sizes of the generated tree.
 struct Shape {
@@ -125,6 +126,19 @@ fn walk(image: &Image<'_>, ns: Namespace) -> u64 {
     n
 }
 
+/// [`walk`] with a helper thread decoding parts of the large directory.
+fn walk_helper(image: &Image<'_>, ns: Namespace) -> u64 {
+    let mut w = image.walk(ns).expect("walk");
+    w.with_helper_thread(|w: &mut Walk<'_>| {
+        let mut n = 0;
+        while let Some(item) = w.next_entry() {
+            black_box(item.expect("walk entry"));
+            n += 1;
+        }
+        n
+    })
+}
+
 /// Walks the tree and reads every byte of every file (the contents are borrowed slices of the
 /// mapping, so the sum is what actually reads them). Returns (bytes, byte sum).
 fn read_all(image: &Image<'_>, ns: Namespace) -> (u64, u64) {
@@ -175,6 +189,10 @@ fn reader(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(entries));
     g.bench_function("walk", |b| b.iter(|| walk(&image, black_box(ns))));
+    assert_eq!(walk_helper(&image, ns), entries);
+    g.bench_function("walk_helper", |b| {
+        b.iter(|| walk_helper(&image, black_box(ns)))
+    });
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function("read_all", |b| b.iter(|| read_all(&image, black_box(ns))));
     g.throughput(Throughput::Elements(1));

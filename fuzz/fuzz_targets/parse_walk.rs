@@ -1,6 +1,8 @@
 //! Opens arbitrary bytes as an ISO image, walks every namespace, reads every file (stored and
 //! inflated), looks a path up, reads the El Torito catalog and boot images, and the partition
-//! tables, HFS+ and UDF signatures (also of the raw bytes, parsed or not). The invariant:
+//! tables, HFS+ and UDF signatures (also of the raw bytes, parsed or not), and the xorriso
+//! MD5 tags and checksum array (without hashing), and every entry's AAIP attributes and ACLs
+//! (and the root's). The invariant:
 //! no panic, no hang, memory bounded (libFuzzer's -rss_limit_mb and -timeout enforce the
 //! last two).
 #![no_main]
@@ -18,12 +20,23 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = image.layout();
+    let _ = image.md5_tags();
     for ns in image.namespaces() {
+        if let Ok(root) = image.root(ns) {
+            let _ = root.attributes();
+        }
         let Ok(walk) = image.walk(ns) else { continue };
         for item in walk {
             let Ok(item) = item else { break };
             let e = &item.entry;
             let _ = (e.modified(), e.rock_ridge(), e.mode(), e.file_id());
+            if let Ok(Some(a)) = e.attributes() {
+                let _ = (
+                    a.is_extended(),
+                    a.access_acl.map(|acl| acl.to_xattr_bytes()),
+                );
+            }
+            let _ = e.xattr(b"user.a");
             if e.is_file() {
                 if let Ok(c) = image.contents(e) {
                     assert_eq!(

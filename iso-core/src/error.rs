@@ -93,6 +93,9 @@ pub enum ErrorKind {
     /// A feature this reader recognises but does not implement.
     #[error("{0} is not supported")]
     Unsupported(&'static str),
+    /// AAIP attribute data (`AL` entries: extended attributes and ACLs) that is malformed.
+    #[error("malformed AAIP attributes: {0}")]
+    BadAaip(crate::iso9660::AaipError),
     /// zisofs-compressed data that is malformed (header, block pointers, zlib streams).
     #[error("malformed zisofs data: {0}")]
     BadZisofs(&'static str),
@@ -102,6 +105,20 @@ pub enum ErrorKind {
     /// The El Torito boot catalog is malformed.
     #[error("bad El Torito boot catalog: {0}")]
     BadBootCatalog(&'static str),
+    /// An xorriso (libisofs) MD5 checksum tag that is malformed, damaged (its `self=`
+    /// checksum does not match its text) or misplaced; the error's offset is the tag's.
+    #[error("bad MD5 {tag}: {reason}")]
+    BadMd5Tag {
+        /// Which tag: "superblock tag", "tree tag", "session tag", "relocated superblock tag",
+        /// or "checksum tag" when its type is unknown.
+        tag: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The MD5 checksum array of an xorriso image (AAIP `isofs.ca` on the root, `isofs.cx` on
+    /// files) is malformed.
+    #[error("bad MD5 checksum array: {0}")]
+    BadChecksumArray(&'static str),
     /// A path looked up does not exist.
     #[error("no such file or directory")]
     NotFound,

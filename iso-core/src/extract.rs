@@ -52,6 +52,15 @@ pub struct ExtractOptions {
     /// share one large extent, and a zisofs file can inflate to 4 GiB from a few KB: a budget
     /// bounds what an untrusted image can make you write). `None`: no budget.
     pub max_bytes: Option<u64>,
+    /// Restore the user-visible AAIP extended attributes
+    /// ([`Attributes::xattrs`](crate::Attributes::xattrs)) of files and directories. Where the
+    /// destination refuses one (no support, no permission: `trusted.*` needs privileges), the
+    /// entry is listed in [`ExtractReport::failed`] and extraction goes on.
+    pub xattrs: bool,
+    /// Restore AAIP ACLs (access ACLs, and default ACLs of directories) as the
+    /// `system.posix_acl_access` / `system.posix_acl_default` attributes; refusals are
+    /// reported as for [`xattrs`](Self::xattrs).
+    pub acls: bool,
 }
 
 impl ExtractOptions {
@@ -63,6 +72,8 @@ impl ExtractOptions {
             modes: true,
             times: true,
             max_bytes: None,
+            xattrs: false,
+            acls: false,
         }
     }
 }
@@ -239,13 +250,14 @@ pub fn extract(
     opts: &ExtractOptions,
     progress: &mut dyn FnMut(ExtractProgress),
 ) -> Result<ExtractReport, ExtractError> {
-    let entries = collect(image, opts)?;
+    let mut report = ExtractReport::default();
+    let entries = collect(image, opts, &mut report.failed)?;
     fs::create_dir_all(dest).map_err(io_err(dest))?;
     let mut st = State {
         image,
         dest: dest.to_owned(),
         made_dirs: HashSet::new(),
-        report: ExtractReport::default(),
+        report,
         links: HashMap::new(),
     };
     let total_bytes = entries
@@ -329,21 +341,40 @@ pub fn extract(
             Err(e) if e.concerns_everything() => return Err(e),
             Err(e) => st.fail(item, &e),
         }
+        st.restore_attributes(item, opts, Target::Path(&path));
     }
     Ok(st.report)
 }
 
 /// The entries to extract, each with `true` when it starts a walk of its own (a path of
-/// [`ExtractOptions::paths`]), `false` when it is below the one before.
+/// [`ExtractOptions::paths`]), `false` when it is below the one before. A directory that
+/// cannot be read (or a record that cannot be parsed) goes to `failed` and the walk goes on
+/// (see [`Walk::keep_going`](crate::iso9660::Walk::keep_going)); a path of
+/// [`ExtractOptions::paths`] that is not in the image, or an exceeded budget, stops before
+/// anything is written.
 fn collect<'d>(
     image: &Image<'d>,
     opts: &ExtractOptions,
+    failed: &mut Vec<Failed>,
 ) -> Result<Vec<(WalkEntry<'d>, bool)>, ExtractError> {
     let ns = opts.namespace;
     let mut out = Vec::new();
+    let mut record = |e: crate::Error| -> Result<(), ExtractError> {
+        if matches!(e.kind(), crate::ErrorKind::LimitExceeded { .. }) {
+            return Err(e.into());
+        }
+        failed.push(Failed {
+            path: e.path().unwrap_or("").to_string(),
+            error: e.to_string(),
+        });
+        Ok(())
+    };
     if opts.paths.is_empty() {
-        for item in image.walk(ns)? {
-            out.push((item?, false));
+        for item in image.walk(ns)?.keep_going() {
+            match item {
+                Ok(item) => out.push((item, false)),
+                Err(e) => record(e)?,
+            }
         }
         return Ok(out);
     }
@@ -364,9 +395,21 @@ fn collect<'d>(
             top = false;
         }
         if is_dir {
-            for item in image.walk_from(&entry, p)? {
-                out.push((item?, top));
-                top = false;
+            let walk = match image.walk_from(&entry, p) {
+                Ok(w) => w,
+                Err(e) => {
+                    record(e)?;
+                    continue;
+                }
+            };
+            for item in walk.keep_going() {
+                match item {
+                    Ok(item) => {
+                        out.push((item, top));
+                        top = false;
+                    }
+                    Err(e) => record(e)?,
+                }
             }
         }
     }
@@ -460,6 +503,73 @@ impl State<'_, '_> {
         });
     }
 
+    /// Restores what [`ExtractOptions::xattrs`] and [`ExtractOptions::acls`] ask for on
+    /// `target`, after its mode (setting an access ACL also sets the group bits). Each
+    /// attribute the destination refuses, and malformed AAIP data, is recorded in `failed`.
+    fn restore_attributes(
+        &mut self,
+        item: &WalkEntry<'_>,
+        opts: &ExtractOptions,
+        target: Target<'_>,
+    ) {
+        if !opts.xattrs && !opts.acls {
+            return;
+        }
+        let attrs = match item.entry.attributes() {
+            Ok(Some(a)) => a,
+            Ok(None) => return,
+            Err(e) => {
+                self.fail(item, &e.with_path(item.path.clone()).into());
+                return;
+            }
+        };
+        let mut todo: Vec<(&[u8], std::borrow::Cow<'_, [u8]>)> = Vec::new();
+        if opts.xattrs {
+            todo.extend(
+                attrs
+                    .xattrs
+                    .iter()
+                    .map(|x| (x.name.as_slice(), x.value.as_slice().into())),
+            );
+        }
+        if opts.acls {
+            if let Some(a) = attrs.access_acl.as_ref().filter(|a| !a.is_minimal()) {
+                todo.push((&b"system.posix_acl_access"[..], a.to_xattr_bytes().into()));
+            }
+            if let Some(a) = attrs.default_acl.as_ref().filter(|_| item.entry.is_dir()) {
+                todo.push((&b"system.posix_acl_default"[..], a.to_xattr_bytes().into()));
+            }
+        }
+        // One report per file, naming each attribute refused and why.
+        let mut refused: Vec<String> = Vec::new();
+        for (name, value) in todo {
+            let Ok(cname) = std::ffi::CString::new(name) else {
+                continue; // AAIP names hold no NUL (checked when decoding)
+            };
+            let flags = rustix::fs::XattrFlags::empty();
+            let r = match &target {
+                Target::File(f) => rustix::fs::fsetxattr(f, cname.as_c_str(), &value, flags),
+                Target::Path(p) => rustix::fs::lsetxattr(*p, cname.as_c_str(), &value, flags),
+            };
+            if let Err(errno) = r {
+                refused.push(format!(
+                    "{} ({})",
+                    String::from_utf8_lossy(name),
+                    io::Error::from(errno)
+                ));
+            }
+        }
+        if !refused.is_empty() {
+            self.report.failed.push(Failed {
+                path: item.path.clone(),
+                error: format!(
+                    "extracted, but the destination refused to restore {}",
+                    refused.join(", ")
+                ),
+            });
+        }
+    }
+
     fn skip(&mut self, item: &WalkEntry<'_>, reason: &str, refused: bool) {
         self.report.skipped.push(Skipped {
             path: item.path.clone(),
@@ -545,6 +655,7 @@ impl State<'_, '_> {
             Err(err) => return Err(err.with_path(item.path.clone()).into()),
         };
         apply_meta_file(f, &path, item, opts)?;
+        self.restore_attributes(item, opts, Target::File(f));
         tmp.persist(&path)?;
         if let Some(id) = id {
             self.links.insert(id, rel.to_owned());
@@ -553,6 +664,12 @@ impl State<'_, '_> {
         self.report.bytes += written;
         Ok(written)
     }
+}
+
+/// Where to restore attributes: the open temporary file of a regular file, or a directory.
+enum Target<'a> {
+    File(&'a File),
+    Path(&'a Path),
 }
 
 /// Numbers the temporary files of this process.

@@ -30,6 +30,7 @@
 //! | `serde` | via `solution` | `Serialize` for the reader's public types |
 //! | `solution` | yes | `solution` (the MetalK8s Solution model, validation, signatures), `digest`, `sha256x2`, `SharedSolution` |
 //! | `extract` | yes | `extract`: safe extraction to a directory (Unix) |
+//! | `md5` | yes (and via `solution`) | [`Image::md5_tags`], [`Image::check_md5`]: xorriso's MD5 tags, checksum array and per-file MD5s |
 //!
 //! With `default-features = false` the crate links only nom, memmap2, thiserror, smallvec,
 //! flate2 and self_cell.
@@ -57,6 +58,11 @@ pub mod solution;
 
 pub use error::{Error, ErrorKind, Result};
 pub use file::IsoFile;
+pub use iso9660::{AaipError, Acl, AclEntry, AclTag, Attributes, Xattr};
+#[cfg(feature = "md5")]
+pub use iso9660::{
+    BadMd5Tag, ChecksumArray, Md5Check, Md5Item, Md5Report, Md5Status, Md5Tag, Md5TagKind, Md5Tags,
+};
 pub use iso9660::{
     BootCatalog, BootEntry, Contents, ContentsReader, DirEntry, Emulation, EntryKind, Extent,
     FileId, Image, Namespace, ReadDir, Timestamp, VolumeInfo, Walk, WalkEntry, Warning,

@@ -32,6 +32,9 @@ pub struct Limits {
     pub max_volume_descriptors: u32,
     /// Most El Torito catalog entries read.
     pub max_boot_entries: u32,
+    /// Most bytes of AAIP attribute data (the component records of all `AL` entries, headers
+    /// included) decoded for one entry's extended attributes and ACLs.
+    pub max_aaip_bytes: u64,
 }
 
 impl Limits {
@@ -48,6 +51,7 @@ impl Limits {
         max_extents_per_file: 65_536,
         max_volume_descriptors: 256,
         max_boot_entries: 1024,
+        max_aaip_bytes: 1024 * 1024,
     };
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use iso_core::solution::{
-    self, check_config, solution_id, ArchiveInfo, ConfigReport, Severity, TrustedKey,
+    self, check_config, solution_id, ArchiveInfo, ConfigReport, Rule, Severity, TrustedKey,
     ValidateOptions, VerifyOptions,
 };
 use iso_core::IsoFile;
@@ -67,7 +67,8 @@ pub struct ImportReport {
     pub pruned: Vec<String>,
     /// Stale repositories kept because their Solution version is active.
     pub kept_active: Vec<String>,
-    /// Problems of the configuration itself (kind, apiVersion, YAML).
+    /// Problems of the configuration itself (YAML, kind, apiVersion, `archives` not a list of
+    /// paths): nothing is imported.
     pub config_errors: Vec<String>,
 }
 
@@ -89,10 +90,7 @@ pub async fn import(config: &[u8], opts: &ImportOptions) -> Result<ImportReport,
     );
     let mut report = ImportReport::default();
     for f in &checked.findings {
-        if f.severity == Severity::Error
-            && !f.path.starts_with("archives[")
-            && !f.path.starts_with("active.")
-        {
+        if f.severity == Severity::Error && blocks_import(f.rule) {
             report
                 .config_errors
                 .push(format!("{}: {}", f.rule, f.message));
@@ -112,6 +110,22 @@ pub async fn import(config: &[u8], opts: &ImportOptions) -> Result<ImportReport,
     }
     prune(&checked, &listed, opts, &mut report).await?;
     Ok(report)
+}
+
+/// Whether a finding about the configuration itself stops the whole import, as it stops
+/// MetalK8s's: what `read_config` (salt/_modules/metalk8s_solutions.py) refuses fails
+/// `configure_archive` and `available.sls`, and `archives` that is not a list fails
+/// `available.sls`. Findings about one archive refuse only that archive; findings about
+/// `active` (even a null `active`) do not stop an import, since `solutions.sh import`
+/// (`configure_archive`, then `import-components.sls`) never reads `active`.
+fn blocks_import(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::ConfigYamlInvalid
+            | Rule::ConfigKind
+            | Rule::ConfigApiVersion
+            | Rule::ConfigArchivesInvalid
+    )
 }
 
 /// Checks archive `a` (its findings, that it opens, its signature when a key is given) and

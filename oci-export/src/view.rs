@@ -87,7 +87,9 @@ impl<'a> InspectReport<'a> {
             id: s.id(),
             volume_id: &s.volume_id,
             namespace: s.namespace.as_str(),
-            operator_image: m.map(|m| format!("{}:{}", m.operator_image.0, m.operator_image.1)),
+            operator_image: m
+                .and_then(|m| m.operator_image_ref())
+                .map(|(n, t)| format!("{n}:{t}")),
             images: &s.images,
             distinct_blob_bytes: BlobTotal::of(s, &all).descriptor_bytes,
             crds: s.operator.crd_paths().collect(),

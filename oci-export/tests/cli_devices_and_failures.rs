@@ -306,3 +306,96 @@ fn extract_goes_on_after_a_zisofs_file_that_does_not_inflate() {
     );
     assert_eq!(all_paths(&dest), ["a.txt", "z.txt"]);
 }
+
+/// A directory whose extent lies past the end of the image, and one whose record points back
+/// at a directory already walked (a loop): each is reported as failed with its path, and
+/// everything around them is extracted (exit 1), for both writers.
+#[test]
+fn extract_goes_on_past_unreadable_and_looping_directories() {
+    let tmp = Scratch::new();
+    let tree = tmp.path().join("tree");
+    for d in ["broken", "d", "loop"] {
+        std::fs::create_dir_all(tree.join(d)).unwrap();
+    }
+    std::fs::write(tree.join("a.txt"), "a\n").unwrap();
+    std::fs::write(tree.join("broken/x.txt"), "x\n").unwrap();
+    std::fs::write(tree.join("d/in.txt"), "in\n").unwrap();
+    std::fs::write(tree.join("loop/y.txt"), "y\n").unwrap();
+    std::fs::write(tree.join("z.txt"), "z\n").unwrap();
+    let mut ran = false;
+    for writer in ["xorriso", "genisoimage"] {
+        if !tool(writer) {
+            continue;
+        }
+        ran = true;
+        let iso = tmp.path().join(format!("dirs-{writer}.iso"));
+        master(writer, &tree, &iso);
+        // The directories' own records, from the listing of the whole tree (JSON lines).
+        let out = run(&["ls", "--json", path_str(&iso)]);
+        let listing: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let json = |p: &str| -> serde_json::Value {
+            listing
+                .iter()
+                .find(|v| v["path"] == p)
+                .unwrap_or_else(|| panic!("{writer}: no {p} in {listing:?}"))
+                .clone()
+        };
+        let (broken, looped, d) = (json("broken"), json("loop"), json("d"));
+        let mut img = std::fs::read(&iso).unwrap();
+        let set = |img: &mut Vec<u8>, rec: usize, lba: u32| {
+            img[rec + 2..rec + 6].copy_from_slice(&lba.to_le_bytes());
+            img[rec + 6..rec + 10].copy_from_slice(&lba.to_be_bytes());
+        };
+        set(
+            &mut img,
+            broken["record_offset"].as_u64().unwrap() as usize,
+            0x00ff_ffff,
+        );
+        let d_lba = d["extents"][0]["lba"].as_u64().unwrap() as u32;
+        set(
+            &mut img,
+            looped["record_offset"].as_u64().unwrap() as usize,
+            d_lba,
+        );
+        std::fs::write(&iso, &img).unwrap();
+
+        let dest = tmp.path().join(format!("dirs-out-{writer}"));
+        let out = run(&["extract", path_str(&iso), path_str(&dest), "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{writer}: {}", show(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        for path in ["broken", "loop"] {
+            let prefix = format!("isolution: failed {path}: ");
+            assert!(
+                err.lines().any(|l| l.starts_with(&prefix)),
+                "{writer}: no {prefix:?}: {}",
+                show(&out)
+            );
+        }
+        assert_eq!(
+            all_paths(&dest),
+            ["a.txt", "d", "d/in.txt", "z.txt"],
+            "{writer}: {}",
+            show(&out)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut failed: Vec<&str> = v["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        failed.sort_unstable();
+        assert_eq!(failed, ["broken", "loop"], "{writer}: {v}");
+        assert_eq!(v["files"], 3, "{writer}: {v}");
+
+        // ls still stops at the first error (a listing must not look complete when it is not).
+        let out = run(&["ls", path_str(&iso)]);
+        assert_ne!(out.status.code(), Some(0), "{writer}: {}", show(&out));
+    }
+    if !ran {
+        eprintln!("skipping: neither xorriso nor genisoimage is installed");
+    }
+}

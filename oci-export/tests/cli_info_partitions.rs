@@ -76,6 +76,7 @@ fn info_shows_mbr_and_gpt() {
     assert!(text.contains("MBR:               1 partition,"), "{text}");
     assert!(text.contains("  [1] type 0xee,"), "{text}");
     assert!(text.contains("GPT:               3 partitions,"), "{text}");
+    assert!(text.contains(", backup at sector "), "{text}");
     assert!(
         text.contains("\"Appended2\" type C12A7328-F81F-11D2-BA4B-00A0C93EC93B"),
         "{text}"

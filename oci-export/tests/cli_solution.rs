@@ -23,12 +23,14 @@ fn solution(name: &str) -> String {
 
 #[test]
 fn validate_exit_codes_follow_errors_and_strict() {
-    // The example has one warning (the bogus ":1.0.2" entry it ships): exit 0, and 1 strict.
+    // The example has two warnings (the bogus ":1.0.2" entry it ships, and its display name
+    // where MetalK8s does not read it): exit 0, and 1 strict.
     let good = solution("example-solution-1.0.2.iso");
     let out = run(&["validate", &good]);
     let text = String::from_utf8_lossy(ok(&out)).to_string();
     assert!(text.contains("[manifest.images-entry]"), "{text}");
-    assert!(text.contains("0 error(s), 1 warning(s)"), "{text}");
+    assert!(text.contains("[manifest.display-name-not-shown]"), "{text}");
+    assert!(text.contains("0 error(s), 2 warning(s)"), "{text}");
     assert_eq!(run(&["validate", "--strict", &good]).status.code(), Some(1));
     assert_eq!(
         run(&["validate", "--no-digests", &good]).status.code(),

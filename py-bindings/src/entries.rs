@@ -33,6 +33,54 @@ struct Rare {
     device: Option<(u32, u32)>,
     /// Every extent, when there are more than one.
     extents: Option<Box<[(u32, u32)]>>,
+    /// AAIP extended attributes and ACLs, decoded when the entry is made (only entries with
+    /// `AL` entries have them), or the error decoding them gave (raised by the properties).
+    aaip: Option<Result<Aaip, Arc<iso_core::Error>>>,
+}
+
+/// An entry's AAIP attributes, as Python shows them.
+#[derive(Clone, Debug, Default)]
+struct Aaip {
+    xattrs: Vec<(String, Vec<u8>)>,
+    acl: Option<String>,
+    default_acl: Option<String>,
+}
+
+impl Aaip {
+    fn of(path: &str, e: &DirEntry<'_>) -> Option<Result<Aaip, Arc<iso_core::Error>>> {
+        if !e.has_aaip() {
+            return None;
+        }
+        Some(match e.attributes() {
+            Ok(a) => {
+                let a = a.unwrap_or_default();
+                Ok(Aaip {
+                    xattrs: a
+                        .xattrs
+                        .into_iter()
+                        .map(|x| (x.name_lossy().into_owned(), x.value))
+                        .collect(),
+                    acl: a.access_acl.map(|a| a.to_string()),
+                    default_acl: a.default_acl.map(|a| a.to_string()),
+                })
+            }
+            Err(err) => Err(Arc::new(err.with_path(path))),
+        })
+    }
+}
+
+/// The Python exception for a stored decoding error (as `iso_err` makes it: `FormatError`
+/// or `LimitExceeded`, with `offset` and `path`).
+fn aaip_err(py: Python<'_>, e: &iso_core::Error) -> PyErr {
+    let msg = e.to_string();
+    let err = match e.kind() {
+        iso_core::ErrorKind::LimitExceeded { .. } => crate::LimitExceeded::new_err(msg),
+        _ => crate::FormatError::new_err(msg),
+    };
+    let v = err.value(py);
+    let _ = v.setattr("offset", e.offset());
+    let _ = v.setattr("path", e.path());
+    err
 }
 
 const HIDDEN: u8 = 1;
@@ -119,10 +167,12 @@ impl Entry {
         if e.extents().len() > 1 {
             rare.extents = Some(e.extents().iter().map(|x| (x.lba, x.len)).collect());
         }
+        rare.aaip = Aaip::of(path, e);
         let rare = (rare.name.is_some()
             || rare.target.is_some()
             || rare.device.is_some()
-            || rare.extents.is_some())
+            || rare.extents.is_some()
+            || rare.aaip.is_some())
         .then(|| Box::new(rare));
         Entry {
             path: path.into(),
@@ -164,6 +214,20 @@ impl Entry {
         }
         e.path = path.into();
         e
+    }
+
+    /// The AAIP attributes (none when the entry has no `AL` entries), or the decoding error.
+    fn aaip(&self, py: Python<'_>) -> PyResult<&Aaip> {
+        static NONE: Aaip = Aaip {
+            xattrs: Vec::new(),
+            acl: None,
+            default_acl: None,
+        };
+        match self.rare.as_ref().and_then(|r| r.aaip.as_ref()) {
+            None => Ok(&NONE),
+            Some(Ok(a)) => Ok(a),
+            Some(Err(e)) => Err(aaip_err(py, e)),
+        }
     }
 
     fn name_str(&self) -> &str {
@@ -284,6 +348,33 @@ impl Entry {
     #[getter]
     fn namespace(&self) -> &'static str {
         self.namespace.as_str()
+    }
+
+    /// The AAIP extended attributes (xorriso `-xattr`, `-for_backup`), full name to value,
+    /// in recorded order: the internal `isofs.*` ones and the copies of the ACLs
+    /// (`system.posix_acl_*`) left out. Empty when there are none. Raises `FormatError` (or
+    /// `LimitExceeded`) when the attribute data is malformed.
+    #[getter]
+    fn xattrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let d = pyo3::types::PyDict::new(py);
+        for (k, v) in &self.aaip(py)?.xattrs {
+            d.set_item(k, pyo3::types::PyBytes::new(py, v))?;
+        }
+        Ok(d)
+    }
+
+    /// The access ACL recorded with AAIP (xorriso `-acl on`), in the `getfacl` text form
+    /// (numeric ids, one entry a line), or None.
+    #[getter]
+    fn acl(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.aaip(py)?.acl.clone())
+    }
+
+    /// The default ACL of a directory recorded with AAIP, in the `getfacl` text form without
+    /// the `default:` prefixes, or None.
+    #[getter]
+    fn default_acl(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        Ok(self.aaip(py)?.default_acl.clone())
     }
 
     /// True for a directory.

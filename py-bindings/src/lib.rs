@@ -984,6 +984,83 @@ impl Image {
         })
     }
 
+    /// What the image holds beside its ISO 9660 trees, as `isolution info --json` shows it
+    /// under `layout`: a dict with `mbr`, `gpt` (with `sector_size` and `backup`), `apm`
+    /// (each None when absent), `hfsplus` and `sessions` (lists), `udf` (None or a dict) and
+    /// `warnings` (dicts with `offset` and `message`: damaged tables are reported, never
+    /// raised). Read on each access; the HFS+ and UDF trees themselves are not read.
+    ///
+    /// ```python
+    /// gpt = image.layout["gpt"]
+    /// if gpt: print([p["name"] for p in gpt["entries"]])
+    /// ```
+    #[getter]
+    fn layout<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let file = self.file()?;
+        let img = file
+            .image_with_limits(self.limits)
+            .map_err(|e| iso_err(py, e))?;
+        to_py_json(py, &img.layout())
+    }
+
+    /// The MD5 checksums xorriso recorded (`-md5 on`), found without hashing, as
+    /// `isolution info --json` shows them under `md5`: a dict with `tags` (each with `kind`
+    /// (`rlsb32`, `superblock`, `tree`, `session`), `lba`, `range_start`, `range_size`,
+    /// `next`, `session_start`, `md5`), `bad_tags` (`kind`, `lba`, `error`),
+    /// `checksum_array` (`start`, `end`, `count`, `item_size`, `algorithm`, or None) and
+    /// `checksum_array_error`; None when the image records no MD5.
+    #[getter]
+    fn md5_tags<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let file = self.file()?;
+        let limits = self.limits;
+        let text = py
+            .detach(move || -> Result<Option<String>, iso_core::Error> {
+                let img = file.image_with_limits(limits)?;
+                let tags = img.md5_tags()?;
+                Ok((!tags.is_empty()).then(|| serde_json::to_string(&tags).unwrap_or_default()))
+            })
+            .map_err(|e| iso_err(py, e))?;
+        text.map(|t| json_to_py(py, &t)).transpose()
+    }
+
+    /// Verifies every MD5 checksum xorriso recorded (`-md5 on`): each tag against the
+    /// blocks it covers, the session and the checksum array, and each file against its
+    /// stored bytes, with the interpreter released. Returns what `isolution check --json`
+    /// prints: a dict with `ok` (True when something was checked and all matched),
+    /// `md5_recorded` (False for an image made without MD5s: then `ok` is False too, as
+    /// `xorriso -check_md5` says), `summary`, `bytes` (hashed) and `checks`, a list of dicts
+    /// with `item` (`rlsb32`, `superblock`, `tree`, `session`, `unknown-tag`,
+    /// `session-checksum`, `checksum-array`, `files` or `file`), `path` (for a file),
+    /// `status` (`ok`, `mismatch` or `unreadable`), `offset`, `range` (`[start, end]` bytes
+    /// or None), `recorded` and `computed` (hex, for a mismatch) and `error` (for an
+    /// unreadable item: a damaged tag says which and where). Damage is reported, not
+    /// raised; FormatError only when the root directory cannot be read.
+    ///
+    /// ```python
+    /// report = image.check_md5()
+    /// for c in report["checks"]:
+    ///     if c["status"] != "ok": print(c["item"], c["path"], c["status"], hex(c["offset"]))
+    /// ```
+    fn check_md5<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let file = self.file()?;
+        let limits = self.limits;
+        let text = py
+            .detach(move || -> Result<String, iso_core::Error> {
+                let img = file.image_with_limits(limits)?;
+                let r = img.check_md5(&mut |_, _| {})?;
+                let v = serde_json::json!({
+                    "ok": r.all_ok(),
+                    "md5_recorded": !r.is_empty(),
+                    "summary": r.summary(),
+                    "bytes": r.bytes,
+                    "checks": &r.checks,
+                });
+                Ok(v.to_string())
+            })
+            .map_err(|e| iso_err(py, e))?;
+        json_to_py(py, &text)
+    }
+
     /// The boot image of entry `index` of the El Torito catalog, as bytes (`BootEntry.size`
     /// bytes from block `BootEntry.load_rba`: what `isolution cat --boot N` writes). Raises
     /// IsolutionError when there is no catalog, IndexError for an index it does not have,
@@ -1436,8 +1513,8 @@ impl Solution {
             volume_id: s.volume_id.clone(),
             namespace: s.namespace.as_str(),
             operator_image: m
-                .map(|m| m.operator_image.clone())
-                .filter(|(n, _)| !n.is_empty()),
+                .and_then(|m| m.operator_image_ref())
+                .map(|(n, t)| (n.to_string(), t.to_string())),
             crds: s.operator.crd_paths().map(String::from).collect(),
             roles: s
                 .operator
@@ -1611,7 +1688,36 @@ fn push_err(py: Python<'_>, e: PushError, registry: &str) -> PyErr {
 }
 
 impl Solution {
+    /// With `check`, ValidationError when the archive fails validation (an error among its
+    /// structural findings; blobs are not hashed: exports and pushes check each blob they
+    /// write), as `isolution export`/`push`/`serve` refuse it without `--force`.
+    fn refuse_invalid(&self, py: Python<'_>, check: bool) -> PyResult<()> {
+        if !check {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        let report = py.detach(move || {
+            shared.with(|s| {
+                s.validate(ValidateOptions {
+                    digests: false,
+                    threads: 0,
+                })
+            })
+        });
+        if report.passes(false) {
+            return Ok(());
+        }
+        let findings: Vec<Finding> = report.findings.iter().map(Finding::from).collect();
+        let r = make_report(py, findings, false, None)?;
+        Err(findings_err(
+            py,
+            &r,
+            "the Solution fails validation (check=False goes on anyway)",
+        ))
+    }
+
     /// `export_docker_archive` and `export_oci_archive`.
+    #[allow(clippy::too_many_arguments)]
     fn export_archive<'py>(
         &self,
         py: Python<'py>,
@@ -1620,7 +1726,9 @@ impl Solution {
         progress: Option<Py<PyAny>>,
         format: ArchiveFormat,
         platform: Option<String>,
+        check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.refuse_invalid(py, check)?;
         let wanted = wanted_images(images)?;
         let shared = self.shared.clone();
         let mut rep = Reporter::new(progress);
@@ -1785,7 +1893,11 @@ impl Solution {
     /// exception propagates: at the first call nothing is written; later, every writer
     /// thread abandons its blob (its temporary file removed), `index.json` is not updated,
     /// and `dest` keeps only complete, verified blobs, which the next export reuses.
-    #[pyo3(signature = (dest, images=None, progress=None, *, oci_media_types=false, trust_existing=false))]
+    ///
+    /// With `check=True` (the default), an archive that fails validation (an error among
+    /// its findings, blobs not hashed) raises ValidationError before anything is written, as
+    /// `isolution export` refuses it without `--force`; `check=False` exports it anyway.
+    #[pyo3(signature = (dest, images=None, progress=None, *, oci_media_types=false, trust_existing=false, check=true))]
     #[allow(clippy::too_many_arguments)]
     fn export_oci<'py>(
         &self,
@@ -1795,7 +1907,9 @@ impl Solution {
         progress: Option<Py<PyAny>>,
         oci_media_types: bool,
         trust_existing: bool,
+        check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.refuse_invalid(py, check)?;
         let wanted = wanted_images(images)?;
         let mut opts = layout::LayoutOptions::default();
         opts.oci_media_types = oci_media_types;
@@ -1844,7 +1958,9 @@ impl Solution {
     /// `"os/arch[/variant]"` (`"linux/arm64"` matches `linux/arm64/v8` when it is the only
     /// arm64 one): that platform's image is written under the tag. Without it, or when the
     /// list lacks it, ExportError names the platforms the list has.
-    #[pyo3(signature = (dest, images=None, progress=None, *, platform=None))]
+    ///
+    /// `check` works as for `export_oci`.
+    #[pyo3(signature = (dest, images=None, progress=None, *, platform=None, check=true))]
     fn export_docker_archive<'py>(
         &self,
         py: Python<'py>,
@@ -1852,8 +1968,17 @@ impl Solution {
         images: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
         platform: Option<String>,
+        check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.export_archive(py, dest, images, progress, ArchiveFormat::Docker, platform)
+        self.export_archive(
+            py,
+            dest,
+            images,
+            progress,
+            ArchiveFormat::Docker,
+            platform,
+            check,
+        )
     }
 
     /// Writes the images (all, or `images`) as one tar of an OCI image layout at `dest`,
@@ -1861,16 +1986,18 @@ impl Solution {
     /// `export_oci` writes (manifests unchanged, so their digests are kept). Every blob is
     /// hashed while written and checked against its descriptor; the tar is written to
     /// `dest` + `.partial` and renamed when complete. Returns a dict report (`refs`, `blobs`,
-    /// `bytes`); raises ExportError. `progress` works as for `export_docker_archive`.
-    #[pyo3(signature = (dest, images=None, progress=None))]
+    /// `bytes`); raises ExportError. `progress` works as for `export_docker_archive`, `check`
+    /// as for `export_oci`.
+    #[pyo3(signature = (dest, images=None, progress=None, *, check=true))]
     fn export_oci_archive<'py>(
         &self,
         py: Python<'py>,
         dest: PathBuf,
         images: Option<&Bound<'py, PyAny>>,
         progress: Option<Py<PyAny>>,
+        check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.export_archive(py, dest, images, progress, ArchiveFormat::Oci, None)
+        self.export_archive(py, dest, images, progress, ArchiveFormat::Oci, None, check)
     }
 
     /// Pushes every image to the registry at `registry` as `<prefix>/<image>:<tag>`, the
@@ -1905,9 +2032,13 @@ impl Solution {
     /// about 100 calls), and last with `done == total` before the manifests go, `total` being
     /// the bytes of the blobs to push. If it raises, no new blob is started, no manifest is
     /// sent (a later push skips the blobs already there), and the exception propagates.
+    ///
+    /// With `check=True` (the default), an archive that fails validation raises
+    /// ValidationError before anything is sent, as `isolution push` refuses it without
+    /// `--force`; `check=False` pushes it anyway.
     #[pyo3(signature = (registry, *, prefix=None, insecure=false, credentials=None,
         concurrency=4, progress=None, connect_timeout=10.0, read_timeout=60.0, timeout=600.0,
-        authfile=None))]
+        authfile=None, check=true))]
     #[allow(clippy::too_many_arguments)]
     fn push<'py>(
         &self,
@@ -1922,7 +2053,9 @@ impl Solution {
         read_timeout: f64,
         timeout: f64,
         authfile: Option<PathBuf>,
+        check: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.refuse_invalid(py, check)?;
         if concurrency == 0 {
             return Err(PyValueError::new_err("concurrency must be at least 1"));
         }

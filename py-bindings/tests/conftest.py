@@ -149,9 +149,13 @@ def build_solution(root: Path, name: str, version: str, images: dict) -> Path:
         }
         (d / "manifest.json").write_text(json.dumps(manifest))
         (d / "version").write_text("Directory Transport Version: 1.1\n")
+    # The first image is the operator's, so that the archive passes validation (exports and
+    # pushes refuse one that does not, unless check=False).
+    operator, operator_tag = next(iter(images)).split(":")
     (tree / "manifest.yaml").write_text(
         "apiVersion: solutions.metalk8s.scality.com/v1alpha1\nkind: Solution\n"
         f"metadata:\n  name: {name}\nspec:\n  version: \"{version}\"\n"
+        f"  operator:\n    image: {{name: {operator}, tag: \"{operator_tag}\"}}\n"
     )
     (tree / "registry-config.inc.j2").write_text("")
     iso = root / f"{name}-{version}.iso"

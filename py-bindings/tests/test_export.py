@@ -90,6 +90,29 @@ def test_archives_refuse_corrupt_blobs(tmp_path):
             assert list(tmp_path.iterdir()) == []
 
 
+def test_an_archive_validation_refuses_is_not_exported_or_pushed(tmp_path):
+    # MetalK8s refuses this archive (salt/_modules/metalk8s_solutions.py and the operator
+    # Deployment of orchestrate/solutions/prepare-environment.sls: its operator image is not
+    # there); `isolution export`/`push` refuse it without --force, and so does Python
+    # without check=False. Digests are not needed to decide, so nothing is hashed first.
+    with isolution.open(SOLUTIONS / "broken-operator-image-missing.iso") as image:
+        s = image.solution
+        for export in (
+            lambda: s.export_oci(tmp_path / "layout"),
+            lambda: s.export_oci_archive(tmp_path / "x.tar"),
+            lambda: s.export_docker_archive(tmp_path / "x.tar"),
+            lambda: s.push("127.0.0.1:1", insecure=True),
+        ):
+            with pytest.raises(isolution.ValidationError, match="operator.image-missing") as e:
+                export()
+            assert isinstance(e.value.findings, isolution.ValidationReport)
+            assert [f.rule for f in e.value.findings.failures] == ["operator.image-missing"]
+            assert list(tmp_path.iterdir()) == []
+        report = s.export_oci(tmp_path / "layout", check=False)
+        assert len(report["images"]) == 3
+        assert s.export_oci_archive(tmp_path / "x.tar", check=False)["refs"]
+
+
 @pytest.fixture(scope="module")
 def many_layers(tmp_path_factory):
     """A Solution whose image has 300 small layers (one progress tick or more each), and one

@@ -911,10 +911,17 @@ mkiso() {
 }
 
 # findings NAME < lines "SEVERITY RULE PATH": the expected findings, tab-separated, sorted.
+# Every tree whose manifest parses (they all have $ENTRY) also gets $SHOWN_NAME, once.
 findings() {
-    awk 'NF { $1 = $1; gsub(/ /, "\t"); print }' | LC_ALL=C sort > "$OUT/expected/$1.findings"
+    awk -v display="$SHOWN_NAME" 'NF { if ($0 == entry_line) seen = 1; $1 = $1; gsub(/ /, "\t"); print }
+        BEGIN { entry_line = "'"$ENTRY"'" }
+        END { if (seen) { $0 = display; $1 = $1; gsub(/ /, "\t"); print } }' \
+        | LC_ALL=C sort > "$OUT/expected/$1.findings"
 }
 ENTRY='warning manifest.images-entry manifest.yaml'   # the ":1.0.2" entry, in every good-based tree
+# The display name is in metadata.annotations (as the docs and the example put it), where
+# MetalK8s's code does not read it (metalk8s_solutions.py, _archive_info_from_manifest).
+SHOWN_NAME='warning manifest.display-name-not-shown manifest.yaml'
 
 # mkiso_expect NAME [FINDING...]: master the variant's tree $T as NAME.iso (volume id $V, the
 # documented flags $F), and expect the validator to find FINDING... and $ENTRY in it.
@@ -1364,7 +1371,11 @@ archives:
   - "@FIXTURES@/../fixtures/plain-l3.iso"
 active: {}
 EOF
-expect not-a-solution <<<'error config.archive-invalid archives[0]'
+# The path goes through `..`: not what solutions.sh (readlink -f) writes.
+expect not-a-solution <<EOF
+error config.archive-invalid archives[0]
+warning config.archive-path-not-canonical archives[0]
+EOF
 [ -f "$HERE/../fixtures/plain-l3.iso" ] || { echo "build.sh: ../fixtures/plain-l3.iso missing" >&2; exit 1; }
 
 cfg inactive-unknown <<EOF
@@ -1389,6 +1400,44 @@ active:
   example-solution: latest
 EOF
 expect latest <<<'info config.latest active.example-solution 1.0.10'
+
+# read_config keeps a null `active` (setdefault fills in only a missing key), and
+# deploy-components.sls then fails to render (metalk8s_solutions.py, deploy-components.sls).
+cfg active-null <<EOF
+$HEAD
+archives:
+  - "@FIXTURES@/example-solution-1.0.2.iso"
+active:
+EOF
+expect active-null <<<'error config.active-invalid active'
+
+# PyYAML reads 1.0 as a float, which never equals an archive's version string.
+cfg active-version-number <<EOF
+$HEAD
+archives:
+  - "@FIXTURES@/example-solution-1.0.2.iso"
+active:
+  example-solution: 1.0
+EOF
+expect active-version-number <<<'error config.active-version-not-string active.example-solution'
+
+# deploy-components.sls: `not desired_version` means "not active".
+cfg active-empty <<EOF
+$HEAD
+archives:
+  - "@FIXTURES@/example-solution-1.0.2.iso"
+active:
+  example-solution: ''
+EOF
+expect active-empty <<<'warning config.active-empty active.example-solution'
+
+# configure_archive (solutions.sh import) fails on a null `archives`.
+cfg archives-null <<EOF
+$HEAD
+archives:
+active: {}
+EOF
+expect archives-null <<<'warning config.archives-null archives'
 
 for y in "$C"/*.yaml; do python3 -c 'import yaml,sys; yaml.safe_load(open(sys.argv[1]))' "$y"; done
 

@@ -134,15 +134,79 @@ pub(crate) struct DirRecords<'data> {
     /// Absolute offset of `data[0]`.
     base: u64,
     pos: usize,
+    /// Records end here: `data.len()`, or a sector boundary where [`DirRecords::split`] cut.
+    stop: usize,
 }
 
 impl<'data> DirRecords<'data> {
     pub fn new(data: &'data [u8], base: u64) -> Self {
-        DirRecords { data, base, pos: 0 }
+        DirRecords {
+            data,
+            base,
+            pos: 0,
+            stop: data.len(),
+        }
+    }
+
+    /// Cuts the records in two at a sector boundary near `near` (a byte offset in the
+    /// directory): `self` ends there and the returned value yields the rest. Both parts yield
+    /// exactly what `self` would have yielded in one piece (records never cross a sector, and
+    /// the one before the cut is not part of a multi-extent file), so the parts can be
+    /// decoded apart. `None`, and `self` untouched, when no such boundary is found a few
+    /// sectors from `near`, or the records there are not well formed (left to the one-piece
+    /// parse to report).
+    pub fn split(&mut self, near: usize) -> Option<DirRecords<'data>> {
+        let mut cut = (near / SECTOR).max(1) * SECTOR;
+        for _ in 0..4 {
+            if cut <= self.pos || cut >= self.stop {
+                return None;
+            }
+            // The sector before the cut must start with a record; its last record decides.
+            let sector = self.data.get(cut - SECTOR..cut)?;
+            let mut p = 0;
+            let mut last_flags = None;
+            while let Some(&len) = sector.get(p) {
+                let len = usize::from(len);
+                if len == 0 {
+                    break;
+                }
+                if len < 34 || p + len > SECTOR {
+                    return None;
+                }
+                last_flags = Some(*sector.get(p + 25)?);
+                p += len;
+            }
+            match last_flags {
+                Some(f) if f & flags::MULTI_EXTENT == 0 => {
+                    let rest = DirRecords {
+                        pos: cut,
+                        ..self.clone()
+                    };
+                    self.stop = cut;
+                    return Some(rest);
+                }
+                Some(_) => cut += SECTOR,
+                None => return None,
+            }
+        }
+        None
+    }
+
+    /// Where the next record is looked for.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes in the whole directory.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
     }
 
     fn parse_next(&mut self) -> Option<Result<DirRecord<'data>>> {
         loop {
+            if self.pos >= self.stop {
+                return None;
+            }
             let &len = self.data.get(self.pos)?;
             if len == 0 {
                 // Padding to the end of the sector.

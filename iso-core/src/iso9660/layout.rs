@@ -8,7 +8,7 @@
 
 use super::volume::{Image, Warning};
 
-/// Bytes per MBR and GPT sector.
+/// Bytes per MBR sector (a GPT says its own, see [`Gpt::sector_size`]).
 const SECTOR: u64 = 512;
 /// At most this many GPT entries are read (the header may claim more).
 const MAX_GPT_ENTRIES: u32 = 1024;
@@ -55,7 +55,7 @@ pub struct GptEntry {
     pub type_guid: String,
     /// Unique partition GUID.
     pub guid: String,
-    /// First sector (512 bytes).
+    /// First sector (of the table's `sector_size`).
     pub first_lba: u64,
     /// Last sector, inclusive.
     pub last_lba: u64,
@@ -65,10 +65,31 @@ pub struct GptEntry {
     pub name: String,
 }
 
-/// A GUID partition table whose header is at sector 1 (512 bytes).
+/// The backup GPT header (normally in the last sector of the disk), as found where the
+/// primary header says it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct GptBackup {
+    /// Its sector.
+    pub lba: u64,
+    /// Its own CRC32 is right.
+    pub header_crc_ok: bool,
+    /// Its entry array's CRC32 is right.
+    pub entries_crc_ok: bool,
+    /// Sector of its entry array (normally just before it).
+    pub entries_lba: u64,
+    /// It points back to sector 1 and describes the same disk GUID, usable range and entry
+    /// array (count, size, CRC32) as the primary header.
+    pub matches_primary: bool,
+}
+
+/// A GUID partition table whose header is at sector 1, in sectors of 512, 2048 or 4096
+/// bytes (`sector_size`: every `_lba` field counts such sectors).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Gpt {
+    /// Bytes per sector: 512, 2048 or 4096 (the first whose sector 1 holds `EFI PART`).
+    pub sector_size: u32,
     /// Sector of the header.
     pub header_lba: u64,
     /// Disk GUID.
@@ -89,6 +110,8 @@ pub struct Gpt {
     pub header_crc_ok: bool,
     /// The entry array's CRC32 is right (false also when it could not be checked).
     pub entries_crc_ok: bool,
+    /// The backup header, when one is where the primary header says (a warning otherwise).
+    pub backup: Option<GptBackup>,
     /// The used entries (non-zero type GUID), of the first 1024.
     pub entries: Vec<GptEntry>,
 }
@@ -235,14 +258,15 @@ impl Layout {
         }
         if let Some(g) = &l.gpt {
             for e in &g.entries {
+                let ss = u64::from(g.sector_size);
                 if e.last_lba < e.first_lba {
                     l.warnings.push(Warning {
-                        offset: SECTOR
+                        offset: ss
                             .saturating_mul(g.entries_lba)
                             .saturating_add(u64::from(e.number - 1) * u64::from(g.entry_size)),
                         message: format!("GPT partition {} ends before it starts", e.number),
                     });
-                } else if e.last_lba.saturating_add(1).saturating_mul(SECTOR) > len {
+                } else if e.last_lba.saturating_add(1).saturating_mul(ss) > len {
                     past.push(format!("GPT partition {}", e.number));
                 }
             }
@@ -366,85 +390,156 @@ fn guid(b: &[u8]) -> String {
     )
 }
 
-/// The GPT header at sector 1 and its entries.
-fn gpt(data: &[u8], warnings: &mut Vec<Warning>) -> Option<Gpt> {
-    let h = get(data, SECTOR, SECTOR)?;
-    if &h[..8] != b"EFI PART" {
+/// The fields of one GPT header (primary or backup) and whether its CRC32 is right.
+struct GptHeader {
+    header_crc_ok: bool,
+    my_lba: u64,
+    alternate_lba: u64,
+    first_usable_lba: u64,
+    last_usable_lba: u64,
+    disk_guid: [u8; 16],
+    entries_lba: u64,
+    entry_count: u32,
+    entry_size: u32,
+    entries_crc: u32,
+}
+
+/// Reads the header at byte `at`; `None` without the `EFI PART` signature. A header size
+/// outside 92..=sector size is reported and makes the CRC wrong.
+fn gpt_header(
+    data: &[u8],
+    at: u64,
+    sector: u64,
+    what: &str,
+    warnings: &mut Vec<Warning>,
+) -> Option<GptHeader> {
+    let h = get(data, at, sector)?;
+    if h.get(..8)? != b"EFI PART" {
         return None;
     }
     let header_size = u32_le(h, 12)?;
-    let header_crc_ok = if (92..=512).contains(&header_size) {
-        let mut copy = h[..header_size as usize].to_vec();
+    let header_crc_ok = if (92..=sector).contains(&u64::from(header_size)) {
+        let mut copy = h.get(..header_size as usize)?.to_vec();
         copy[16..20].fill(0);
         crc32(&copy) == u32_le(h, 16)?
     } else {
         warnings.push(Warning {
-            offset: SECTOR + 12,
-            message: format!("GPT header size {header_size} is not between 92 and 512"),
+            offset: at + 12,
+            message: format!("{what} header size {header_size} is not between 92 and {sector}"),
         });
         false
     };
     if !header_crc_ok {
         warnings.push(Warning {
-            offset: SECTOR + 16,
-            message: "GPT header CRC32 is wrong".into(),
+            offset: at + 16,
+            message: format!("{what} header CRC32 is wrong"),
         });
     }
-    let entries_lba = u64_le(h, 72)?;
-    let entry_count = u32_le(h, 80)?;
-    let entry_size = u32_le(h, 84)?;
-    let mut g = Gpt {
-        header_lba: 1,
-        disk_guid: guid(&h[56..72]),
-        backup_lba: u64_le(h, 32)?,
+    let mut disk_guid = [0u8; 16];
+    disk_guid.copy_from_slice(h.get(56..72)?);
+    Some(GptHeader {
+        header_crc_ok,
+        my_lba: u64_le(h, 24)?,
+        alternate_lba: u64_le(h, 32)?,
         first_usable_lba: u64_le(h, 40)?,
         last_usable_lba: u64_le(h, 48)?,
-        entries_lba,
-        entry_count,
-        entry_size,
-        header_crc_ok,
+        disk_guid,
+        entries_lba: u64_le(h, 72)?,
+        entry_count: u32_le(h, 80)?,
+        entry_size: u32_le(h, 84)?,
+        entries_crc: u32_le(h, 88)?,
+    })
+}
+
+/// The CRC32 of a header's entry array, when its size is sane and it lies in the image.
+fn gpt_array_crc(
+    data: &[u8],
+    h: &GptHeader,
+    at: u64,
+    sector: u64,
+    what: &str,
+    warnings: &mut Vec<Warning>,
+) -> Option<u32> {
+    let array_len = u64::from(h.entry_count) * u64::from(h.entry_size);
+    match h.entries_lba.checked_mul(sector) {
+        Some(a) if array_len <= MAX_GPT_ARRAY_BYTES => match get(data, a, array_len) {
+            Some(bytes) => Some(crc32(bytes)),
+            None => {
+                warnings.push(Warning {
+                    offset: at + 72,
+                    message: format!("{what} entry array runs past the end of the image"),
+                });
+                None
+            }
+        },
+        _ => {
+            warnings.push(Warning {
+                offset: at + 80,
+                message: format!(
+                    "{what} entry array of {} entries of {} bytes too large to check",
+                    h.entry_count, h.entry_size
+                ),
+            });
+            None
+        }
+    }
+}
+
+/// A GPT: its header at sector 1, for sectors of 512, 2048 or 4096 bytes (the first size
+/// whose sector 1 holds the signature), its entries and its backup header.
+fn gpt(data: &[u8], warnings: &mut Vec<Warning>) -> Option<Gpt> {
+    let sector = [512u64, 2048, 4096]
+        .into_iter()
+        .find(|&s| get(data, s, 8) == Some(b"EFI PART".as_slice()))?;
+    let h = gpt_header(data, sector, sector, "GPT", warnings)?;
+    if h.my_lba != 1 {
+        warnings.push(Warning {
+            offset: sector + 24,
+            message: format!("GPT header says it is at sector {}, not 1", h.my_lba),
+        });
+    }
+    let mut g = Gpt {
+        sector_size: sector as u32,
+        header_lba: 1,
+        disk_guid: guid(&h.disk_guid),
+        backup_lba: h.alternate_lba,
+        first_usable_lba: h.first_usable_lba,
+        last_usable_lba: h.last_usable_lba,
+        entries_lba: h.entries_lba,
+        entry_count: h.entry_count,
+        entry_size: h.entry_size,
+        header_crc_ok: h.header_crc_ok,
         entries_crc_ok: false,
+        backup: None,
         entries: Vec::new(),
     };
-    let array_at = entries_lba.checked_mul(SECTOR);
+    let entry_size = h.entry_size;
     if entry_size < 128 || entry_size % 8 != 0 || entry_size > 4096 {
         warnings.push(Warning {
-            offset: SECTOR + 84,
+            offset: sector + 84,
             message: format!("GPT entry size {entry_size} is not a multiple of 8 from 128 to 4096; entries not read"),
         });
         return Some(g);
     }
-    let array_len = u64::from(entry_count) * u64::from(entry_size);
-    match array_at {
-        Some(at) if array_len <= MAX_GPT_ARRAY_BYTES => match get(data, at, array_len) {
-            Some(a) => g.entries_crc_ok = crc32(a) == u32_le(h, 88)?,
-            None => warnings.push(Warning {
-                offset: SECTOR + 72,
-                message: "GPT entry array runs past the end of the image".into(),
-            }),
-        },
-        _ => warnings.push(Warning {
-            offset: SECTOR + 80,
-            message: format!(
-                "GPT entry array of {entry_count} entries of {entry_size} bytes too large to check"
-            ),
-        }),
-    }
+    g.entries_crc_ok =
+        gpt_array_crc(data, &h, sector, sector, "GPT", warnings) == Some(h.entries_crc);
     if !g.entries_crc_ok {
         warnings.push(Warning {
-            offset: SECTOR + 88,
+            offset: sector + 88,
             message: "GPT entry array CRC32 is wrong or unchecked".into(),
         });
     }
+    g.backup = gpt_backup(data, &h, sector, warnings);
+    let entry_count = h.entry_count;
     if entry_count > MAX_GPT_ENTRIES {
         warnings.push(Warning {
-            offset: SECTOR + 80,
+            offset: sector + 80,
             message: format!(
                 "GPT claims {entry_count} entries; the first {MAX_GPT_ENTRIES} are read"
             ),
         });
     }
-    let Some(at) = array_at else {
+    let Some(at) = h.entries_lba.checked_mul(sector) else {
         return Some(g);
     };
     for i in 0..entry_count.min(MAX_GPT_ENTRIES) {
@@ -470,6 +565,69 @@ fn gpt(data: &[u8], warnings: &mut Vec<Warning>) -> Option<Gpt> {
         });
     }
     Some(g)
+}
+
+/// The backup header the primary one points to, checked against it: every problem is a
+/// warning (a missing backup too: a GPT disk without one is damaged).
+fn gpt_backup(
+    data: &[u8],
+    primary: &GptHeader,
+    sector: u64,
+    warnings: &mut Vec<Warning>,
+) -> Option<GptBackup> {
+    let lba = primary.alternate_lba;
+    let Some(at) = lba.checked_mul(sector).filter(|&at| at > sector) else {
+        warnings.push(Warning {
+            offset: sector + 32,
+            message: format!("GPT backup header sector {lba} is impossible"),
+        });
+        return None;
+    };
+    let Some(b) = gpt_header(data, at, sector, "GPT backup", warnings) else {
+        warnings.push(Warning {
+            offset: at,
+            message: format!(
+                "no GPT backup header at sector {lba} (byte {at}){}",
+                if at.saturating_add(sector) > data.len() as u64 {
+                    ", past the end of the image"
+                } else {
+                    ""
+                }
+            ),
+        });
+        return None;
+    };
+    let array_ok = b.entry_size >= 128
+        && b.entry_size % 8 == 0
+        && b.entry_size <= 4096
+        && gpt_array_crc(data, &b, at, sector, "GPT backup", warnings) == Some(b.entries_crc);
+    if !array_ok {
+        warnings.push(Warning {
+            offset: at + 88,
+            message: "GPT backup entry array CRC32 is wrong or unchecked".into(),
+        });
+    }
+    let matches_primary = b.my_lba == lba
+        && b.alternate_lba == 1
+        && b.disk_guid == primary.disk_guid
+        && b.first_usable_lba == primary.first_usable_lba
+        && b.last_usable_lba == primary.last_usable_lba
+        && b.entry_count == primary.entry_count
+        && b.entry_size == primary.entry_size
+        && b.entries_crc == primary.entries_crc;
+    if !matches_primary {
+        warnings.push(Warning {
+            offset: at,
+            message: format!("GPT backup header at sector {lba} does not match the primary one"),
+        });
+    }
+    Some(GptBackup {
+        lba,
+        header_crc_ok: b.header_crc_ok,
+        entries_crc_ok: array_ok,
+        entries_lba: b.entries_lba,
+        matches_primary,
+    })
 }
 
 /// A NUL-padded ASCII field.
@@ -648,15 +806,21 @@ mod tests {
     }
 
     /// An image of `len` bytes with a GPT of `count` entries of `size` bytes at sector 2,
-    /// the first used, both CRCs right.
+    /// the first used, both CRCs right, in 512-byte sectors, with its backup at the end.
     fn gpt_image(len: usize, count: u32, size: u32) -> Vec<u8> {
+        gpt_image_in(512, len, count, size)
+    }
+
+    /// The same in sectors of `ss` bytes: the backup header in the last sector, its copy
+    /// of the entry array just before it.
+    fn gpt_image_in(ss: usize, len: usize, count: u32, size: u32) -> Vec<u8> {
         let mut d = vec![0u8; len];
         d[510] = 0x55;
         d[511] = 0xAA;
         d[446 + 4] = 0xEE;
         put32(&mut d, 446 + 8, 1);
         put32(&mut d, 446 + 12, 99);
-        let e = 1024;
+        let e = 2 * ss;
         if e + 128 <= len {
             d[e..e + 16].copy_from_slice(&[0x11; 16]);
             d[e + 16..e + 32].copy_from_slice(&[0x22; 16]);
@@ -665,21 +829,89 @@ mod tests {
             d[e + 56] = b'E';
             d[e + 58] = b'F';
         }
-        let h = 512;
+        let alen = count as usize * size as usize;
+        let last = (len / ss) as u64 - 1;
+        let array_sectors = alen.div_ceil(ss) as u64;
+        let h = ss;
         d[h..h + 8].copy_from_slice(b"EFI PART");
         put32(&mut d, h + 8, 0x10000);
         put32(&mut d, h + 12, 92);
+        put64(&mut d, h + 24, 1);
+        put64(&mut d, h + 32, last);
+        put64(&mut d, h + 40, 34);
+        put64(&mut d, h + 48, last.saturating_sub(array_sectors + 1));
+        d[h + 56..h + 72].copy_from_slice(&[0x33; 16]);
         put64(&mut d, h + 72, 2);
         put32(&mut d, h + 80, count);
         put32(&mut d, h + 84, size);
-        let alen = count as usize * size as usize;
         if e + alen <= len {
             let c = crc32(&d[e..e + alen]);
             put32(&mut d, h + 88, c);
+            let b = last as usize * ss;
+            let be = b.saturating_sub(array_sectors as usize * ss);
+            if be > e + alen {
+                d.copy_within(e..e + alen, be);
+                d.copy_within(h..h + ss, b);
+                put64(&mut d, b + 24, last);
+                put64(&mut d, b + 32, 1);
+                put64(&mut d, b + 72, (be / ss) as u64);
+                let c = crc32(&d[b..b + 92]);
+                put32(&mut d, b + 16, c);
+            }
         }
         let c = crc32(&d[h..h + 92]);
         put32(&mut d, h + 16, c);
         d
+    }
+
+    #[test]
+    fn gpt_in_large_sectors() {
+        for ss in [2048usize, 4096] {
+            let d = gpt_image_in(ss, 1 << 20, 4, 128);
+            let l = Layout::read(&d, 17);
+            let g = l.gpt.as_ref().unwrap();
+            assert_eq!(g.sector_size as usize, ss);
+            assert!(g.header_crc_ok && g.entries_crc_ok, "{l:?}");
+            assert_eq!(g.entries[0].name, "EF");
+            let b = g.backup.as_ref().unwrap();
+            assert_eq!(b.lba as usize, (1 << 20) / ss - 1);
+            assert!(
+                b.header_crc_ok && b.entries_crc_ok && b.matches_primary,
+                "{b:?}"
+            );
+            assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        }
+    }
+
+    #[test]
+    fn backup_header_damage_is_a_warning() {
+        let good = gpt_image(65536, 4, 128);
+        // The backup gone (image cut), its CRC broken, its entries different.
+        let cut = &good[..65536 - 512];
+        let l = Layout::read(cut, 17);
+        assert!(l.gpt.as_ref().unwrap().backup.is_none());
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.message.contains("past the end")),
+            "{:?}",
+            l.warnings
+        );
+        let mut d = good.clone();
+        d[65536 - 512 + 40] ^= 1;
+        let l = Layout::read(&d, 17);
+        let b = l.gpt.as_ref().unwrap().backup.clone().unwrap();
+        assert!(!b.header_crc_ok && !b.matches_primary, "{b:?}");
+        let mut d = good;
+        let be = 65536 - 512 - 512;
+        d[be + 60] ^= 1;
+        let l = Layout::read(&d, 17);
+        let b = l.gpt.as_ref().unwrap().backup.clone().unwrap();
+        assert!(b.header_crc_ok && !b.entries_crc_ok, "{b:?}");
+        assert!(l
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("backup entry array")));
     }
 
     #[test]

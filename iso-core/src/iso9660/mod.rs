@@ -5,23 +5,33 @@
 //! [`Image::walk`], [`Image::read_dir`] or [`Image::lookup`] to reach [`DirEntry`] values, and
 //! [`Image::contents`] for their bytes.
 
+mod aaip;
 mod bytes;
 mod contents;
 mod date;
 mod dirent;
 mod eltorito;
 mod layout;
+#[cfg(feature = "md5")]
+mod md5;
 mod names;
+mod prefetch;
 mod susp;
 mod tree;
 mod volume;
 mod zisofs;
 
+#[cfg(feature = "md5")]
+pub use self::md5::{
+    BadMd5Tag, ChecksumArray, Md5Check, Md5Item, Md5Report, Md5Status, Md5Tag, Md5TagKind, Md5Tags,
+};
+pub use aaip::{AaipError, Acl, AclEntry, AclTag, Attributes, Xattr};
 pub use contents::{Contents, ContentsReader, FileReader};
 pub use date::Timestamp;
 pub use eltorito::{BootCatalog, BootEntry, Emulation};
 pub use layout::{
-    Apm, ApmEntry, Gpt, GptEntry, HfsPlus, Layout, Mbr, MbrEntry, Session, Udf, UdfDescriptor,
+    Apm, ApmEntry, Gpt, GptBackup, GptEntry, HfsPlus, Layout, Mbr, MbrEntry, Session, Udf,
+    UdfDescriptor,
 };
 pub use susp::ZisofsInfo;
 pub use tree::{DirEntry, EntryKind, Extent, FileId, ReadDir, RockRidgeAttrs, Walk, WalkEntry};

@@ -70,6 +70,8 @@ pub(crate) struct Susp<'data> {
     pub sparse: bool,
     /// An entry with an impossible length cut an area short.
     pub truncated: bool,
+    /// Raw AAIP `AL` entries, decoded on demand by [`super::aaip`].
+    pub al: Option<Box<super::aaip::AlList<'data>>>,
 }
 
 /// Where to find the bytes of continuation areas.
@@ -185,6 +187,13 @@ pub(crate) fn parse_into<'data>(
                     }
                 }
                 b"RR" => out.rock_ridge = true,
+                b"AL" => match &mut out.al {
+                    Some(al) => al.push((at, d)),
+                    None => {
+                        let al = super::aaip::AlList::new((at, d), limits.max_aaip_bytes);
+                        out.al = Some(Box::new(al));
+                    }
+                },
                 b"PX" => {
                     out.rock_ridge = true;
                     if let (Some(m), Some(n), Some(u), Some(g)) = (

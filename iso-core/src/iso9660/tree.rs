@@ -8,6 +8,7 @@ use smallvec::SmallVec;
 use super::date::Timestamp;
 use super::dirent::{flags, DirRecord, DirRecords};
 use super::names;
+use super::prefetch::{self, Cursor, Next, Parts};
 use super::susp::{self, Px, Susp, ZisofsInfo};
 use super::volume::{Image, Namespace};
 use crate::{Error, ErrorKind, Result};
@@ -123,6 +124,8 @@ pub struct DirEntry<'data> {
     pub(crate) sparse: bool,
     relocated: bool,
     endian_mismatch: bool,
+    /// Raw AAIP `AL` entries (Rock Ridge namespace), decoded on demand.
+    aaip: Option<Box<super::aaip::AlList<'data>>>,
 }
 
 impl<'data> DirEntry<'data> {
@@ -273,6 +276,74 @@ impl<'data> DirEntry<'data> {
     pub fn has_endian_mismatch(&self) -> bool {
         self.endian_mismatch
     }
+
+    /// The value of the AAIP extended attribute `name`, given in full (`b"user.foo"`,
+    /// `b"isofs.cx"`; the internal `isofs.*` ones included), or `None` when the entry does
+    /// not have it. AAIP (`AL` entries, written by xorriso `-for_backup` or
+    /// `-acl on -xattr any`) is read in the Rock Ridge namespace only; the root's attributes
+    /// are those of its `.` record. The empty name gives the raw AAIP ACL.
+    ///
+    /// Decoding happens on each call; malformed data is an
+    /// [`ErrorKind::BadAaip`] error at the offset of the `AL` entry.
+    ///
+    /// ```no_run
+    /// # fn main() -> iso_core::Result<()> {
+    /// let file = iso_core::IsoFile::open("backup.iso")?;
+    /// let image = file.image()?;
+    /// let root = image.root(iso_core::Namespace::RockRidge)?;
+    /// let checksums = root.xattr(b"isofs.ca")?; // xorriso's MD5 array, on the root
+    /// let f = image.lookup(iso_core::Namespace::RockRidge, "notes.txt")?;
+    /// if let Some(v) = f.xattr(b"user.comment")? {
+    ///     println!("{}", String::from_utf8_lossy(&v));
+    /// }
+    /// # let _ = checksums; Ok(()) }
+    /// ```
+    pub fn xattr(&self, name: &[u8]) -> Result<Option<Vec<u8>>> {
+        match &self.aaip {
+            Some(list) => super::aaip::xattr(list, name),
+            None => Ok(None),
+        }
+    }
+
+    /// The entry's AAIP extended attributes and ACLs, or `None` when it records none (no `AL`
+    /// entry; always so outside the Rock Ridge namespace). See [`Attributes`] for what is
+    /// user-visible.
+    ///
+    /// [`Attributes`]: super::Attributes
+    ///
+    /// ```no_run
+    /// # fn main() -> iso_core::Result<()> {
+    /// let file = iso_core::IsoFile::open("backup.iso")?;
+    /// let image = file.image()?;
+    /// for item in image.walk(iso_core::Namespace::RockRidge)? {
+    ///     let item = item?;
+    ///     if let Some(acl) = item.entry.attributes()?.and_then(|a| a.access_acl) {
+    ///         println!("# file: {}\n{acl}", item.path);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn attributes(&self) -> Result<Option<super::Attributes>> {
+        self.aaip
+            .as_deref()
+            .map(super::aaip::attributes)
+            .transpose()
+    }
+
+    /// True when the entry has AAIP `AL` entries (not decoded: no error possible, and no
+    /// cost); [`DirEntry::attributes`] is `None` exactly when this is false.
+    ///
+    /// ```
+    /// # fn main() -> iso_core::Result<()> {
+    /// let file = iso_core::IsoFile::open("../tests/fixtures/rr-joliet.iso")?;
+    /// let image = file.image()?;
+    /// let top = image.lookup(iso_core::Namespace::RockRidge, "top.txt")?;
+    /// assert!(!top.has_aaip()); // made by genisoimage: no AAIP
+    /// # Ok(()) }
+    /// ```
+    pub fn has_aaip(&self) -> bool {
+        self.aaip.is_some()
+    }
 }
 
 /// Everything `ReadDir` needs of the image, cheap to copy.
@@ -324,6 +395,7 @@ impl<'data> Ctx<'data> {
             ctx: *self,
             pending: None,
             done: false,
+            parts: None,
         })
     }
 
@@ -356,6 +428,9 @@ pub struct ReadDir<'data> {
     ctx: Ctx<'data>,
     pending: Option<Pending<'data>>,
     done: bool,
+    /// The parts after the first of a large directory shared with a walk's helper thread
+    /// ([`prefetch`]); `records` holds the part being decoded here.
+    parts: Option<Box<Cursor<'data>>>,
 }
 
 /// `?` for functions returning `Option<Result<T>>`.
@@ -369,18 +444,37 @@ macro_rules! tri {
 }
 
 impl<'data> ReadDir<'data> {
-    /// The next entry, built in place in the iterator's return value (entries are large
-    /// enough that moving them through `Result<Option<_>>` layers shows in listings).
-    fn next_entry(&mut self) -> Option<Result<DirEntry<'data>>> {
+    /// The next entry, built in place in `slot` (entries are large enough that moving them
+    /// through `Result<Option<_>>` layers shows in listings). `slot` is left as it was when
+    /// there is no next entry, and holds anything after an error.
+    fn next_entry(&mut self, slot: &mut Option<DirEntry<'data>>) -> Option<Result<()>> {
+        if let Some(item) = self.parts.as_mut().and_then(|c| c.buf.next()) {
+            return Some(item.map(|e| *slot = Some(e)));
+        }
         loop {
             let rec = match self.records.next() {
                 Some(r) => tri!(r),
                 None => {
-                    let p = self.pending.take()?;
-                    return Some(Err(Error::at(
-                        ErrorKind::UnterminatedMultiExtent,
-                        p.first.offset,
-                    )));
+                    if let Some(p) = self.pending.take() {
+                        return Some(Err(Error::at(
+                            ErrorKind::UnterminatedMultiExtent,
+                            p.first.offset,
+                        )));
+                    }
+                    // The end of a part of a large directory: the next part follows.
+                    let parts = self.parts.as_mut()?;
+                    match parts.advance() {
+                        Next::Here(records) => self.records = records,
+                        Next::Ready(entries) => parts.buf = entries.into_iter(),
+                        Next::End => {
+                            self.parts = None;
+                            return None;
+                        }
+                    }
+                    if let Some(item) = parts.buf.next() {
+                        return Some(item.map(|e| *slot = Some(e)));
+                    }
+                    continue;
                 }
             };
             if rec.is_dot() && self.pending.is_none() {
@@ -430,19 +524,40 @@ impl<'data> ReadDir<'data> {
                     (p.first, p.extents)
                 }
             };
-            match self.entry(first, extents) {
-                Ok(Some(e)) => return Some(Ok(e)),
-                Ok(None) => continue,
+            match self.entry(first, extents, slot) {
+                Ok(true) => return Some(Ok(())),
+                Ok(false) => continue,
                 Err(e) => return Some(Err(e)),
             }
         }
     }
 
+    /// Shares this directory, when it is large, with the helper thread behind `jobs`.
+    fn share(&mut self, jobs: &std::sync::mpsc::Sender<prefetch::Job<'data>>) {
+        if self.parts.is_none() && !self.done && self.records.pos() == 0 {
+            self.parts = Parts::queue(&mut self.records, self.ctx, jobs);
+        }
+    }
+
+    /// The decoder of one part of a directory cut by [`DirRecords::split`].
+    pub(crate) fn part(ctx: Ctx<'data>, records: DirRecords<'data>) -> Self {
+        ReadDir {
+            records,
+            ctx,
+            pending: None,
+            done: false,
+            parts: None,
+        }
+    }
+
+    /// Builds the entry of `rec` in `slot`; false (and `slot` untouched) for a relocated
+    /// directory (`RE`), which is not listed.
     fn entry(
         &self,
         rec: DirRecord<'data>,
         extents: SmallVec<[Extent; 1]>,
-    ) -> Result<Option<DirEntry<'data>>> {
+        slot: &mut Option<DirEntry<'data>>,
+    ) -> Result<bool> {
         let ctx = &self.ctx;
         let mut s = Susp::default();
         // The primary tree is plain ISO 9660: it reads System Use data only for `SF`, and when
@@ -471,12 +586,14 @@ impl<'data> ReadDir<'data> {
         let mut zisofs = None;
         let mut sparse = false;
         let mut relocated = false;
+        let mut aaip = None;
         if has_susp {
             sparse = s.sparse;
             if rr_ns {
                 zisofs = s.zf;
+                aaip = s.al.take();
                 if s.re {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 if let Some(nm) = s.name.filter(|n| !n.is_empty()) {
                     name = Some(match nm {
@@ -562,7 +679,7 @@ impl<'data> ReadDir<'data> {
                 size = zf.uncompressed_size;
             }
         }
-        Ok(Some(DirEntry {
+        *slot = Some(DirEntry {
             ns: ctx.ns,
             name,
             identifier: rec.identifier,
@@ -580,7 +697,22 @@ impl<'data> ReadDir<'data> {
             sparse,
             relocated,
             endian_mismatch: rec.endian_mismatch,
-        }))
+            aaip,
+        });
+        Ok(true)
+    }
+
+    /// [`Iterator::next`] into `slot`: the walk keeps its current entry there, so the entry
+    /// is built where it is used.
+    fn next_into(&mut self, slot: &mut Option<DirEntry<'data>>) -> Option<Result<()>> {
+        if self.done {
+            return None;
+        }
+        let item = self.next_entry(slot);
+        if !matches!(item, Some(Ok(()))) {
+            self.done = true;
+        }
+        item
     }
 }
 
@@ -608,14 +740,11 @@ impl<'data> Iterator for ReadDir<'data> {
     type Item = Result<DirEntry<'data>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
+        let mut slot = None;
+        match self.next_into(&mut slot)? {
+            Ok(()) => slot.map(Ok),
+            Err(e) => Some(Err(e)),
         }
-        let item = self.next_entry();
-        if !matches!(item, Some(Ok(_))) {
-            self.done = true;
-        }
-        item
     }
 }
 
@@ -656,9 +785,85 @@ pub struct Walk<'data> {
     path: String,
     cur: Option<DirEntry<'data>>,
     cur_depth: u32,
+    /// Go on after an error confined to one directory (see [`Walk::keep_going`]).
+    keep_going: bool,
+    /// Jobs for the helper thread of [`Walk::with_helper_thread`], while it runs.
+    helper: Option<std::sync::mpsc::Sender<prefetch::Job<'data>>>,
 }
 
 impl<'data> Walk<'data> {
+    /// Makes the walk go on after an error confined to one directory: a directory whose
+    /// extent cannot be read or that loops back (the error is yielded, then its siblings
+    /// follow), or a record that cannot be parsed (the error is yielded, then the rest of
+    /// that directory is skipped). A budget of [`Limits`](crate::Limits) exceeded still ends
+    /// the walk. What `extract` uses to write everything it can read.
+    ///
+    /// ```
+    /// # fn main() -> iso_core::Result<()> {
+    /// # let bytes = std::fs::read("../tests/fixtures/rr-only.iso").unwrap_or_default();
+    /// # let Ok(image) = iso_core::Image::parse(&bytes) else { return Ok(()) };
+    /// let mut errors = Vec::new();
+    /// for item in image.walk(image.default_namespace())?.keep_going() {
+    ///     match item {
+    ///         Ok(e) => println!("{}", e.path),
+    ///         Err(e) => errors.push(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
+    }
+
+    /// Runs `f` on the walk with a helper thread that decodes the second part of each large
+    /// directory (64 KiB of records or more) while the walk goes through the first: what `f`
+    /// sees (entries, paths, errors, their order) is what it would see without the helper,
+    /// sooner when a second core is free. The walk is over when `f` returns (it yields
+    /// nothing more). Without a second core, or if the thread cannot start, `f` runs on the
+    /// walk alone.
+    ///
+    /// ```
+    /// # fn main() -> iso_core::Result<()> {
+    /// # let bytes = std::fs::read("../tests/fixtures/rr-only.iso").unwrap_or_default();
+    /// # let Ok(image) = iso_core::Image::parse(&bytes) else { return Ok(()) };
+    /// let mut walk = image.walk(image.default_namespace())?;
+    /// let listed = walk.with_helper_thread(|walk| -> iso_core::Result<u64> {
+    ///     let mut n = 0;
+    ///     while let Some(item) = walk.next_entry() {
+    ///         let (_path, _entry) = item?;
+    ///         n += 1;
+    ///     }
+    ///     Ok(n)
+    /// })?;
+    /// # let _ = listed; Ok(()) }
+    /// ```
+    pub fn with_helper_thread<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores < 2 || self.helper.is_some() || self.done {
+            let r = f(self);
+            self.finish();
+            return r;
+        }
+        std::thread::scope(|scope| {
+            let (jobs, queue) = std::sync::mpsc::channel();
+            let helper =
+                std::thread::Builder::new().spawn_scoped(scope, move || prefetch::run(queue));
+            if helper.is_ok() {
+                for frame in &mut self.stack {
+                    frame.iter.share(&jobs);
+                }
+                self.helper = Some(jobs);
+            }
+            let r = f(self);
+            // Dropping the frames ends the helper's work: it skips what it has not started,
+            // and stops at its next hand-back in what it has.
+            self.helper = None;
+            self.finish();
+            r
+        })
+    }
+
     /// Advances to the next entry and returns its path and entry, borrowed from the walk.
     pub fn next_entry(&mut self) -> Option<Result<(&str, &DirEntry<'data>)>> {
         match self.advance()? {
@@ -673,8 +878,14 @@ impl<'data> Walk<'data> {
             return None;
         }
         let r = self.step();
-        if !matches!(r, Some(Ok(()))) {
-            self.finish();
+        match &r {
+            Some(Ok(())) => {}
+            Some(Err(e))
+                if self.keep_going && !matches!(e.kind(), ErrorKind::LimitExceeded { .. }) =>
+            {
+                self.cur = None;
+            }
+            _ => self.finish(),
         }
         r
     }
@@ -694,16 +905,23 @@ impl<'data> Walk<'data> {
         let limits = self.ctx.limits;
         loop {
             let frame = self.stack.last_mut()?;
-            let entry = match frame.iter.next() {
+            // The entry is built in `self.cur`; every error path of `advance` clears it.
+            match frame.iter.next_into(&mut self.cur) {
                 None => {
                     self.stack.pop();
                     continue;
                 }
                 Some(Err(e)) => {
                     let p = self.path.get(..frame.dir_len).unwrap_or("").to_string();
+                    // The rest of this directory cannot be located: a walk that keeps going
+                    // resumes with its parent's next entry.
+                    self.stack.pop();
                     return Some(Err(e.with_path(p)));
                 }
-                Some(Ok(entry)) => entry,
+                Some(Ok(())) => {}
+            }
+            let Some(entry) = self.cur.as_ref() else {
+                continue;
             };
             if entry.is_associated() {
                 continue;
@@ -718,12 +936,10 @@ impl<'data> Walk<'data> {
             self.entries += 1;
             let at = entry.record_offset();
             let path = &self.path;
+            // Inlined compare; the error is built out of line (this runs for every entry).
             let check = |limit: &'static str, value: u64, max: u64| {
                 if value > max {
-                    Err(
-                        Error::at(ErrorKind::LimitExceeded { limit, value, max }, at)
-                            .with_path(path.clone()),
-                    )
+                    Err(over_limit(limit, value, max, at, path))
                 } else {
                     Ok(())
                 }
@@ -747,21 +963,30 @@ impl<'data> Walk<'data> {
                     self.visited.len() as u64,
                     limits.max_directories,
                 ));
-                let iter = tri!(self
+                let mut iter = tri!(self
                     .ctx
-                    .read_dir(&entry)
+                    .read_dir(entry)
                     .map_err(|e| e.with_path(path.clone())));
+                if let Some(jobs) = &self.helper {
+                    iter.share(jobs);
+                }
                 self.stack.push(Frame {
                     iter,
                     dir_len: self.path.len(),
                     depth,
                 });
             }
-            self.cur = Some(entry);
             self.cur_depth = depth;
             return Some(Ok(()));
         }
     }
+}
+
+/// The error of a walk limit exceeded at the entry at `at`, whose path is `path`.
+#[cold]
+#[inline(never)]
+fn over_limit(limit: &'static str, value: u64, max: u64, at: u64, path: &str) -> Error {
+    Error::at(ErrorKind::LimitExceeded { limit, value, max }, at).with_path(path.to_string())
 }
 
 impl<'data> Iterator for Walk<'data> {
@@ -793,6 +1018,11 @@ impl<'data> Image<'data> {
     /// The root directory of a namespace, as an entry with an empty name.
     pub fn root(&self, ns: Namespace) -> Result<DirEntry<'data>> {
         let r = self.root_ref(ns)?;
+        let aaip = if ns == Namespace::RockRidge {
+            self.root_aaip(&r)
+        } else {
+            None
+        };
         Ok(DirEntry {
             ns,
             name: Cow::Borrowed(""),
@@ -815,7 +1045,29 @@ impl<'data> Image<'data> {
             sparse: false,
             relocated: false,
             endian_mismatch: false,
+            aaip,
         })
+    }
+
+    /// The `AL` entries of the root's `.` record (where xorriso puts `isofs.ca`); `None`
+    /// when there are none or that record is unreadable (reported by [`Image::warnings`]).
+    fn root_aaip(&self, r: &super::volume::RootRef) -> Option<Box<super::aaip::AlList<'data>>> {
+        let start = (u64::from(r.extent) + u64::from(r.xattr_len)) * u64::from(self.block_size);
+        let dir = super::slice(
+            self.data,
+            start,
+            start + u64::from(r.size),
+            "root directory",
+        )
+        .ok()?;
+        let dot = DirRecords::new(dir, start).next()?.ok()?;
+        if dot.identifier != [0] {
+            return None;
+        }
+        let at = dot.offset + u64::from(dot.system_use_at);
+        susp::parse(&self.susp_ctx(), dot.system_use, at, 0)
+            .ok()?
+            .al
     }
 
     /// The entries of directory `dir` (from [`Image::root`], a walk or a lookup), in `dir`'s
@@ -852,6 +1104,8 @@ impl<'data> Image<'data> {
             path: path.to_string(),
             cur: None,
             cur_depth: depth,
+            keep_going: false,
+            helper: None,
         })
     }
 

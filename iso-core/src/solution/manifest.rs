@@ -42,8 +42,22 @@ pub struct Manifest {
     pub images_declared: bool,
     /// `spec.operator.image` (name, tag), defaulting to `<name>-operator:<version>`.
     pub operator_image: (String, String),
-    /// `spec.operator.image` was present.
+    /// `spec.operator.image` was present (or `spec.operator` was, but not as a mapping).
+    ///
+    /// A part that cannot be known is empty: the default when `metadata.name` or
+    /// `spec.version` is missing or invalid (already a finding), or a declared part that is
+    /// not a string (a `manifest.field-invalid` finding).
     pub operator_image_declared: bool,
+    /// `spec.ui.image` (name, tag), with the default MetalK8s merges in,
+    /// `<name>-ui:<version>` (parts that cannot be known are empty, as for
+    /// [`Manifest::operator_image`]). MetalK8s 2.5.x deployed this image as the Solution's
+    /// UI; from 2.6.0 on it deploys no Solution UI and never reads it.
+    pub ui_image: (String, String),
+    /// `spec.ui` was present.
+    pub ui_declared: bool,
+    /// The display name MetalK8s shows: the display-name annotation of a *top-level*
+    /// `annotations` key (the one its code reads), else `metadata.name`.
+    pub metalk8s_display_name: Option<String>,
     /// `spec.operator.metrics.enabled`.
     pub metrics_enabled: Option<bool>,
     /// Keys MetalK8s does not know, as dotted paths (kept, reported).
@@ -57,6 +71,18 @@ pub struct Manifest {
 const MANIFEST: &str = "manifest.yaml";
 
 impl Manifest {
+    /// [`Manifest::operator_image`] as `(name, tag)`, when both parts are known.
+    pub fn operator_image_ref(&self) -> Option<(&str, &str)> {
+        let (n, t) = &self.operator_image;
+        (!n.is_empty() && !t.is_empty()).then_some((n.as_str(), t.as_str()))
+    }
+
+    /// [`Manifest::ui_image`] as `(name, tag)`, when both parts are known.
+    pub fn ui_image_ref(&self) -> Option<(&str, &str)> {
+        let (n, t) = &self.ui_image;
+        (!n.is_empty() && !t.is_empty()).then_some((n.as_str(), t.as_str()))
+    }
+
     /// The whole `manifest.yaml` document as JSON text, keys in document order; `None` when
     /// it has no JSON form (a mapping key that is not a string, say).
     pub fn to_json(&self) -> Option<String> {
@@ -107,6 +133,11 @@ fn unknown(v: &Value, prefix: &str, known: &[&str], out: &mut Vec<String>) {
 }
 
 /// Parses manifest bytes; every problem becomes a finding.
+///
+/// A finding that would only follow from a field already reported as wrong is not added:
+/// a missing, non-string or invalid `metadata.name` or `spec.version` leaves the defaults
+/// derived from it (`<name>-operator:<version>`, `<name>-ui:<version>`, the id) unknown,
+/// so nothing is reported about them.
 pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
     let doc = parse_document(bytes, findings)?;
     let mut m = Manifest {
@@ -115,26 +146,70 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
         ..Default::default()
     };
     check_kind_and_api_version(&m, findings);
-    let meta = doc.get("metadata");
-    m.name = str_of(meta.and_then(|x| x.get("name")));
-    m.annotations = string_map(meta.and_then(|x| x.get("annotations")));
-    m.labels = string_map(meta.and_then(|x| x.get("labels")));
-    let spec = doc.get("spec");
+    let meta = section(doc.get("metadata"), "metadata", findings);
+    let spec = section(doc.get("spec"), "spec", findings);
+    let meta_map = meta.flatten();
+    m.name = read_name(meta, findings);
+    m.annotations = string_map(meta_map.and_then(|x| x.get("annotations")));
+    m.labels = string_map(meta_map.and_then(|x| x.get("labels")));
     m.version = read_version(spec, findings);
-    match &m.name {
-        None => findings.push(Finding::new(
-            Rule::ManifestNameMissing,
-            MANIFEST,
-            "metadata.name is missing: MetalK8s refuses the archive",
-        )),
-        Some(n) => check_name(n, m.version.as_deref(), findings),
+    if let Some(n) = &m.name {
+        let version = m.version.as_deref().filter(|v| !v.is_empty());
+        check_name(n, version, findings);
     }
     read_display_name(&doc, &mut m, findings);
-    if let Some(Value::Sequence(list)) = spec.and_then(|s| s.get("images")) {
-        m.images_declared = true;
-        m.images = list.iter().map(as_text).collect();
+    let spec_map = spec.flatten();
+    match spec_map.and_then(|s| s.get("images")) {
+        Some(Value::Sequence(list)) => {
+            m.images_declared = true;
+            m.images = list.iter().map(as_text).collect();
+        }
+        Some(other) => findings.push(Finding::new(
+            Rule::ManifestFieldInvalid,
+            MANIFEST,
+            format!(
+                "spec.images is {}, not a list: MetalK8s's defaults merge \
+                 (read_solution_manifest) puts it in place of the image list and copies it \
+                 into the operator's configuration",
+                describe(other)
+            ),
+        )),
+        None => {}
     }
-    read_operator(spec.and_then(|s| s.get("operator")), &mut m);
+    // The defaults MetalK8s merges in are derived from a valid name and a non-empty version.
+    let base = m.name.clone().filter(|n| is_dns_label(n));
+    let tag = m.version.clone().filter(|v| !v.is_empty());
+    let (op, op_declared) = read_image(
+        spec_map,
+        "operator",
+        base.as_ref().map(|n| format!("{n}-operator")),
+        tag.clone(),
+        Some(findings),
+    );
+    m.operator_image = op;
+    m.operator_image_declared = op_declared;
+    let (ui, ui_declared) = read_image(
+        spec_map,
+        "ui",
+        base.as_ref().map(|n| format!("{n}-ui")),
+        tag,
+        None,
+    );
+    m.ui_image = ui;
+    m.ui_declared = ui_declared;
+    if ui_declared {
+        findings.push(Finding::new(
+            Rule::ManifestUiNotDeployed,
+            MANIFEST,
+            "spec.ui is read (default <name>-ui:<version>) but MetalK8s deploys no Solution UI \
+             since 2.6.0 (#2581): the operator has to deploy it",
+        ));
+    }
+    m.metrics_enabled = spec_map
+        .and_then(|s| s.get("operator"))
+        .and_then(|o| o.get("metrics"))
+        .and_then(|x| x.get("enabled"))
+        .and_then(Value::as_bool);
     let unk = unknown_keys(&doc);
     for k in &unk {
         findings.push(Finding::new(
@@ -146,6 +221,77 @@ pub fn parse(bytes: &[u8], findings: &mut Vec<Finding>) -> Option<Manifest> {
     m.unknown_keys = unk;
     m.raw = doc;
     Some(m)
+}
+
+/// A YAML value for a message: `null`, `123 (a number)`, `a list`, ...
+fn describe(v: &Value) -> String {
+    let text = || {
+        serde_yaml::to_string(v)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(_) => format!("{} (a boolean)", text()),
+        Value::Number(_) => format!("{} (a number)", text()),
+        Value::String(s) => format!("{s:?}"),
+        Value::Sequence(_) => "a list".to_string(),
+        Value::Mapping(_) => "a mapping".to_string(),
+        Value::Tagged(_) => "a tagged value".to_string(),
+    }
+}
+
+/// A top-level section (`metadata`, `spec`): `None` when absent (MetalK8s reads it as
+/// empty), `Some(None)` when present but not a mapping (reported: MetalK8s's
+/// `_archive_info_from_manifest` calls `.get` on it and fails), `Some(Some(map))` otherwise.
+fn section<'v>(
+    v: Option<&'v Value>,
+    key: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<Option<&'v Value>> {
+    let v = v?;
+    if v.is_mapping() {
+        return Some(Some(v));
+    }
+    findings.push(Finding::new(
+        Rule::ManifestFieldInvalid,
+        MANIFEST,
+        format!(
+            "{key} is {}, not a mapping: MetalK8s fails reading it (salt/_modules/\
+             metalk8s_solutions.py, _archive_info_from_manifest)",
+            describe(v)
+        ),
+    ));
+    Some(None)
+}
+
+/// `metadata.name`, when it is a string. Missing (also `null`: MetalK8s tests `is None`) and
+/// not-a-string are findings; a `metadata` that is not a mapping was reported already.
+fn read_name(meta: Option<Option<&Value>>, findings: &mut Vec<Finding>) -> Option<String> {
+    let found = match meta {
+        Some(None) => return None,
+        Some(Some(m)) => m.get("name"),
+        None => None,
+    };
+    match found {
+        None | Some(Value::Null) => findings.push(Finding::new(
+            Rule::ManifestNameMissing,
+            MANIFEST,
+            "metadata.name is missing: MetalK8s refuses the archive",
+        )),
+        Some(Value::String(n)) => return Some(n.clone()),
+        Some(other) => findings.push(Finding::new(
+            Rule::ManifestNameNotString,
+            MANIFEST,
+            format!(
+                "metadata.name is {}, not a string: MetalK8s's name check fails on it \
+                 (re.match in _archive_info_from_manifest raises a TypeError): quote it",
+                describe(other)
+            ),
+        )),
+    }
+    None
 }
 
 /// The manifest's one YAML document, when it is a mapping.
@@ -195,69 +341,184 @@ fn check_kind_and_api_version(m: &Manifest, findings: &mut Vec<Finding>) {
     }
 }
 
-/// `spec.version`, when it is a string (anything else is a finding).
-fn read_version(spec: Option<&Value>, findings: &mut Vec<Finding>) -> Option<String> {
-    match spec.and_then(|s| s.get("version")) {
+/// `spec.version`, when it is a string (anything else is a finding; so is an empty one,
+/// which is returned: MetalK8s accepts it). A `spec` that is not a mapping was reported
+/// already.
+fn read_version(spec: Option<Option<&Value>>, findings: &mut Vec<Finding>) -> Option<String> {
+    let found = match spec {
+        Some(None) => return None,
+        Some(Some(s)) => s.get("version"),
+        None => None,
+    };
+    match found {
         None | Some(Value::Null) => findings.push(Finding::new(
             Rule::ManifestVersionMissing,
             MANIFEST,
             "spec.version is missing: MetalK8s refuses the archive",
         )),
-        Some(Value::String(v)) => return Some(v.clone()),
+        Some(Value::String(v)) => {
+            if v.is_empty() {
+                findings.push(Finding::new(
+                    Rule::ManifestVersionEmpty,
+                    MANIFEST,
+                    "spec.version is empty: MetalK8s accepts it, then mounts the archive at \
+                     /srv/scality/<name>- and gives the default operator image an empty tag",
+                ));
+            }
+            return Some(v.clone());
+        }
         Some(other) => findings.push(Finding::new(
             Rule::ManifestVersionNotString,
             MANIFEST,
             format!(
-                "spec.version is {} (a {}), not a string: quote it",
-                serde_yaml::to_string(other).unwrap_or_default().trim(),
-                match other {
-                    Value::Number(_) => "number",
-                    Value::Bool(_) => "boolean",
-                    _ => "structure",
-                }
+                "spec.version is {}, not a string: MetalK8s fails joining it into the id \
+                 (a TypeError in _archive_info_from_manifest): quote it",
+                describe(other)
             ),
         )),
     }
     None
 }
 
-/// The display name: `metadata.annotations`, else the top-level `annotations` (reported),
-/// else the name.
+/// The display names: ours (`metadata.annotations`, as documented, else the top-level
+/// `annotations`, else the name) and the one MetalK8s shows (the top-level `annotations`
+/// only, else the name), with a finding when they differ because of where the annotation is.
 fn read_display_name(doc: &Value, m: &mut Manifest, findings: &mut Vec<Finding>) {
-    let top_display = doc
-        .get("annotations")
-        .and_then(|a| a.get(DISPLAY_NAME))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    m.display_name = m
-        .annotations
-        .get(DISPLAY_NAME)
-        .cloned()
+    let top = doc.get("annotations");
+    let top_display = match top {
+        None => None,
+        Some(Value::Mapping(_)) => top
+            .and_then(|a| a.get(DISPLAY_NAME))
+            .filter(|v| !v.is_null())
+            .map(as_text),
+        Some(other) => {
+            findings.push(Finding::new(
+                Rule::ManifestFieldInvalid,
+                MANIFEST,
+                format!(
+                    "the top-level annotations key is {}, not a mapping: MetalK8s reads the \
+                     display name from it and fails (_archive_info_from_manifest)",
+                    describe(other)
+                ),
+            ));
+            None
+        }
+    };
+    check_state_ids(top_display.as_deref(), m, findings);
+    let meta_display = m.annotations.get(DISPLAY_NAME).cloned();
+    m.display_name = meta_display
+        .clone()
         .or_else(|| top_display.clone())
         .or_else(|| m.name.clone());
-    if top_display.is_some() && !m.annotations.contains_key(DISPLAY_NAME) {
-        findings.push(Finding::new(
+    m.metalk8s_display_name = top_display.clone().or_else(|| m.name.clone());
+    match (&meta_display, &top_display) {
+        (None, Some(_)) => findings.push(Finding::new(
             Rule::ManifestDisplayNameToplevel,
             MANIFEST,
             "the display name is only in a top-level annotations key: put it in metadata.annotations too",
+        )),
+        (Some(d), None) => findings.push(Finding::new(
+            Rule::ManifestDisplayNameNotShown,
+            MANIFEST,
+            format!(
+                "the display name {d:?} is only in metadata.annotations, where the docs put it: \
+                 MetalK8s reads a top-level annotations key (salt/_modules/metalk8s_solutions.py, \
+                 _archive_info_from_manifest) and shows {}; add the annotation there too",
+                m.name
+                    .as_deref()
+                    .map_or_else(|| "the name".to_string(), |n| format!("{n:?}"))
+            ),
+        )),
+        _ => {}
+    }
+}
+
+/// MetalK8s writes `<display name> <version>` unquoted into the ids of the states that
+/// mount an archive and expose its images (`salt/metalk8s/solutions/available.sls`:
+/// "Mountpoint for Solution {{ display_name }} exists:", ...), with the display name of
+/// `_archive_info_from_manifest` (the top-level annotation, else the name). A `: ` or ` #`
+/// there, or a line break, and the state file is no longer the YAML it was: the import fails.
+fn check_state_ids(top_display: Option<&str>, m: &Manifest, findings: &mut Vec<Finding>) {
+    let (Some(version), Some(name)) = (m.version.as_deref(), m.name.as_deref()) else {
+        return;
+    };
+    // A name that is not a DNS label was reported already; the default display name is it.
+    let Some(display) = top_display.or(is_dns_label(name).then_some(name)) else {
+        return;
+    };
+    let label = format!("{display} {version}");
+    if label.contains(": ")
+        || label.contains(" #")
+        || label.ends_with(':')
+        || label.contains(['\n', '\r'])
+    {
+        findings.push(Finding::new(
+            Rule::ManifestStateIdUnsafe,
+            MANIFEST,
+            format!(
+                "MetalK8s writes {label:?} (display name and version) unquoted into YAML state ids \
+                 (salt/metalk8s/solutions/available.sls: \"Mountpoint for Solution ... exists\"): \
+                 with \": \", \" #\" or a line break there the state file does not render and the \
+                 import fails"
+            ),
         ));
     }
 }
 
-/// `spec.operator`: the image (defaulting to `<name>-operator:<version>`) and metrics.
-fn read_operator(op: Option<&Value>, m: &mut Manifest) {
-    let op_image = op.and_then(|o| o.get("image"));
-    let name = m.name.clone().unwrap_or_default();
-    let version = m.version.clone().unwrap_or_default();
-    m.operator_image_declared = op_image.is_some();
-    m.operator_image = (
-        str_of(op_image.and_then(|i| i.get("name"))).unwrap_or_else(|| format!("{name}-operator")),
-        str_of(op_image.and_then(|i| i.get("tag"))).unwrap_or(version),
-    );
-    m.metrics_enabled = op
-        .and_then(|o| o.get("metrics"))
-        .and_then(|x| x.get("enabled"))
-        .and_then(Value::as_bool);
+/// `spec.<key>.image` (`operator` or `ui`): `(name, tag)` with MetalK8s's defaults for the
+/// parts not given, and whether `spec.<key>` is present. MetalK8s merges the manifest over
+/// its defaults key by key (`salt.utils.dictupdate.merge`, strategy `recurse`), so a part
+/// given as anything but a mapping or a string replaces the default: with `findings`, that
+/// is reported and the part left empty (unknown).
+fn read_image(
+    spec: Option<&Value>,
+    key: &str,
+    default_name: Option<String>,
+    default_tag: Option<String>,
+    mut findings: Option<&mut Vec<Finding>>,
+) -> ((String, String), bool) {
+    let mut bad = |what: String, v: &Value, want: &str| {
+        if let Some(f) = findings.as_deref_mut() {
+            f.push(Finding::new(
+                Rule::ManifestFieldInvalid,
+                MANIFEST,
+                format!(
+                    "{what} is {}, not {want}: MetalK8s's defaults merge puts it in place of its \
+                     default and the operator Deployment gets no usable image",
+                    describe(v)
+                ),
+            ));
+        }
+    };
+    let section = spec.and_then(|s| s.get(key));
+    let declared = section.is_some();
+    let image = match section {
+        None => None,
+        Some(v) if v.is_mapping() => v.get("image"),
+        Some(v) => {
+            bad(format!("spec.{key}"), v, "a mapping");
+            return ((String::new(), String::new()), true);
+        }
+    };
+    let image = match image {
+        None => None,
+        Some(v) if v.is_mapping() => Some(v),
+        Some(v) => {
+            bad(format!("spec.{key}.image"), v, "a mapping");
+            return ((String::new(), String::new()), true);
+        }
+    };
+    let mut part = |field: &str, default: Option<String>| match image.and_then(|i| i.get(field)) {
+        None => default.unwrap_or_default(),
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => {
+            bad(format!("spec.{key}.image.{field}"), v, "a string");
+            String::new()
+        }
+    };
+    let name = part("name", default_name);
+    let tag = part("tag", default_tag);
+    ((name, tag), declared)
 }
 
 /// The keys of the manifest MetalK8s does not know, as dotted paths.
@@ -310,11 +571,17 @@ fn check_name(name: &str, version: Option<&str>, findings: &mut Vec<Finding>) {
         ));
         return;
     }
-    if name.starts_with("metalk8s-") {
+    // list_available skips every mount point starting with /srv/scality/metalk8s-, and
+    // the mount point is /srv/scality/<name>-<version>: `metalk8s` itself is caught too.
+    if name == "metalk8s" || name.starts_with("metalk8s-") {
         findings.push(Finding::new(
             Rule::ManifestNameMetalk8sPrefix,
             MANIFEST,
-            format!("metadata.name {name:?} starts with metalk8s-: MetalK8s takes such mounts for its own ISOs and never lists the Solution"),
+            if name == "metalk8s" {
+                format!("metadata.name {name:?} gives the mount point /srv/scality/metalk8s-<version>: MetalK8s takes such mounts for its own ISOs and never lists the Solution")
+            } else {
+                format!("metadata.name {name:?} starts with metalk8s-: MetalK8s takes such mounts for its own ISOs and never lists the Solution")
+            },
         ));
     }
     if name.len() > 54 {
@@ -744,7 +1011,8 @@ mod tests {
     fn good_and_defaults() {
         let mut f = Vec::new();
         let m = parse(GOOD.as_bytes(), &mut f).unwrap();
-        assert!(f.is_empty(), "{f:?}");
+        let rules: Vec<_> = f.iter().map(|f| f.rule.id()).collect();
+        assert_eq!(rules, ["manifest.display-name-not-shown"]);
         assert_eq!(
             m.operator_image,
             ("example-operator".into(), "1.0.2".into())
@@ -756,31 +1024,213 @@ mod tests {
     #[test]
     fn bad_fields() {
         assert_eq!(
-            rules(&GOOD.replace("'1.0.2'", "1.0")),
+            rules(&SHOWN.replace("'1.0.2'", "1.0")),
             ["manifest.version-not-string"]
         );
         assert_eq!(
-            rules(&GOOD.replace("kind: Solution", "kind: Solutions")),
+            rules(&SHOWN.replace("kind: Solution", "kind: Solutions")),
             ["manifest.kind"]
         );
         assert_eq!(
-            rules(&GOOD.replace("name: example", "name: Example_S")),
+            rules(&SHOWN.replace("name: example", "name: Example_S")),
             ["manifest.name-invalid"]
         );
         assert_eq!(
-            rules(&GOOD.replace("name: example", "name: metalk8s-x")),
+            rules(&SHOWN.replace("name: example", "name: metalk8s-x")),
             ["manifest.name-metalk8s-prefix"]
         );
         assert_eq!(
-            rules(&GOOD.replace("'1.0.2'", "'1.0.2_RC+1'")),
+            rules(&SHOWN.replace("'1.0.2'", "'1.0.2_RC+1'")),
             ["manifest.id-not-dns-safe"]
         );
         assert_eq!(rules("a: [b"), ["manifest.yaml-invalid"]);
         assert_eq!(rules("- 1"), ["manifest.yaml-invalid"]);
         assert_eq!(
-            rules(&format!("{GOOD}  extra: 1\n")),
+            rules(&format!("{SHOWN}  extra: 1\n")),
             ["manifest.unknown-key"]
         );
+    }
+
+    fn parsed(text: &str) -> (Manifest, Vec<&'static str>) {
+        let mut f = Vec::new();
+        let m = parse(text.as_bytes(), &mut f).unwrap();
+        (m, f.iter().map(|f| f.rule.id()).collect())
+    }
+
+    // Issue 14, case 4. MetalK8s reads the display name from a top-level `annotations` key
+    // only: salt/_modules/metalk8s_solutions.py, _archive_info_from_manifest
+    // (`manifest.get("annotations", {}).get(".../display-name", name)`). Its docs and its
+    // example put it in metadata.annotations, where MetalK8s does not look.
+    #[test]
+    fn a_display_name_metalk8s_does_not_read_is_reported() {
+        let (m, rules) = parsed(GOOD);
+        assert_eq!(rules, ["manifest.display-name-not-shown"]);
+        assert_eq!(m.display_name.as_deref(), Some("Example"));
+        assert_eq!(m.metalk8s_display_name.as_deref(), Some("example"));
+        let both = format!("{GOOD}annotations:\n  {DISPLAY_NAME}: Example\n");
+        let (m, rules) = parsed(&both);
+        assert!(rules.is_empty(), "{rules:?}");
+        assert_eq!(m.metalk8s_display_name.as_deref(), Some("Example"));
+        let top_only = GOOD.replace(
+            "  annotations:\n    solutions",
+            "  x-annotations:\n    solutions",
+        ) + &format!("annotations:\n  {DISPLAY_NAME}: Top\n");
+        let (m, rules) = parsed(&top_only);
+        assert_eq!(
+            rules,
+            ["manifest.display-name-toplevel", "manifest.unknown-key"]
+        );
+        assert_eq!(m.display_name.as_deref(), Some("Top"));
+        // `annotations: null` at the top: MetalK8s calls .get on None and fails.
+        let (_, rules) = parsed(&format!("{SHOWN}annotations: null\n"));
+        assert_eq!(rules, ["manifest.field-invalid"]);
+    }
+
+    /// GOOD with the display name where MetalK8s reads it too: no finding.
+    const SHOWN: &str = "apiVersion: solutions.metalk8s.scality.com/v1alpha1\nkind: Solution\nmetadata:\n  name: example\nspec:\n  version: '1.0.2'\n";
+
+    // Issue 14, case 5. _archive_info_from_manifest tests `is None`, then
+    // re.match(DNS_LABEL_NAME_RFC1123_RE, name) (a TypeError on a number) and
+    // "-".join([name, version]) (a TypeError on a number).
+    #[test]
+    fn a_name_or_version_of_another_type_is_named_as_such() {
+        let (m, rules) = parsed(&SHOWN.replace("name: example", "name: 123"));
+        assert_eq!(rules, ["manifest.name-not-string"]);
+        assert_eq!(m.operator_image_ref(), None);
+        let (_, rules) = parsed(&SHOWN.replace("name: example", "name: [a]"));
+        assert_eq!(rules, ["manifest.name-not-string"]);
+        let (_, rules) = parsed(&SHOWN.replace("name: example", "name: null"));
+        assert_eq!(rules, ["manifest.name-missing"]);
+        let (_, rules) = parsed(&SHOWN.replace("'1.0.2'", "true"));
+        assert_eq!(rules, ["manifest.version-not-string"]);
+        let (_, rules) = parsed(&SHOWN.replace("'1.0.2'", "~"));
+        assert_eq!(rules, ["manifest.version-missing"]);
+        let mut f = Vec::new();
+        parse(
+            SHOWN.replace("name: example", "name: 123").as_bytes(),
+            &mut f,
+        );
+        assert!(
+            f[0].message.contains("123 (a number), not a string"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    // Issue 14, case 8. The defaults <name>-operator:<version> and <name>-ui:<version>
+    // (_default_solution_manifest) cannot be known from a missing or invalid name or
+    // version: nothing is derived from them, and an empty version is named.
+    #[test]
+    fn nothing_is_derived_from_a_field_already_reported() {
+        for (text, want) in [
+            (
+                SHOWN.replace("  name: example\n", "  labels: {}\n"),
+                "manifest.name-missing",
+            ),
+            // `metadata:` alone is null: MetalK8s calls .get on None.
+            (
+                SHOWN.replace("  name: example\n", ""),
+                "manifest.field-invalid",
+            ),
+            (
+                SHOWN.replace("name: example", "name: Ex_A"),
+                "manifest.name-invalid",
+            ),
+            (
+                SHOWN.replace("  version: '1.0.2'\n", "  images: []\n"),
+                "manifest.version-missing",
+            ),
+            (
+                SHOWN.replace("'1.0.2'", "1.0"),
+                "manifest.version-not-string",
+            ),
+            (SHOWN.replace("'1.0.2'", "''"), "manifest.version-empty"),
+        ] {
+            let (m, rules) = parsed(&text);
+            assert_eq!(rules, [want], "{text}");
+            assert_eq!(m.operator_image_ref(), None, "{text}");
+            assert_eq!(m.ui_image_ref(), None, "{text}");
+        }
+        // A declared image does not depend on them.
+        let declared = SHOWN.replace(
+            "  version: '1.0.2'\n",
+            "  operator: {image: {name: op, tag: '1'}}\n",
+        );
+        let (m, rules) = parsed(&declared);
+        assert_eq!(rules, ["manifest.version-missing"]);
+        assert_eq!(m.operator_image_ref(), Some(("op", "1")));
+    }
+
+    // The defaults merge of read_solution_manifest (salt.utils.dictupdate.merge, strategy
+    // "recurse") replaces a default with whatever is not a mapping: `operator: null` leaves
+    // the Deployment of prepare-environment.sls without an image.
+    #[test]
+    fn operator_image_parts_of_the_wrong_type_are_reported() {
+        for text in [
+            format!("{SHOWN}  operator: null\n"),
+            format!("{SHOWN}  operator: {{image: null}}\n"),
+            format!("{SHOWN}  operator: {{image: {{tag: 1.0}}}}\n"),
+            SHOWN.replace("spec:\n  version: '1.0.2'\n", "spec: [1]\n"),
+        ] {
+            let (m, rules) = parsed(&text);
+            assert!(
+                rules.contains(&"manifest.field-invalid"),
+                "{text}: {rules:?}"
+            );
+            assert_eq!(m.operator_image_ref(), None, "{text}");
+        }
+        let (m, got) = parsed(&format!("{SHOWN}  images: null\n"));
+        assert_eq!(got, ["manifest.field-invalid"]);
+        assert!(!m.images_declared);
+        // PyYAML keeps the last of duplicate keys; serde_yaml refuses them.
+        assert_eq!(
+            rules(&format!("{SHOWN}  version: '1.0.3'\n")),
+            ["manifest.yaml-invalid"]
+        );
+        let (m, _) = parsed(&format!("{SHOWN}  operator: {{image: {{name: op}}}}\n"));
+        assert_eq!(m.operator_image_ref(), Some(("op", "1.0.2")));
+    }
+
+    // Issue 14, case 10. _default_solution_manifest sets spec.ui.image to
+    // <name>-ui:<version>; MetalK8s 2.5.x deployed it (orchestrate/solutions/
+    // prepare-environment.sls, deploy_admin_ui), 2.6.0 and later deploy no UI.
+    #[test]
+    fn the_ui_image_is_read_with_metalk8s_defaults() {
+        let (m, rules) = parsed(SHOWN);
+        assert!(rules.is_empty());
+        assert!(!m.ui_declared);
+        assert_eq!(m.ui_image_ref(), Some(("example-ui", "1.0.2")));
+        let (m, rules) = parsed(&format!("{SHOWN}  ui: {{image: {{name: web}}}}\n"));
+        assert_eq!(rules, ["manifest.ui-not-deployed"]);
+        assert!(m.ui_declared);
+        assert_eq!(m.ui_image_ref(), Some(("web", "1.0.2")));
+    }
+
+    // salt/metalk8s/solutions/available.sls puts "<display name> <version>" unquoted in YAML
+    // state ids ("Mountpoint for Solution {{ display_name }} exists:").
+    #[test]
+    fn a_display_name_or_version_that_breaks_state_ids_is_an_error() {
+        // (Only at the top level: also manifest.display-name-toplevel.)
+        let top = |d: &str| format!("{SHOWN}annotations:\n  {DISPLAY_NAME}: '{d}'\n");
+        let unsafe_ = |t: &str| parsed(t).1.contains(&"manifest.state-id-unsafe");
+        assert!(!unsafe_(&top("Example Solution")));
+        assert!(!unsafe_(&top("Example:Solution#1")));
+        assert!(unsafe_(&top("Example: Solution")));
+        assert!(unsafe_(&top("Example #1")));
+        assert_eq!(
+            parsed(&SHOWN.replace("'1.0.2'", "'1.0 #2'")).1,
+            ["manifest.id-not-dns-safe", "manifest.state-id-unsafe"]
+        );
+    }
+
+    // list_available skips mount points starting with /srv/scality/metalk8s-; the mount
+    // point is /srv/scality/<name>-<version>, so the name `metalk8s` is caught too.
+    #[test]
+    fn the_name_metalk8s_is_never_listed() {
+        let (_, rules) = parsed(&SHOWN.replace("name: example", "name: metalk8s"));
+        assert_eq!(rules, ["manifest.name-metalk8s-prefix"]);
+        let (_, rules) = parsed(&SHOWN.replace("name: example", "name: metalk8sx"));
+        assert!(rules.is_empty());
     }
 
     #[test]

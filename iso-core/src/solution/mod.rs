@@ -21,7 +21,8 @@ use std::fmt;
 use serde::Serialize;
 
 pub use config::{
-    check_config, parse_config, rpm_vercmp, ArchiveInfo, ConfigReport, SolutionsConfig,
+    check_config, parse_config, rpm_vercmp, salt_version_cmp, ArchiveInfo, ConfigReport,
+    SolutionsConfig,
 };
 pub use images::{
     media, parse_image_manifest, BlobRef, ContainerImage, DigestCheck, ImageContent,
@@ -250,8 +251,12 @@ impl<'a, 'data> Solution<'a, 'data> {
             ));
         }
         if let Some(m) = &self.manifest {
-            let (name, tag) = &m.operator_image;
-            if !name.is_empty() && !self.images.iter().any(|i| &i.name == name && &i.tag == tag) {
+            // An operator image part that is unknown (derived from a missing or invalid name
+            // or version, or given with a wrong type) was reported with its cause.
+            if let Some((name, tag)) = m
+                .operator_image_ref()
+                .filter(|(n, t)| !self.images.iter().any(|i| i.name == *n && i.tag == *t))
+            {
                 self.findings.push(Finding::new(
                     Rule::OperatorImageMissing,
                     format!("images/{name}/{tag}"),
@@ -259,6 +264,25 @@ impl<'a, 'data> Solution<'a, 'data> {
                         "the operator image {name}:{tag} ({}) has no images/{name}/{tag}/manifest.json: \
                          the operator Deployment cannot pull it",
                         if m.operator_image_declared { "spec.operator.image" } else { "the default <name>-operator:<version>" }
+                    ),
+                ));
+            }
+            // MetalK8s 2.5.x deployed spec.ui.image (default <name>-ui:<version>) as every
+            // Solution's UI (orchestrate/solutions/prepare-environment.sls, deploy_admin_ui);
+            // 2.6.0 and later deploy none, so the image is only looked for when spec.ui is
+            // given (the default alone is the phantom UI of MetalK8s #2788).
+            if let Some((name, tag)) = m
+                .ui_image_ref()
+                .filter(|_| m.ui_declared)
+                .filter(|(n, t)| !self.images.iter().any(|i| i.name == *n && i.tag == *t))
+            {
+                self.findings.push(Finding::new(
+                    Rule::ManifestUiImageMissing,
+                    format!("images/{name}/{tag}"),
+                    format!(
+                        "the UI image {name}:{tag} (spec.ui.image, default <name>-ui:<version>) \
+                         has no images/{name}/{tag}/manifest.json: MetalK8s 2.5.x deploys it and \
+                         cannot pull it (2.6.0 and later ignore spec.ui)"
                     ),
                 ));
             }
@@ -283,6 +307,7 @@ impl<'a, 'data> Solution<'a, 'data> {
                 if let Some(bytes) = bytes {
                     let text = String::from_utf8_lossy(&bytes);
                     registry::compare(&self.images, &text, &mut self.findings);
+                    registry::jinja(&text, &mut self.findings);
                 }
             }
             _ => self.findings.push(Finding::new(
@@ -340,7 +365,8 @@ impl<'a, 'data> Solution<'a, 'data> {
             .to_vec())
     }
 
-    /// The registry configuration MetalK8s's generator would write for these images.
+    /// The registry configuration MetalK8s's generator would write for these images, byte
+    /// for byte (see [`generate_registry_config`]).
     pub fn registry_config(&self) -> String {
         generate_registry_config(&self.images)
     }

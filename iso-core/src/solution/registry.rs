@@ -11,8 +11,13 @@ use super::{Finding, Rule};
 
 const PATH: &str = "registry-config.inc.j2";
 
-/// The configuration the image tree implies: only Docker v2s2 images are served (as
-/// MetalK8s's generator skips the others).
+/// The configuration the image tree implies, byte for byte what MetalK8s's generator
+/// (`buildchain/static-container-registry/static-container-registry.py`, `create_config`)
+/// writes when run with `--name-prefix '{{ repository }}' --server-root '{{ registry_root }}'
+/// --omit-constants` on the `images/` tree: each item starts with a newline and ends with
+/// one, so the text starts with an empty line and has no empty line at its end. Only Docker
+/// v2s2 images are served (the generator's `find_images` skips the others). Empty when no
+/// image is served.
 pub fn generate_registry_config(images: &[ContainerImage]) -> String {
     let mut by_name: BTreeMap<&str, Vec<&ContainerImage>> = BTreeMap::new();
     for i in images {
@@ -23,10 +28,11 @@ pub fn generate_registry_config(images: &[ContainerImage]) -> String {
     let mut out = String::new();
     for (name, mut tags) in by_name {
         tags.sort_by(|a, b| a.tag.cmp(&b.tag));
-        let tag_list: Vec<String> = tags.iter().map(|t| format!("\"{}\"", t.tag)).collect();
+        let tag_list: Vec<String> = tags.iter().map(|t| py_json_str(&t.tag)).collect();
         let _ = write!(
             out,
-            "location = /v2/{{{{ repository }}}}/{name}/tags/list {{\n    types {{ }} default_type \"application/json\";\n    return 200 '{{\"name\": \"{name}\", \"tags\": [{}]}}';\n}}\n\n",
+            "\nlocation = /v2/{{{{ repository }}}}/{name}/tags/list {{\n    types {{ }} default_type \"application/json\";\n    return 200 '{{\"name\": {}, \"tags\": [{}]}}';\n}}\n",
+            py_json_str(name),
             tag_list.join(", ")
         );
         let mut served = BTreeSet::new();
@@ -39,27 +45,90 @@ pub fn generate_registry_config(images: &[ContainerImage]) -> String {
             );
             let _ = write!(
                 out,
-                "location = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n\n",
+                "\nlocation = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n",
                 t.tag
             );
             if served.insert(t.manifest_digest_str()) {
                 let _ = write!(
                     out,
-                    "location = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n\n",
+                    "\nlocation = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n",
                     t.manifest_digest_str()
                 );
             } else {
-                let _ = write!(out, "# Digest for \"{name}:{}\" already served\n\n", t.tag);
+                let _ = write!(out, "\n# Digest for \"{name}:{}\" already served\n", t.tag);
             }
         }
         let tries: Vec<String> = tags.iter().map(|t| format!("{}/$1", t.tag)).collect();
         let _ = write!(
             out,
-            "location ~ \"/v2/{{{{ repository }}}}/{name}/blobs/sha256:([a-f0-9]{{64}})\" {{\n    alias {{{{ registry_root }}}}/{name}/;\n    try_files {} =404;\n}}\n\n",
+            "\nlocation ~ \"/v2/{{{{ repository }}}}/{name}/blobs/sha256:([a-f0-9]{{64}})\" {{\n    alias {{{{ registry_root }}}}/{name}/;\n    try_files {} =404;\n}}\n",
             tries.join(" ")
         );
     }
     out
+}
+
+/// A string as Python's `json.dumps` writes it (`ensure_ascii`): what the generator puts in
+/// the tags list's JSON payload.
+fn py_json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_ascii() && !c.is_ascii_control() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{u:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Reports Jinja syntax other than the two placeholders the generator writes. MetalK8s
+/// renders the file with Salt's Jinja before including it (`salt/metalk8s/solutions/
+/// available.sls`, `file.managed` with `template: jinja`): an expression there runs on the
+/// Salt minion with every `salt` function at hand, and Jinja reads nginx comments too, so
+/// the block comparison (which skips comments) cannot be the only check.
+pub(crate) fn jinja(text: &str, findings: &mut Vec<Finding>) {
+    const ALLOWED: [&str; 2] = ["{{ repository }}", "{{ registry_root }}"];
+    let mut rest = text;
+    let mut offending = Vec::new();
+    while let Some(i) = rest.find(['{']) {
+        let tail = &rest[i..];
+        if let Some(ok) = ALLOWED.iter().find(|a| tail.starts_with(**a)) {
+            rest = &tail[ok.len()..];
+            continue;
+        }
+        if tail.starts_with("{{") || tail.starts_with("{%") || tail.starts_with("{#") {
+            let line = text[..text.len() - tail.len()].matches('\n').count() + 1;
+            let snippet: String = tail.chars().take(40).take_while(|c| *c != '\n').collect();
+            offending.push(format!("line {line}: {snippet:?}"));
+        }
+        rest = &tail[1..];
+    }
+    if !offending.is_empty() {
+        findings.push(Finding::new(
+            Rule::RegistryConfigJinja,
+            PATH,
+            format!(
+                "Jinja syntax other than {{{{ repository }}}} and {{{{ registry_root }}}}, which \
+                 MetalK8s renders with Salt's Jinja (salt functions included) before including \
+                 the file: {}",
+                offending.join(", ")
+            ),
+        ));
+    }
 }
 
 /// A top-level item of an nginx fragment: a block (header and body lines, whitespace
@@ -220,6 +289,40 @@ pub(crate) fn compare(images: &[ContainerImage], actual: &str, findings: &mut Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The tags-list payload is Python's json.dumps (buildchain/static-container-registry/
+    // static-container-registry.py, create_config). Expected text from
+    // python3 -c 'import json; print(json.dumps("\u00e9\"\\\x7f\x01\t\U0001F600"))'.
+    #[test]
+    fn json_strings_are_written_as_python_writes_them() {
+        assert_eq!(py_json_str("1.0.2"), "\"1.0.2\"");
+        assert_eq!(
+            py_json_str("\u{e9}\"\\\u{7f}\u{1}\t\u{1F600}"),
+            r#""\u00e9\"\\\u007f\u0001\t\ud83d\ude00""#
+        );
+    }
+
+    // MetalK8s renders the file with Jinja (salt/metalk8s/solutions/available.sls, state
+    // "Expose container images for Solution ...": file.managed, template: jinja), comments
+    // included; only the generator's two placeholders may be there.
+    #[test]
+    fn jinja_other_than_the_placeholders_is_reported() {
+        let mut f = Vec::new();
+        jinja(
+            "location = /v2/{{ repository }}/a { alias {{ registry_root }}/a/; }\n",
+            &mut f,
+        );
+        jinja("location ~ \"x([a-f0-9]{64})\" { types { } y; }\n", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+        jinja(
+            "# {{ salt['cmd.run']('id') }}\n{% if 1 %}{# x #}\n{{repository}}\n",
+            &mut f,
+        );
+        let [one] = f.as_slice() else { panic!("{f:?}") };
+        assert_eq!(one.rule, Rule::RegistryConfigJinja);
+        assert!(one.message.contains("line 1:"), "{}", one.message);
+        assert!(one.message.contains("line 3:"), "{}", one.message);
+    }
 
     #[test]
     fn parses_blocks_and_strays() {

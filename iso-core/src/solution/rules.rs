@@ -61,15 +61,22 @@ rules! {
     ManifestKind = "manifest.kind", Error, "kind is not Solution: MetalK8s mounts it but never lists it";
     ManifestApiVersion = "manifest.api-version", Error, "apiVersion is not solutions.metalk8s.scality.com/v1alpha1";
     ManifestNameMissing = "manifest.name-missing", Error, "metadata.name is missing";
+    ManifestNameNotString = "manifest.name-not-string", Error, "metadata.name is not a string (MetalK8s's name check fails on it)";
     ManifestNameInvalid = "manifest.name-invalid", Error, "metadata.name is not a DNS-1123 label (^(?!-)[0-9a-z-]{1,63}(?<!-)$)";
     ManifestVersionMissing = "manifest.version-missing", Error, "spec.version is missing";
     ManifestVersionNotString = "manifest.version-not-string", Error, "spec.version is not a string (quote it: 1.0 is a float)";
-    ManifestNameMetalk8sPrefix = "manifest.name-metalk8s-prefix", Warning, "metadata.name starts with metalk8s-: MetalK8s never lists such a Solution";
+    ManifestVersionEmpty = "manifest.version-empty", Error, "spec.version is empty (MetalK8s accepts it: the id becomes <name>- and the default operator tag is empty)";
+    ManifestStateIdUnsafe = "manifest.state-id-unsafe", Error, "the display name MetalK8s reads (top-level annotations, else the name) and the version hold \": \", \" #\" or a line break, which break the YAML of the state ids MetalK8s writes them into";
+    ManifestFieldInvalid = "manifest.field-invalid", Error, "metadata, spec or the top-level annotations is not a mapping, or spec.operator, spec.operator.image (name, tag) or spec.images has a type MetalK8s cannot use";
+    ManifestNameMetalk8sPrefix = "manifest.name-metalk8s-prefix", Warning, "metadata.name is metalk8s or starts with metalk8s-: MetalK8s never lists such a Solution";
     ManifestNameTooLong = "manifest.name-too-long", Warning, "metadata.name is over 54 characters: the label app=<name>-operator exceeds 63";
     ManifestIdNotDnsSafe = "manifest.id-not-dns-safe", Warning, "<name>-<version> is not DNS-label safe ([a-z0-9.-]): MetalK8s derives volume names and registry paths from it";
     ManifestIdTooLong = "manifest.id-too-long", Warning, "<name>-<version> is over 53 characters: the volume name registry-<id> exceeds 63";
     ManifestImagesEntry = "manifest.images-entry", Warning, "a spec.images entry is malformed or names no image under images/";
     ManifestDisplayNameToplevel = "manifest.display-name-toplevel", Warning, "the display name sits in a top-level annotations key (what MetalK8s's code reads) but not in metadata.annotations (what its docs say)";
+    ManifestDisplayNameNotShown = "manifest.display-name-not-shown", Warning, "the display name is only in metadata.annotations (what MetalK8s's docs say) and not in a top-level annotations key (what its code reads): MetalK8s shows metadata.name";
+    ManifestUiImageMissing = "manifest.ui-image-missing", Warning, "spec.ui is given but its image (default <name>-ui:<version>) is not under images/ (MetalK8s 2.5.x deployed it)";
+    ManifestUiNotDeployed = "manifest.ui-not-deployed", Info, "spec.ui is given: MetalK8s deploys no Solution UI since 2.6.0";
     ManifestUnknownKey = "manifest.unknown-key", Warning, "a key MetalK8s does not know (kept, reported)";
     LayoutImagesMissing = "layout.images-missing", Error, "no images/ directory";
     LayoutRegistryConfigMissing = "layout.registry-config-missing", Error, "no registry-config.inc.j2 at the root";
@@ -90,6 +97,7 @@ rules! {
     ImageBlobDigest = "image.blob-digest", Error, "a blob's sha256 differs from the digest its descriptor names";
     ImageBlobName = "image.blob-name", Error, "a blob file's name is not the sha256 of its content";
     RegistryConfigExtra = "registry-config.extra", Error, "registry-config.inc.j2 holds nginx configuration that the image tree does not imply (MetalK8s includes it verbatim into its registry server)";
+    RegistryConfigJinja = "registry-config.jinja", Error, "registry-config.inc.j2 holds Jinja syntax other than {{ repository }} and {{ registry_root }} (MetalK8s renders the file with Salt's Jinja, salt functions included, comments too)";
     RegistryConfigConstants = "registry-config.constants", Warning, "registry-config.inc.j2 holds the constant blocks MetalK8s already defines (generated without --omit-constants)";
     RegistryConfigMissing = "registry-config.missing", Warning, "registry-config.inc.j2 lacks a location block the image tree implies: that image or tag is not served";
     IsoNoRockRidge = "iso.no-rock-ridge", Warning, "the ISO has no Rock Ridge";
@@ -105,6 +113,13 @@ rules! {
     ConfigActiveUnknown = "config.active-unknown", Error, "active names a Solution no archive provides";
     ConfigActiveVersionUnknown = "config.active-version-unknown", Error, "active names a version no archive provides";
     ConfigLatest = "config.latest", Info, "the version latest resolves to";
+    ConfigArchivesNull = "config.archives-null", Warning, "archives is null: MetalK8s keeps it, and configure_archive (solutions.sh import, unimport) then fails";
+    ConfigArchivesInvalid = "config.archives-invalid", Error, "archives is not a list, or an entry is not a path string";
+    ConfigArchivePathNotCanonical = "config.archive-path-not-canonical", Warning, "an archive path is not canonical (a symlink, ./, ..): solutions.sh writes readlink -f paths, and available.sls unmounts a Solution whose mounted file is not listed";
+    ConfigActiveInvalid = "config.active-invalid", Error, "active is null or not a mapping of Solution names: MetalK8s fails to render deploy-components.sls and activate_solution raises";
+    ConfigActiveVersionNotString = "config.active-version-not-string", Error, "an active version is not a YAML string for PyYAML (2 is an int, 1.10 the float 1.1): MetalK8s finds it not available; quote it";
+    ConfigActiveEmpty = "config.active-empty", Warning, "an active entry is empty (null, '', false): MetalK8s treats the Solution as not active";
+    ConfigLatestOrder = "config.latest-order", Warning, "latest depends on the archive order: Salt's version_cmp finds two versions equal (one has a release part, the other none), and MetalK8s keeps the first";
 }
 
 impl fmt::Display for Rule {

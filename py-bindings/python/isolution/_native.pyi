@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Literal, final
+from typing import Any, Literal, TypedDict, final
 
 from ._io import ImageFile
 from ._report import ValidationReport
@@ -41,6 +41,118 @@ _Namespace = Literal["rr", "joliet", "iso1999", "primary"]
 _EntryType = Literal["file", "dir", "symlink", "block-device", "char-device", "fifo", "socket"]
 _Path = str | os.PathLike[str]
 _Progress = Callable[[int, int], object]
+
+class _LayoutWarning(TypedDict):
+    offset: int
+    message: str
+
+class _MbrEntry(TypedDict):
+    number: int
+    bootable: bool
+    kind: int
+    start: int
+    sectors: int
+
+class _Mbr(TypedDict):
+    disk_signature: int
+    entries: list[_MbrEntry]
+
+class _GptEntry(TypedDict):
+    number: int
+    type_guid: str
+    guid: str
+    first_lba: int
+    last_lba: int
+    attributes: int
+    name: str
+
+class _GptBackup(TypedDict):
+    lba: int
+    header_crc_ok: bool
+    entries_crc_ok: bool
+    entries_lba: int
+    matches_primary: bool
+
+class _Gpt(TypedDict):
+    sector_size: Literal[512, 2048, 4096]
+    header_lba: int
+    disk_guid: str
+    backup_lba: int
+    first_usable_lba: int
+    last_usable_lba: int
+    entries_lba: int
+    entry_count: int
+    entry_size: int
+    header_crc_ok: bool
+    entries_crc_ok: bool
+    backup: _GptBackup | None
+    entries: list[_GptEntry]
+
+class _Layout(TypedDict):
+    """``Image.layout``: what the image holds beside its ISO 9660 trees."""
+    mbr: _Mbr | None
+    gpt: _Gpt | None
+    apm: dict[str, Any] | None
+    hfsplus: list[dict[str, Any]]
+    udf: dict[str, Any] | None
+    sessions: list[dict[str, Any]]
+    warnings: list[_LayoutWarning]
+
+class _Md5Tag(TypedDict):
+    kind: Literal["rlsb32", "superblock", "tree", "session"]
+    lba: int
+    range_start: int
+    range_size: int
+    next: int | None
+    session_start: int | None
+    md5: str
+
+class _BadMd5Tag(TypedDict):
+    kind: Literal["rlsb32", "superblock", "tree", "session"] | None
+    lba: int
+    error: str
+
+class _ChecksumArray(TypedDict):
+    start: int
+    end: int
+    count: int
+    item_size: int
+    algorithm: str
+
+class _Md5Tags(TypedDict):
+    """``Image.md5_tags``: the MD5 checksums xorriso recorded (``-md5 on``)."""
+    tags: list[_Md5Tag]
+    bad_tags: list[_BadMd5Tag]
+    checksum_array: _ChecksumArray | None
+    checksum_array_error: str | None
+
+class _Md5Check(TypedDict):
+    item: Literal[
+        "rlsb32",
+        "superblock",
+        "tree",
+        "session",
+        "unknown-tag",
+        "session-checksum",
+        "checksum-array",
+        "files",
+        "file",
+    ]
+    path: str | None
+    status: Literal["ok", "mismatch", "unreadable"]
+    offset: int
+    range: list[int] | None
+    recorded: str | None
+    computed: str | None
+    error: str | None
+
+class _Md5Report(TypedDict):
+    """``Image.check_md5()``: what ``isolution check --json`` prints."""
+    ok: bool
+    md5_recorded: bool
+    summary: str
+    bytes: int
+    checks: list[_Md5Check]
 
 class IsolutionError(Exception):
     """Base class of the errors raised by isolution."""
@@ -115,6 +227,16 @@ class Entry:
     def record_offset(self) -> int: ...
     @property
     def namespace(self) -> _Namespace: ...
+    @property
+    def xattrs(self) -> dict[str, bytes]:
+        """AAIP extended attributes (xorriso ``-xattr``, ``-for_backup``), full name to value;
+        ``isofs.*`` and the ``system.posix_acl_*`` copies of the ACLs are left out."""
+    @property
+    def acl(self) -> str | None:
+        """The AAIP access ACL in ``getfacl`` text form (numeric ids, one entry a line)."""
+    @property
+    def default_acl(self) -> str | None:
+        """A directory's AAIP default ACL in ``getfacl`` text form, without ``default:``."""
     def is_dir(self) -> bool: ...
     def is_file(self) -> bool: ...
     def is_symlink(self) -> bool: ...
@@ -178,6 +300,13 @@ class Image:
     ) -> ImageFile: ...
     @property
     def boot_catalog(self) -> BootCatalog | None: ...
+    @property
+    def layout(self) -> _Layout: ...
+    @property
+    def md5_tags(self) -> _Md5Tags | None:
+        """The MD5 checksums xorriso recorded (tags, checksum array), or None."""
+    def check_md5(self) -> _Md5Report:
+        """Verify every MD5 xorriso recorded: tags, session, each file."""
     def read_boot(self, index: int = 0) -> bytes: ...
     @property
     def solution(self) -> Solution: ...
@@ -352,6 +481,7 @@ class Solution:
         *,
         oci_media_types: bool = False,
         trust_existing: bool = False,
+        check: bool = True,
     ) -> dict[str, Any]: ...
     def export_docker_archive(
         self,
@@ -360,12 +490,15 @@ class Solution:
         progress: _Progress | None = None,
         *,
         platform: str | None = None,
+        check: bool = True,
     ) -> dict[str, Any]: ...
     def export_oci_archive(
         self,
         dest: _Path,
         images: Iterable[str | tuple[str, str]] | None = None,
         progress: _Progress | None = None,
+        *,
+        check: bool = True,
     ) -> dict[str, Any]: ...
     def push(
         self,
@@ -380,6 +513,7 @@ class Solution:
         read_timeout: float = 60.0,
         timeout: float = 600.0,
         authfile: _Path | None = None,
+        check: bool = True,
     ) -> dict[str, Any]: ...
     def registry_config(self) -> str: ...
     def render(

@@ -7,8 +7,17 @@ use iso_core::Namespace;
 
 /// Read MetalK8s Solution ISOs (ISO 9660 with Rock Ridge, Joliet, El Torito) as files:
 /// no mount, no root, every byte checked.
+/// What `--version` prints: the crate's version, then the commit and its date when `.ci/release`
+/// built it (it sets `ISOLUTION_VERSION` to `0.1.0 (commit 0123456789ab, 2026-12-07)`). An
+/// `option_env!`, not a build script asking git: any other build (`cargo install`, the
+/// package check, which has no `.git`) just says `0.1.0`.
+pub const VERSION: &str = match option_env!("ISOLUTION_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 #[derive(Parser, Debug)]
-#[command(name = "isolution", version, about, long_about = None)]
+#[command(name = "isolution", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -18,6 +27,9 @@ pub struct Cli {
 pub enum Command {
     /// Volume descriptors, extensions present, sizes and warnings.
     Info(InfoArgs),
+    /// Verify the MD5 checksums xorriso records (-md5 on): tags, session, every file.
+    /// Exits 1 on any mismatch, and when the image records no MD5 (as xorriso -check_md5).
+    Check(CheckArgs),
     /// List entries recursively, paths relative to the root, directories ending in `/`.
     Ls(LsArgs),
     /// Write a file's bytes (or every file's, or a boot image's) to stdout.
@@ -51,6 +63,16 @@ pub enum Command {
     /// What changes when a cluster moves from OLD to NEW: CRDs, images, operator, RBAC.
     /// Exits 1 when something breaking is found.
     UpgradePlan(UpgradePlanArgs),
+    /// Write shell completions and man pages generated from these definitions into DIR (for
+    /// release archives and packagers).
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateDocsArgs {
+    /// Gets `completions/` (isolution.bash, _isolution, isolution.fish) and `man/man1/`.
+    pub dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -166,6 +188,11 @@ pub struct ExportArgs {
     /// Never show a progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Go on with an archive `isolution validate` refuses (an error among its findings,
+    /// blobs not hashed); its errors are still printed on stderr. Without it, such an
+    /// archive is refused with exit 1.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +229,11 @@ pub struct ServeArgs {
     /// No log line per request.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Serve an archive `isolution validate` refuses (an error among its findings,
+    /// blobs not hashed); its errors are still printed on stderr. Without it, such an
+    /// archive is refused with exit 1.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -232,6 +264,11 @@ pub struct PushArgs {
     /// Never show a progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Push an archive `isolution validate` refuses (an error among its findings,
+    /// blobs not hashed); its errors are still printed on stderr. Without it, such an
+    /// archive is refused with exit 1.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -326,6 +363,21 @@ fn parse_ns(s: &str) -> Result<Namespace, String> {
 }
 
 #[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The ISO image.
+    pub iso: PathBuf,
+    /// Print one JSON object: every item checked, with its status.
+    #[arg(long)]
+    pub json: bool,
+    /// Print every item checked, not only the failures.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Never show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct InfoArgs {
     /// The ISO image.
     pub iso: PathBuf,
@@ -384,6 +436,14 @@ pub struct ExtractArgs {
     /// Refuse to write more than this many bytes of file content in all.
     #[arg(long, value_name = "BYTES")]
     pub max_bytes: Option<u64>,
+    /// Restore extended attributes recorded with AAIP (xorriso `-xattr`); those the
+    /// destination refuses are reported per file, and the exit status is 1.
+    #[arg(long)]
+    pub xattrs: bool,
+    /// Restore ACLs recorded with AAIP (xorriso `-acl on`), as `system.posix_acl_access` and
+    /// `system.posix_acl_default`; refusals are reported as for `--xattrs`.
+    #[arg(long)]
+    pub acls: bool,
     /// Never show a progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

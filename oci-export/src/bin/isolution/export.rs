@@ -31,6 +31,9 @@ pub fn run(a: ExportArgs) -> anyhow::Result<Outcome> {
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
     let solution = Solution::load(&image)?;
+    if let Some(refused) = crate::solution::gate(&solution, &a.iso, a.force) {
+        return Ok(refused);
+    }
     let bar = util::bytes_bar(a.quiet, util::BYTES_BAR);
     let archive = match (&a.oci_archive, &a.docker_archive) {
         (Some(f), _) => Some((f, ArchiveFormat::Oci)),

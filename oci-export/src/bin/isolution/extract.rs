@@ -17,6 +17,8 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<Outcome> {
         modes: !a.no_modes,
         times: !a.no_times,
         max_bytes: a.max_bytes,
+        xattrs: a.xattrs,
+        acls: a.acls,
     };
     let bar = util::bytes_bar(
         a.quiet,

@@ -27,6 +27,9 @@ struct Info<'a> {
     /// Partition tables, HFS+ and UDF found beside the ISO 9660 trees.
     layout: iso_core::iso9660::Layout,
     warnings: Vec<String>,
+    /// The MD5 checksums xorriso recorded (`-md5 on`); absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<iso_core::Md5Tags>,
 }
 
 pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
@@ -53,6 +56,8 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         el_torito_error,
         layout: image.layout(),
         warnings: image.warnings().iter().map(|w| w.to_string()).collect(),
+        // `info` describes; `check` verifies: an unreadable root leaves this out.
+        md5: image.md5_tags().ok().filter(|t| !t.is_empty()),
     };
     let mut out = util::stdout();
     if a.json {
@@ -64,6 +69,9 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
     write_namespaces(&mut out, &info)?;
     write_el_torito(&mut out, &info)?;
     write_layout(&mut out, &info.layout)?;
+    if let Some(m) = &info.md5 {
+        write_md5(&mut out, m)?;
+    }
     writeln!(
         out,
         "Namespaces:        {} (default {})",
@@ -197,6 +205,42 @@ fn write_el_torito(out: &mut impl Write, info: &Info<'_>) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Writes the lines about xorriso's MD5 checksums: the tags (kind and block), the damaged
+/// ones, and the checksum array (`isolution check` verifies them).
+fn write_md5(out: &mut impl Write, m: &iso_core::Md5Tags) -> anyhow::Result<()> {
+    let tags: Vec<String> = m
+        .tags
+        .iter()
+        .map(|t| format!("{}@{}", t.kind.as_str(), t.lba))
+        .collect();
+    writeln!(
+        out,
+        "MD5 tags:          {}",
+        if tags.is_empty() {
+            "none".to_string()
+        } else {
+            tags.join(", ")
+        }
+    )?;
+    for b in &m.bad_tags {
+        writeln!(out, "  damaged: {}", b.error)?;
+    }
+    match (&m.checksum_array, &m.checksum_array_error) {
+        (Some(ca), _) => writeln!(
+            out,
+            "MD5 array:         {} at block {}, {}, session blocks {} to {}",
+            ca.algorithm,
+            ca.end,
+            count(ca.files() as usize, "file", "files"),
+            ca.start,
+            ca.end
+        )?,
+        (None, Some(e)) => writeln!(out, "MD5 array:         unreadable: {e}")?,
+        (None, None) => {}
+    }
+    Ok(())
+}
+
 /// `n` and the noun `one` or `many`.
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -227,12 +271,24 @@ fn write_layout(out: &mut impl Write, l: &iso_core::iso9660::Layout) -> anyhow::
     if let Some(g) = &l.gpt {
         writeln!(
             out,
-            "GPT:               {}, disk GUID {}, {} entries of {} bytes at sector {}{}{}",
+            "GPT:               {}, disk GUID {}, {} entries of {} bytes at sector {}{}{}{}{}",
             count(g.entries.len(), "partition", "partitions"),
             g.disk_guid,
             g.entry_count,
             g.entry_size,
             g.entries_lba,
+            if g.sector_size == 512 {
+                String::new()
+            } else {
+                format!(", sectors of {} bytes", g.sector_size)
+            },
+            match &g.backup {
+                None => ", no backup header".to_string(),
+                Some(b) if b.header_crc_ok && b.entries_crc_ok && b.matches_primary => {
+                    format!(", backup at sector {}", b.lba)
+                }
+                Some(b) => format!(", backup at sector {} damaged or different", b.lba),
+            },
             if g.header_crc_ok {
                 ""
             } else {

@@ -1,8 +1,10 @@
 //! `isolution ls`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
-use iso_core::{DirEntry, EntryKind, Image, Timestamp};
+use base64::Engine as _;
+use iso_core::{Attributes, DirEntry, EntryKind, Image, Timestamp};
 use serde::Serialize;
 
 use crate::args::LsArgs;
@@ -26,10 +28,55 @@ struct JsonEntry<'a> {
     file_id: Option<iso_core::FileId>,
     extents: &'a [iso_core::Extent],
     record_offset: u64,
+    /// AAIP extended attributes (absent without AAIP): name -> `{"text": ...}` for a UTF-8
+    /// value, `{"base64": ...}` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xattrs: Option<BTreeMap<String, XattrValue>>,
+    /// The access ACL in getfacl text lines (absent when none is recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acl: Option<Vec<String>>,
+    /// The default ACL of a directory, in getfacl text lines without `default:`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_acl: Option<Vec<String>>,
+}
+
+/// An extended attribute's value in JSON: the key says the encoding.
+#[derive(Serialize)]
+#[serde(rename_all = "lowercase")]
+enum XattrValue {
+    Text(String),
+    Base64(String),
+}
+
+impl XattrValue {
+    fn new(v: Vec<u8>) -> Self {
+        match String::from_utf8(v) {
+            Ok(s) => XattrValue::Text(s),
+            Err(e) => {
+                XattrValue::Base64(base64::engine::general_purpose::STANDARD.encode(e.as_bytes()))
+            }
+        }
+    }
+}
+
+/// The entry's AAIP attributes; malformed ones are reported (once, on stderr) and count as
+/// none, and make the run end with status 1.
+fn attributes(path: &str, e: &DirEntry<'_>, problems: &mut bool) -> Option<Attributes> {
+    if !e.has_aaip() {
+        return None;
+    }
+    match e.attributes() {
+        Ok(a) => a,
+        Err(err) => {
+            eprintln!("isolution: warning: {}", err.with_path(path));
+            *problems = true;
+            None
+        }
+    }
 }
 
 pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
-    let file = util::open(&a.iso)?;
+    let file = util::open_sparse(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
     let ns = util::namespace(&image, a.tree.namespace)?;
     let mut out = util::stdout();
@@ -40,18 +87,22 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
         .trim_matches('/')
         .to_string();
     let top = image.lookup(ns, &start)?;
+    let mut problems = false;
     if !top.is_dir() {
-        print(&mut out, &image, &a, &start, &top)?;
-        out.flush()?;
-        return Ok(Outcome::Clean);
-    }
-    let mut walk = image.walk_from(&top, &start)?;
-    while let Some(item) = walk.next_entry() {
-        let (path, entry) = item?;
-        print(&mut out, &image, &a, path, entry)?;
+        print(&mut out, &image, &a, &start, &top, &mut problems)?;
+    } else {
+        let mut walk = image.walk_from(&top, &start)?;
+        while let Some(item) = walk.next_entry() {
+            let (path, entry) = item?;
+            print(&mut out, &image, &a, path, entry, &mut problems)?;
+        }
     }
     out.flush()?;
-    Ok(Outcome::Clean)
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
 }
 
 fn print(
@@ -60,10 +111,25 @@ fn print(
     a: &LsArgs,
     path: &str,
     e: &DirEntry<'_>,
+    problems: &mut bool,
 ) -> anyhow::Result<()> {
     let slash = if e.is_dir() { "/" } else { "" };
     if a.json {
         let rr = e.rock_ridge();
+        let attrs = attributes(path, e, problems);
+        let (xattrs, acl, default_acl) = match attrs {
+            Some(at) => (
+                (!at.xattrs.is_empty()).then(|| {
+                    at.xattrs
+                        .into_iter()
+                        .map(|x| (x.name_lossy().into_owned(), XattrValue::new(x.value)))
+                        .collect()
+                }),
+                at.access_acl.map(|a| a.lines()),
+                at.default_acl.map(|a| a.lines()),
+            ),
+            None => (None, None, None),
+        };
         let j = JsonEntry {
             path,
             kind: e.kind(),
@@ -79,6 +145,9 @@ fn print(
             file_id: e.file_id(),
             extents: e.extents(),
             record_offset: e.record_offset(),
+            xattrs,
+            acl,
+            default_acl,
         };
         return util::json_line(out, &j);
     }
@@ -96,10 +165,15 @@ fn print(
         }
         _ => e.size().to_string(),
     };
+    let mut mode = mode_string(e.kind(), e.mode());
+    // As GNU ls marks ACLs: an ACL beyond the mode bits, or user-visible xattrs.
+    if attributes(path, e, problems).is_some_and(|at| at.is_extended()) {
+        mode.push('+');
+    }
     write!(
         out,
         "{} {:>3} {:>5} {:>5} {:>12} {} {path}{slash}",
-        mode_string(e.kind(), e.mode()),
+        mode,
         e.nlink().unwrap_or(1),
         rr.and_then(|r| r.uid).unwrap_or(0),
         rr.and_then(|r| r.gid).unwrap_or(0),

@@ -14,6 +14,8 @@
 
 mod args;
 mod cat;
+mod check;
+mod docs;
 mod export;
 mod extract;
 mod import;
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         args::Command::Info(a) => info::run(a),
+        args::Command::Check(a) => check::run(a),
         args::Command::Ls(a) => ls::run(a),
         args::Command::Cat(a) => cat::run(a),
         args::Command::Extract(a) => extract::run(a),
@@ -94,5 +97,6 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Import(a) => import::run(a),
         args::Command::Render(a) => render::render(a),
         args::Command::UpgradePlan(a) => render::upgrade_plan(a),
+        args::Command::GenerateDocs(a) => docs::run(a),
     }
 }

@@ -93,14 +93,18 @@ impl RegistryAccess {
 
 pub fn run(a: PushArgs) -> anyhow::Result<Outcome> {
     let file = Arc::new(util::open(&a.iso)?);
+    let id = {
+        let image = util::parse(&file, &a.iso)?;
+        let solution = Solution::load(&image)?;
+        if let Some(refused) = crate::solution::gate(&solution, &a.iso, a.force) {
+            return Ok(refused);
+        }
+        solution.id()
+    };
     // Auth files may hold per-namespace entries: look up the one of the prefix.
     let namespace = match &a.prefix {
         Some(p) => p.trim_matches('/').to_string(),
-        None => file
-            .image()
-            .ok()
-            .and_then(|i| Solution::load(&i).ok().and_then(|s| s.id()))
-            .unwrap_or_default(),
+        None => id.unwrap_or_default(),
     };
     let credentials = a.access.credentials(&a.registry, &namespace)?;
     let opts = a.access.apply(

@@ -114,6 +114,16 @@ pub fn run(a: ServeArgs) -> anyhow::Result<Outcome> {
     };
     let grace = Duration::try_from_secs_f64(a.grace)
         .map_err(|_| anyhow::anyhow!("--grace: {} is not a number of seconds", a.grace))?;
+    let mut refused = false;
+    for iso in &a.isos {
+        let file = crate::util::open(iso)?;
+        let image = crate::util::parse(&file, iso)?;
+        let solution = iso_core::solution::Solution::load(&image)?;
+        refused |= crate::solution::gate(&solution, iso, a.force).is_some();
+    }
+    if refused {
+        return Ok(Outcome::Problems);
+    }
     let registry = Registry::open(&a.isos)?;
     for w in registry.warnings() {
         say!("isolution: warning: {w}");

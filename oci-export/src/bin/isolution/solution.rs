@@ -1,6 +1,7 @@
 //! `isolution inspect | validate | registry-config | config check`.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
 use iso_core::solution::{self, Finding, Solution, ValidateOptions};
@@ -78,6 +79,42 @@ pub fn validate(a: ValidateArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// The gate of `export`, `push` and `serve`: an archive `isolution validate` refuses (an
+/// error among the structural findings; blobs are not hashed here, they are checked while
+/// they are exported, pushed or served) is refused with exit 1, its errors printed on
+/// stderr, unless `force`, which prints them as a warning and goes on. `None`: go on.
+pub fn gate(s: &Solution<'_, '_>, iso: &Path, force: bool) -> Option<Outcome> {
+    let report = s.validate(ValidateOptions {
+        digests: false,
+        threads: 0,
+    });
+    if report.passes(false) {
+        return None;
+    }
+    let errors: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == solution::Severity::Error)
+        .collect();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "isolution: {}{}: {} validation error(s){}",
+        if force { "warning: " } else { "" },
+        iso.display(),
+        errors.len(),
+        if force {
+            ", going on (--force)"
+        } else {
+            ": refused (see `isolution validate`; --force goes on anyway)"
+        }
+    );
+    for f in errors {
+        let _ = writeln!(err, "  {}  [{}]  {}", f.path, f.rule, f.message);
+    }
+    (!force).then_some(Outcome::Problems)
+}
+
 pub fn registry_config(a: InspectArgs) -> anyhow::Result<Outcome> {
     let file = util::open(&a.iso)?;
     let image = util::parse(&file, &a.iso)?;
@@ -106,6 +143,14 @@ pub fn config_check(a: ConfigCheckArgs) -> anyhow::Result<Outcome> {
         for (name, v) in &report.resolved {
             writeln!(out, "active: {name} {v}")?;
         }
+        // An archive listed under several paths is read once.
+        writeln!(
+            out,
+            "{}: {} archive(s) listed, {} read",
+            a.config.display(),
+            report.archives.len(),
+            report.archives_read
+        )?;
     }
     out.flush()?;
     Ok(if report.passes(a.strict) {

@@ -11,6 +11,12 @@ pub fn open(path: &Path) -> anyhow::Result<IsoFile> {
     IsoFile::open(path).with_context(|| "cannot open the image".to_string())
 }
 
+/// Opens (maps) the image file for a command that reads little of it (`ls`): no read-ahead
+/// of the whole file.
+pub fn open_sparse(path: &Path) -> anyhow::Result<IsoFile> {
+    IsoFile::open_sparse(path).with_context(|| "cannot open the image".to_string())
+}
+
 /// Parses the image, naming the file in errors.
 pub fn parse<'a>(file: &'a IsoFile, path: &Path) -> anyhow::Result<Image<'a>> {
     file.image()
