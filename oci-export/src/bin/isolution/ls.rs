@@ -153,8 +153,7 @@ fn print(
     }
     if !a.long {
         out.write_all(path.as_bytes())?;
-        out.write_all(slash.as_bytes())?;
-        out.write_all(b"\n")?;
+        out.write_all(if e.is_dir() { &b"/\n"[..] } else { b"\n" })?;
         return Ok(());
     }
     let rr = e.rock_ridge();
