@@ -201,6 +201,13 @@ impl Error {
         self
     }
 
+    /// A [`Limits`](crate::Limits) budget was exceeded: the error concerns the whole walk or
+    /// extraction, never one directory ([`Walk::keep_going`](crate::iso9660::Walk::keep_going)
+    /// stops on it).
+    pub(crate) fn is_limit(&self) -> bool {
+        matches!(self.kind(), ErrorKind::LimitExceeded { .. })
+    }
+
     /// True for the errors that say the input is malformed or exceeds a limit (as opposed to
     /// I/O, a missing path or an unsupported feature).
     pub fn is_malformed(&self) -> bool {

@@ -360,7 +360,7 @@ fn collect<'d>(
     let ns = opts.namespace;
     let mut out = Vec::new();
     let mut record = |e: crate::Error| -> Result<(), ExtractError> {
-        if matches!(e.kind(), crate::ErrorKind::LimitExceeded { .. }) {
+        if e.is_limit() {
             return Err(e.into());
         }
         failed.push(Failed {

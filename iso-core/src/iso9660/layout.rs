@@ -451,6 +451,12 @@ fn gpt_header(
     })
 }
 
+/// A GPT entry size the UEFI specification allows: a multiple of 8 from 128 (what is read
+/// of each entry) to 4096.
+fn gpt_entry_size_ok(size: u32) -> bool {
+    (128..=4096).contains(&size) && size % 8 == 0
+}
+
 /// The CRC32 of a header's entry array, when its size is sane and it lies in the image.
 fn gpt_array_crc(
     data: &[u8],
@@ -514,7 +520,7 @@ fn gpt(data: &[u8], warnings: &mut Vec<Warning>) -> Option<Gpt> {
         entries: Vec::new(),
     };
     let entry_size = h.entry_size;
-    if entry_size < 128 || entry_size % 8 != 0 || entry_size > 4096 {
+    if !gpt_entry_size_ok(entry_size) {
         warnings.push(Warning {
             offset: sector + 84,
             message: format!("GPT entry size {entry_size} is not a multiple of 8 from 128 to 4096; entries not read"),
@@ -597,9 +603,7 @@ fn gpt_backup(
         });
         return None;
     };
-    let array_ok = b.entry_size >= 128
-        && b.entry_size % 8 == 0
-        && b.entry_size <= 4096
+    let array_ok = gpt_entry_size_ok(b.entry_size)
         && gpt_array_crc(data, &b, at, sector, "GPT backup", warnings) == Some(b.entries_crc);
     if !array_ok {
         warnings.push(Warning {

@@ -880,9 +880,7 @@ impl<'data> Walk<'data> {
         let r = self.step();
         match &r {
             Some(Ok(())) => {}
-            Some(Err(e))
-                if self.keep_going && !matches!(e.kind(), ErrorKind::LimitExceeded { .. }) =>
-            {
+            Some(Err(e)) if self.keep_going && !e.is_limit() => {
                 self.cur = None;
             }
             _ => self.finish(),
