@@ -93,6 +93,22 @@ pub enum ErrorKind {
     /// A feature this reader recognises but does not implement.
     #[error("{0} is not supported")]
     Unsupported(&'static str),
+    /// A UDF (ECMA-167) structure that is malformed.
+    #[error("malformed UDF structure: {0}")]
+    BadUdf(&'static str),
+    /// A UDF descriptor whose tag fails its checks (checksum, CRC, location) or whose
+    /// identifier is not the one expected there.
+    #[error("bad UDF descriptor (tag identifier {id}): {reason}")]
+    BadUdfTag {
+        /// The tag identifier read (0 when the tag is truncated).
+        id: u16,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A chain of UDF descriptors (indirect entries, allocation extent descriptors, volume
+    /// descriptor pointers) comes back to a block already read.
+    #[error("UDF {0} form a loop")]
+    UdfLoop(&'static str),
     /// AAIP attribute data (`AL` entries: extended attributes and ACLs) that is malformed.
     #[error("malformed AAIP attributes: {0}")]
     BadAaip(crate::iso9660::AaipError),
@@ -131,6 +147,11 @@ pub enum ErrorKind {
     /// The namespace asked for is not present in this image.
     #[error("the image has no {0} tree")]
     NoNamespace(crate::Namespace),
+    /// An ISO 9660 tree method (`root`, `read_dir`, `walk`, `lookup`, ...) asked for
+    /// [`Namespace::Udf`](crate::Namespace::Udf): the UDF tree is read through
+    /// [`Image::udf`](crate::Image::udf).
+    #[error("the UDF tree is not read by the ISO 9660 methods: use Image::udf()")]
+    UdfNamespace,
     /// An I/O error opening or reading the image file.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -218,6 +239,7 @@ impl Error {
                 | ErrorKind::NotADirectory
                 | ErrorKind::NotAFile
                 | ErrorKind::NoNamespace(_)
+                | ErrorKind::UdfNamespace
                 | ErrorKind::Unsupported(_)
         )
     }

@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::iso9660::{EntryKind, FileId, Image, Namespace, WalkEntry};
+use crate::udf::{UdfEntry, UdfIcb, UdfVolume, UdfWalkEntry};
 
 /// What to extract and how.
 #[derive(Clone, Debug)]
@@ -250,6 +251,9 @@ pub fn extract(
     opts: &ExtractOptions,
     progress: &mut dyn FnMut(ExtractProgress),
 ) -> Result<ExtractReport, ExtractError> {
+    if opts.namespace == Namespace::Udf {
+        return extract_udf(image, dest, opts, progress);
+    }
     let mut report = ExtractReport::default();
     let entries = collect(image, opts, &mut report.failed)?;
     fs::create_dir_all(dest).map_err(io_err(dest))?;
@@ -414,6 +418,325 @@ fn collect<'d>(
         }
     }
     Ok(out)
+}
+
+/// [`extract`] of the UDF tree ([`Namespace::Udf`]), under the same rules: names checked as
+/// recorded, directories made one component at a time, files through a temporary name,
+/// symbolic links last and only when they stay inside, hard links (entries sharing an ICB)
+/// joined inside the destination, keep-going with failures listed. Extended attributes and
+/// ACLs are not read from UDF: `xattrs` and `acls` have nothing to restore.
+fn extract_udf(
+    image: &Image<'_>,
+    dest: &Path,
+    opts: &ExtractOptions,
+    progress: &mut dyn FnMut(ExtractProgress),
+) -> Result<ExtractReport, ExtractError> {
+    let vol = image
+        .udf()?
+        .ok_or(crate::Error::new(crate::ErrorKind::NoNamespace(
+            Namespace::Udf,
+        )))?;
+    let mut report = ExtractReport::default();
+    let entries = collect_udf(&vol, opts, &mut report.failed)?;
+    fs::create_dir_all(dest).map_err(io_err(dest))?;
+    let mut st = State {
+        image,
+        dest: dest.to_owned(),
+        made_dirs: HashSet::new(),
+        report,
+        links: HashMap::new(),
+    };
+    let mut links: HashMap<UdfIcb, PathBuf> = HashMap::new();
+    let total_bytes = entries
+        .iter()
+        .filter(|(e, _)| e.entry.is_file())
+        .map(|(e, _)| e.entry.size)
+        .sum();
+    let mut prog = ExtractProgress {
+        bytes: 0,
+        total_bytes,
+        entries: 0,
+        total_entries: entries.len() as u64,
+    };
+    let fail = |st: &mut State<'_, '_>, path: &str, e: &ExtractError| {
+        st.report.failed.push(Failed {
+            path: path.to_string(),
+            error: e.to_string(),
+        })
+    };
+    let skip = |st: &mut State<'_, '_>, path: &str, reason: &str, refused: bool| {
+        st.report.skipped.push(Skipped {
+            path: path.to_string(),
+            reason: reason.to_string(),
+            refused,
+        })
+    };
+    let mut symlinks = Vec::new();
+    let mut dirs = Vec::new();
+    let mut skip_below: Option<u32> = None;
+    for (item, top) in &entries {
+        prog.entries += 1;
+        if *top {
+            skip_below = None;
+        }
+        match skip_below {
+            Some(d) if item.depth > d => {
+                progress(prog);
+                continue;
+            }
+            _ => skip_below = None,
+        }
+        let e = &item.entry;
+        // The name as recorded (a CS0 name can hold a `/`), then the path it makes.
+        let rel = enclosed([e.name.as_str()])
+            .filter(|_| !item.path.is_empty())
+            .and_then(|_| enclosed(item.path.split('/')));
+        let Some(rel) = rel else {
+            skip(
+                &mut st,
+                &item.path,
+                "unsafe name (empty, `.`, `..`, or containing `/`, `\\` or NUL)",
+                true,
+            );
+            if e.is_dir() {
+                skip_below = Some(item.depth);
+            }
+            progress(prog);
+            continue;
+        };
+        let r = match e.kind {
+            Some(EntryKind::Directory) => st.ensure_dir(&rel).map(|()| dirs.push((rel, item))),
+            Some(EntryKind::File) => {
+                udf_file(&mut st, &vol, &mut links, &rel, item, opts, &mut prog)
+            }
+            Some(EntryKind::Symlink) => {
+                match vol.symlink_target(e) {
+                    Ok(t) => symlinks.push((rel, item, t)),
+                    Err(err) => fail(
+                        &mut st,
+                        &item.path,
+                        &err.with_path(item.path.clone()).into(),
+                    ),
+                }
+                Ok(())
+            }
+            k => {
+                let what = k.map_or_else(
+                    || format!("file type {}", e.file_type),
+                    |k| format!("{k:?}"),
+                );
+                skip(&mut st, &item.path, &format!("{what} not extracted"), false);
+                Ok(())
+            }
+        };
+        match r {
+            Ok(()) => {}
+            Err(err) if err.concerns_everything() => return Err(err),
+            Err(err) => {
+                fail(&mut st, &item.path, &err);
+                if e.is_dir() {
+                    skip_below = Some(item.depth);
+                }
+            }
+        }
+        progress(prog);
+    }
+    for (rel, item, target) in symlinks {
+        if !link_stays_inside(&rel, &target) {
+            skip(
+                &mut st,
+                &item.path,
+                &format!("symbolic link target {target:?} leaves the destination"),
+                true,
+            );
+            continue;
+        }
+        match st.symlink(&rel, &target) {
+            Ok(()) => st.report.symlinks += 1,
+            Err(e) if e.concerns_everything() => return Err(e),
+            Err(e) => fail(&mut st, &item.path, &e),
+        }
+    }
+    for (rel, item) in dirs.iter().rev() {
+        let path = st.dest.join(rel);
+        match udf_meta(&path, None, &item.entry, opts) {
+            Ok(()) => {}
+            Err(e) if e.concerns_everything() => return Err(e),
+            Err(e) => fail(&mut st, &item.path, &e),
+        }
+    }
+    Ok(st.report)
+}
+
+/// The UDF entries to extract, as [`collect`] gathers the ISO 9660 ones. The UDF walk stops
+/// at its first error: that error goes to `failed` (a limit stops everything).
+fn collect_udf(
+    vol: &UdfVolume<'_>,
+    opts: &ExtractOptions,
+    failed: &mut Vec<Failed>,
+) -> Result<Vec<(UdfWalkEntry, bool)>, ExtractError> {
+    let mut out = Vec::new();
+    let mut record = |e: crate::Error| -> Result<(), ExtractError> {
+        if e.is_limit() {
+            return Err(e.into());
+        }
+        failed.push(Failed {
+            path: e.path().unwrap_or("").to_string(),
+            error: e.to_string(),
+        });
+        Ok(())
+    };
+    let walk = vol.walk()?;
+    if opts.paths.is_empty() {
+        for item in walk {
+            match item {
+                Ok(item) => out.push((item, false)),
+                Err(e) => {
+                    record(e)?;
+                    break;
+                }
+            }
+        }
+        return Ok(out);
+    }
+    let mut wanted = Vec::new();
+    for p in &opts.paths {
+        let p = p.trim_matches('/');
+        let entry = vol.lookup(p).map_err(|e| e.with_path(p))?;
+        wanted.push((p.to_string(), entry));
+    }
+    // One walk of the whole tree serves every path asked for (the UDF walk has no
+    // `walk_from`); each path's entries come together, in walk order.
+    let mut below: Vec<Vec<UdfWalkEntry>> = vec![Vec::new(); wanted.len()];
+    if wanted.iter().any(|(_, e)| e.is_dir()) {
+        for item in walk {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    record(e)?;
+                    break;
+                }
+            };
+            for (i, (p, e)) in wanted.iter().enumerate() {
+                let inside = p.is_empty()
+                    || item
+                        .path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|r| r.starts_with('/'));
+                if e.is_dir() && inside {
+                    if let Some(v) = below.get_mut(i) {
+                        v.push(item.clone());
+                    }
+                }
+            }
+        }
+    }
+    for ((p, entry), items) in wanted.into_iter().zip(below) {
+        let mut top = true;
+        if !p.is_empty() {
+            let depth = p.split('/').count() as u32;
+            out.push((
+                UdfWalkEntry {
+                    path: p,
+                    depth,
+                    entry,
+                },
+                true,
+            ));
+            top = false;
+        }
+        for item in items {
+            out.push((item, top));
+            top = false;
+        }
+    }
+    Ok(out)
+}
+
+/// Writes one UDF regular file (or a hard link to one already written).
+fn udf_file(
+    st: &mut State<'_, '_>,
+    vol: &UdfVolume<'_>,
+    links: &mut HashMap<UdfIcb, PathBuf>,
+    rel: &Path,
+    item: &UdfWalkEntry,
+    opts: &ExtractOptions,
+    prog: &mut ExtractProgress,
+) -> Result<(), ExtractError> {
+    let e = &item.entry;
+    let linked = links.get(&e.icb).cloned();
+    if let Some(max) = opts.max_bytes {
+        if linked.is_none() && prog.bytes.saturating_add(e.size) > max {
+            return Err(ExtractError::Budget {
+                path: item.path.clone(),
+                written: prog.bytes,
+                size: e.size,
+                max,
+            });
+        }
+    }
+    if let Some(parent) = rel.parent() {
+        st.ensure_dir(parent)?;
+    }
+    let path = st.dest.join(rel);
+    if let Some(first) = linked {
+        remove_existing(&path)?;
+        fs::hard_link(st.dest.join(first), &path).map_err(io_err(&path))?;
+        st.report.hard_links += 1;
+        return Ok(());
+    }
+    refuse_dir(&path)?;
+    let contents = vol
+        .contents(e)
+        .map_err(|err| err.with_path(item.path.clone()))?;
+    let mut tmp = Partial::create(path.parent().unwrap_or(&st.dest))?;
+    let written = contents.write_to(&mut tmp.file).map_err(io_err(&path))?;
+    udf_meta(&path, Some(&tmp.file), e, opts)?;
+    tmp.persist(&path)?;
+    links.insert(e.icb, rel.to_owned());
+    st.report.files += 1;
+    st.report.bytes += written;
+    prog.bytes += written;
+    Ok(())
+}
+
+/// Applies a UDF entry's mode and modification time to `path` (through `file` when open).
+fn udf_meta(
+    path: &Path,
+    file: Option<&File>,
+    e: &UdfEntry,
+    opts: &ExtractOptions,
+) -> Result<(), ExtractError> {
+    use std::os::unix::fs::PermissionsExt;
+    let time = e.mtime.and_then(|t| {
+        let s = t.unix_seconds();
+        if s >= 0 {
+            SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(s as u64))
+        } else {
+            SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(s.unsigned_abs()))
+        }
+    });
+    let mode = fs::Permissions::from_mode(e.mode & 0o777);
+    match file {
+        Some(f) => {
+            if opts.modes {
+                f.set_permissions(mode).map_err(io_err(path))?;
+            }
+            if let Some(t) = time.filter(|_| opts.times) {
+                f.set_modified(t).map_err(io_err(path))?;
+            }
+        }
+        None => {
+            if let Some(t) = time.filter(|_| opts.times) {
+                let f = File::open(path).map_err(io_err(path))?;
+                f.set_modified(t).map_err(io_err(path))?;
+            }
+            if opts.modes {
+                fs::set_permissions(path, mode).map_err(io_err(path))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn remove_existing(path: &Path) -> Result<(), ExtractError> {

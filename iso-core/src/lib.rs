@@ -30,6 +30,7 @@
 //! | `serde` | via `solution` | `Serialize` for the reader's public types |
 //! | `solution` | yes | `solution` (the MetalK8s Solution model, validation, signatures), `digest`, `sha256x2`, `SharedSolution` |
 //! | `extract` | yes | `extract`: safe extraction to a directory (Unix) |
+//! | `write` | | `write`: an ISO 9660 writer (level 3, Rock Ridge, Joliet; streaming, reproducible) |
 //! | `md5` | yes (and via `solution`) | [`Image::md5_tags`], [`Image::check_md5`]: xorriso's MD5 tags, checksum array and per-file MD5s |
 //!
 //! With `default-features = false` the crate links only nom, memmap2, thiserror, smallvec,
@@ -55,6 +56,9 @@ pub mod sha256x2;
 mod shared;
 #[cfg(feature = "solution")]
 pub mod solution;
+pub mod udf;
+#[cfg(feature = "write")]
+pub mod write;
 
 pub use error::{Error, ErrorKind, Result};
 pub use file::IsoFile;

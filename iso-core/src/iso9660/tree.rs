@@ -658,7 +658,7 @@ impl<'data> ReadDir<'data> {
             None => match ctx.ns {
                 Namespace::Joliet => Cow::Owned(names::joliet_name(rec.identifier)),
                 Namespace::Enhanced => names::bytes_to_str(rec.identifier),
-                Namespace::Primary | Namespace::RockRidge => {
+                Namespace::Primary | Namespace::RockRidge | Namespace::Udf => {
                     names::bytes_to_str(names::strip_version(rec.identifier))
                 }
             },

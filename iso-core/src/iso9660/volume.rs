@@ -23,6 +23,9 @@ pub enum Namespace {
     Enhanced,
     /// The primary tree as recorded: ISO 9660 identifiers, `;1` and a trailing dot removed.
     Primary,
+    /// The UDF (ECMA-167) file set of the same image, read through [`Image::udf`]; the ISO
+    /// 9660 methods (`root`, `walk`, `lookup`, ...) answer [`ErrorKind::UdfNamespace`] for it.
+    Udf,
 }
 
 impl Namespace {
@@ -33,6 +36,7 @@ impl Namespace {
             Namespace::Joliet => "joliet",
             Namespace::Enhanced => "iso1999",
             Namespace::Primary => "primary",
+            Namespace::Udf => "udf",
         }
     }
 }
@@ -44,6 +48,7 @@ impl std::fmt::Display for Namespace {
             Namespace::Joliet => "Joliet",
             Namespace::Enhanced => "ISO 9660:1999",
             Namespace::Primary => "primary ISO 9660",
+            Namespace::Udf => "UDF",
         })
     }
 }
@@ -56,8 +61,9 @@ impl std::str::FromStr for Namespace {
             "joliet" => Ok(Namespace::Joliet),
             "iso1999" | "enhanced" => Ok(Namespace::Enhanced),
             "primary" | "iso9660" | "plain" => Ok(Namespace::Primary),
+            "udf" => Ok(Namespace::Udf),
             _ => Err(format!(
-                "unknown namespace {s:?} (rr, joliet, iso1999 or primary)"
+                "unknown namespace {s:?} (rr, joliet, iso1999, primary or udf)"
             )),
         }
     }
@@ -211,7 +217,25 @@ pub struct Image<'data> {
     /// 9660:1999 file that starts with the zisofs magic); `None` when the walk failed.
     pub(crate) zf_extents:
         std::sync::OnceLock<Option<std::collections::HashMap<u32, super::ZisofsInfo>>>,
+    /// Whether the image holds a readable UDF volume, and whether it is the default tree;
+    /// found on first need (see [`Image::default_namespace`]).
+    udf_state: std::sync::OnceLock<UdfState>,
 }
+
+/// What [`Image::namespaces`] knows of the UDF side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum UdfState {
+    /// No UDF volume recognition sequence, or a UDF volume that does not parse.
+    Absent,
+    /// A readable UDF volume beside a real ISO 9660 tree (a bridge image): UDF comes last.
+    Bridge,
+    /// A readable UDF volume holding the tree while the ISO 9660 side is a stub: UDF is the
+    /// default.
+    Stub,
+}
+
+/// The most files a stub ISO 9660 tree holds (see [`Image::default_namespace`]).
+const STUB_MAX_FILES: usize = 4;
 
 impl<'data> Image<'data> {
     /// Parses the image in `data` with the default [`Limits`].
@@ -247,6 +271,7 @@ impl<'data> Image<'data> {
             rock_ridge: None,
             warnings,
             zf_extents: std::sync::OnceLock::new(),
+            udf_state: std::sync::OnceLock::new(),
         };
         image.rock_ridge = image.detect_rock_ridge();
         Ok(image)
@@ -370,9 +395,16 @@ impl<'data> Image<'data> {
         &self.warnings
     }
 
-    /// The namespaces present, best first.
+    /// The namespaces present, best first: the ISO 9660 trees, then UDF when the image holds
+    /// a readable UDF volume (its volume recognition sequence names NSR02 or NSR03 and
+    /// [`Image::udf`] parses it; checked once, on first need). When the ISO 9660 side is a
+    /// stub (see [`Image::default_namespace`]), UDF comes first.
     pub fn namespaces(&self) -> Vec<Namespace> {
-        let mut v = Vec::with_capacity(4);
+        let mut v = Vec::with_capacity(5);
+        let udf = self.udf_state();
+        if udf == UdfState::Stub {
+            v.push(Namespace::Udf);
+        }
         if self.rock_ridge.is_some() {
             v.push(Namespace::RockRidge);
         }
@@ -383,12 +415,103 @@ impl<'data> Image<'data> {
             v.push(Namespace::Enhanced);
         }
         v.push(Namespace::Primary);
+        if udf == UdfState::Bridge {
+            v.push(Namespace::Udf);
+        }
         v
     }
 
-    /// Rock Ridge if present, else Joliet, else ISO 9660:1999, else primary.
+    /// Rock Ridge if present, else Joliet, else ISO 9660:1999, else primary; but UDF when
+    /// the image holds a readable UDF volume and its ISO 9660 side is a stub: the root of the
+    /// best ISO 9660 tree holds no directory and at most 4 files (an installer's README),
+    /// while the UDF root holds a directory or more entries than that ISO 9660 root. On a
+    /// bridge image (`genisoimage -udf`: both sides hold the tree) UDF comes last.
     pub fn default_namespace(&self) -> Namespace {
-        self.namespaces()[0]
+        if self.udf_state() == UdfState::Stub {
+            return Namespace::Udf;
+        }
+        if self.rock_ridge.is_some() {
+            Namespace::RockRidge
+        } else if self.joliet.is_some() {
+            Namespace::Joliet
+        } else if self.enhanced.is_some() {
+            Namespace::Enhanced
+        } else {
+            Namespace::Primary
+        }
+    }
+
+    /// The UDF volume of the same image (a UDF bridge image, or a UDF image whose ISO 9660
+    /// side is a stub), parsed now from the same bytes under the same [`Limits`]: `Ok(None)`
+    /// when the image has no UDF volume recognition sequence (NSR02/NSR03), an error when it
+    /// has one but the volume is unreadable. Each call parses again; keep the volume.
+    pub fn udf(&self) -> Result<Option<crate::udf::UdfVolume<'data>>> {
+        crate::udf::UdfVolume::parse(self.data, &self.limits)
+    }
+
+    /// True when the image holds a readable UDF volume (what puts [`Namespace::Udf`] in
+    /// [`Image::namespaces`]).
+    pub fn has_udf(&self) -> bool {
+        self.udf_state() != UdfState::Absent
+    }
+
+    /// True when UDF is the default tree because the ISO 9660 side is a stub (see
+    /// [`Image::default_namespace`]).
+    pub fn udf_is_default(&self) -> bool {
+        self.udf_state() == UdfState::Stub
+    }
+
+    fn udf_state(&self) -> UdfState {
+        *self.udf_state.get_or_init(|| self.find_udf_state())
+    }
+
+    fn find_udf_state(&self) -> UdfState {
+        let Ok(Some(vol)) = self.udf() else {
+            return UdfState::Absent;
+        };
+        // The best ISO 9660 tree's root: its directories and files, counted up to the stub
+        // bound (an unreadable root counts as a real tree: UDF stays last).
+        let best = if self.rock_ridge.is_some() {
+            Namespace::RockRidge
+        } else if self.joliet.is_some() {
+            Namespace::Joliet
+        } else if self.enhanced.is_some() {
+            Namespace::Enhanced
+        } else {
+            Namespace::Primary
+        };
+        let iso_entries = (|| -> Result<Option<usize>> {
+            let root = self.root(best)?;
+            let mut n = 0usize;
+            for e in self.read_dir(&root)? {
+                let e = e?;
+                if e.is_dir() {
+                    return Ok(None);
+                }
+                n += 1;
+                if n > STUB_MAX_FILES {
+                    return Ok(None);
+                }
+            }
+            Ok(Some(n))
+        })();
+        let Ok(Some(iso_entries)) = iso_entries else {
+            return UdfState::Bridge;
+        };
+        let Ok(rd) = vol.read_dir(vol.root()) else {
+            return UdfState::Bridge;
+        };
+        let mut n = 0usize;
+        for e in rd {
+            let Ok(e) = e else {
+                return UdfState::Bridge;
+            };
+            n += 1;
+            if e.is_dir() || n > iso_entries {
+                return UdfState::Stub;
+            }
+        }
+        UdfState::Bridge
     }
 
     /// True when `ns` is present.
@@ -403,6 +526,7 @@ impl<'data> Image<'data> {
             Namespace::Joliet => self.joliet.as_ref().ok_or(ErrorKind::NoNamespace(ns))?,
             Namespace::Enhanced => self.enhanced.as_ref().ok_or(ErrorKind::NoNamespace(ns))?,
             Namespace::RockRidge => return Err(ErrorKind::NoNamespace(ns).into()),
+            Namespace::Udf => return Err(ErrorKind::UdfNamespace.into()),
         };
         Ok(v.root)
     }

@@ -33,7 +33,7 @@ pub use manifest::{
     Refusal, YamlDocument, API_VERSION, CRDS_DIR, ROLES_FILE,
 };
 pub use reference::{BadImageRef, ImageRef};
-pub use registry::generate_registry_config;
+pub use registry::{generate_registry_config, registry_config_for};
 pub use rules::Rule;
 pub use verify::{isomd5, verify, IsoMd5, TrustedKey, VerifyOptions, VerifyReport};
 

@@ -19,16 +19,31 @@ const PATH: &str = "registry-config.inc.j2";
 /// v2s2 images are served (the generator's `find_images` skips the others). Empty when no
 /// image is served.
 pub fn generate_registry_config(images: &[ContainerImage]) -> String {
-    let mut by_name: BTreeMap<&str, Vec<&ContainerImage>> = BTreeMap::new();
-    for i in images {
-        if i.kind == ManifestKind::DockerV2S2 && i.manifest_digest.is_some() {
-            by_name.entry(&i.name).or_default().push(i);
-        }
+    let served: Vec<(&str, &str, &str)> = images
+        .iter()
+        .filter(|i| i.kind == ManifestKind::DockerV2S2 && i.manifest_digest.is_some())
+        .map(|i| (i.name.as_str(), i.tag.as_str(), i.manifest_digest_str()))
+        .collect();
+    registry_config_for(&served)
+}
+
+/// [`generate_registry_config`] for `(name, tag, manifest digest)` triples of Docker v2 schema 2
+/// images: what a tool writing a Solution (`isolution pack`) generates before the tree exists.
+///
+/// ```
+/// let text = iso_core::solution::registry_config_for(&[("web", "1.0", "sha256:ab")]);
+/// assert!(text.starts_with("\nlocation = /v2/{{ repository }}/web/tags/list {"));
+/// assert!(text.contains("add_header 'Docker-Content-Digest' 'sha256:ab';"));
+/// ```
+pub fn registry_config_for(images: &[(&str, &str, &str)]) -> String {
+    let mut by_name: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    for &(name, tag, digest) in images {
+        by_name.entry(name).or_default().push((tag, digest));
     }
     let mut out = String::new();
     for (name, mut tags) in by_name {
-        tags.sort_by(|a, b| a.tag.cmp(&b.tag));
-        let tag_list: Vec<String> = tags.iter().map(|t| py_json_str(&t.tag)).collect();
+        tags.sort_by(|a, b| a.0.cmp(b.0));
+        let tag_list: Vec<String> = tags.iter().map(|t| py_json_str(t.0)).collect();
         let _ = write!(
             out,
             "\nlocation = /v2/{{{{ repository }}}}/{name}/tags/list {{\n    types {{ }} default_type \"application/json\";\n    return 200 '{{\"name\": {}, \"tags\": [{}]}}';\n}}\n",
@@ -36,29 +51,25 @@ pub fn generate_registry_config(images: &[ContainerImage]) -> String {
             tag_list.join(", ")
         );
         let mut served = BTreeSet::new();
-        for t in &tags {
+        for &(tag, digest) in &tags {
             let body = format!(
-                "    alias {{{{ registry_root }}}}/{name}/{tag}/;\n    types {{ }} default_type \"{}\";\n    add_header 'Docker-Content-Digest' '{}';\n    try_files manifest.json =404;\n    error_page 404 @404_tag;\n",
+                "    alias {{{{ registry_root }}}}/{name}/{tag}/;\n    types {{ }} default_type \"{}\";\n    add_header 'Docker-Content-Digest' '{digest}';\n    try_files manifest.json =404;\n    error_page 404 @404_tag;\n",
                 media::DOCKER_V2S2,
-                t.manifest_digest_str(),
-                tag = t.tag
             );
             let _ = write!(
                 out,
-                "\nlocation = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n",
-                t.tag
+                "\nlocation = \"/v2/{{{{ repository }}}}/{name}/manifests/{tag}\" {{\n{body}}}\n"
             );
-            if served.insert(t.manifest_digest_str()) {
+            if served.insert(digest) {
                 let _ = write!(
                     out,
-                    "\nlocation = \"/v2/{{{{ repository }}}}/{name}/manifests/{}\" {{\n{body}}}\n",
-                    t.manifest_digest_str()
+                    "\nlocation = \"/v2/{{{{ repository }}}}/{name}/manifests/{digest}\" {{\n{body}}}\n"
                 );
             } else {
-                let _ = write!(out, "\n# Digest for \"{name}:{}\" already served\n", t.tag);
+                let _ = write!(out, "\n# Digest for \"{name}:{tag}\" already served\n");
             }
         }
-        let tries: Vec<String> = tags.iter().map(|t| format!("{}/$1", t.tag)).collect();
+        let tries: Vec<String> = tags.iter().map(|t| format!("{}/$1", t.0)).collect();
         let _ = write!(
             out,
             "\nlocation ~ \"/v2/{{{{ repository }}}}/{name}/blobs/sha256:([a-f0-9]{{64}})\" {{\n    alias {{{{ registry_root }}}}/{name}/;\n    try_files {} =404;\n}}\n",
