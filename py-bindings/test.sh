@@ -25,7 +25,7 @@ echo "== venv in $tmp" >&2
 "$python" -m venv "$tmp/venv"
 venv_py="$tmp/venv/bin/python"
 "$venv_py" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv_py" -m pip install --quiet --disable-pip-version-check "maturin>=1.5,<2" pytest
+"$venv_py" -m pip install --quiet --disable-pip-version-check "maturin>=1.9,<2" pytest
 # Optional: the cross-check against an independent reader (pycdlib) and the stub check
 # (mypy.stubtest) are skipped without them.
 "$venv_py" -m pip install --quiet --disable-pip-version-check pycdlib mypy \

@@ -11,6 +11,7 @@
 //! | `import` | import the Solutions of a `solutions.yaml` into a registry | `push` |
 //! | `registry::server` | a read-only registry over Solution ISOs | `serve` |
 //! | `deploy` | the Kubernetes objects MetalK8s deploys for a Solution, and upgrade plans | `deploy` |
+//! | `pack` | build a Solution ISO from a source tree and images, reproducibly, signed | `pack` |
 //!
 //! All four features are on by default, with `cli` (the `isolution` binary). A tool that only
 //! writes layouts or archives takes `default-features = false` and links none of tokio, hyper,
@@ -48,6 +49,9 @@ pub mod registry;
 
 #[cfg(feature = "deploy")]
 pub mod deploy;
+
+#[cfg(feature = "pack")]
+pub mod pack;
 
 /// The progress callback asked to stop ([`std::ops::ControlFlow::Break`]): every exporter and
 /// the registry client end with this error, and leave nothing half-written under a final name.

@@ -144,7 +144,12 @@ fn info_shows_udf() {
     );
     let (text, layout) = info(&d.join("udf.iso"));
     assert!(text.contains("UDF:               NSR02 (BEA01@"), "{text}");
-    assert!(text.contains("its tree is not read"), "{text}");
+    // The UDF tree is read now (issue 18): `-n udf`, and a line about the volume.
+    assert!(text.contains("its tree is read with -n udf"), "{text}");
+    assert!(
+        text.contains("UDF volume:        revision 1.02 (NSR02)"),
+        "{text}"
+    );
     assert!(!text.contains("MBR:") && !text.contains("GPT:"), "{text}");
     assert_eq!(layout["udf"]["nsr"], "NSR02");
 

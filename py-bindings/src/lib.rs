@@ -30,6 +30,8 @@
 
 mod boot;
 mod entries;
+mod hash;
+mod pack;
 mod progress;
 
 use std::collections::BTreeMap;
@@ -59,7 +61,7 @@ use pyo3::exceptions::{
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySlice, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PySlice, PyString, PyTuple, PyType};
 
 create_exception!(
     isolution,
@@ -111,6 +113,12 @@ create_exception!(
 );
 create_exception!(
     isolution,
+    PackError,
+    IsolutionError,
+    "Building a Solution ISO failed (pack): a source that cannot be read or converted, a blob that does not match its digest, a tree a Solution cannot hold; nothing is left under the output's name."
+);
+create_exception!(
+    isolution,
     RegistryError,
     ExportError,
     "A push failed at the registry: it answered with an error (`status` is the HTTP status, `body` its answer) or could not be reached (`status` is None). `method` and `url` name the request."
@@ -126,7 +134,7 @@ fn iso_err(py: Python<'_>, e: iso_core::Error) -> PyErr {
         ErrorKind::LimitExceeded { .. } => LimitExceeded::new_err(msg),
         ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
         ErrorKind::NotADirectory => PyNotADirectoryError::new_err(msg),
-        ErrorKind::NoNamespace(_) => PyValueError::new_err(msg),
+        ErrorKind::NoNamespace(_) | ErrorKind::UdfNamespace => PyValueError::new_err(msg),
         ErrorKind::Io(io) => return io_err_kind(io.kind(), msg),
         _ => FormatError::new_err(msg),
     };
@@ -325,8 +333,67 @@ fn gather(data: &[u8], ranges: &[(usize, usize)], skip: u64, out: &mut [u8]) -> 
     (filled == out.len()).then_some(())
 }
 
+/// `paths=`: any iterable of str (a single str is refused, not read as its characters).
+fn path_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if obj.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "paths must be an iterable of str (a list of paths), not a str",
+        ));
+    }
+    obj.try_iter()?.map(|p| p?.extract::<String>()).collect()
+}
+
 fn outside() -> PyErr {
     FormatError::new_err("a file's bytes lie outside the image")
+}
+
+/// The bytes of regular file `clean` of namespace `ns`, whose bytes are at `loc`: a slice of
+/// `whole` (a memoryview of the whole image) when given and the file is one range of the
+/// image, else a new `bytes` (the inflated bytes of a zisofs file).
+fn file_bytes<'py>(
+    py: Python<'py>,
+    file: &Arc<IsoFile>,
+    limits: Limits,
+    ns: Namespace,
+    clean: &str,
+    loc: &Loc,
+    whole: Option<&Bound<'py, PyMemoryView>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let data = file.bytes();
+    match (loc, whole) {
+        (&Loc::One(off, len), Some(whole)) => {
+            data.get(off..off.saturating_add(len)).ok_or_else(outside)?;
+            let slice = PySlice::new(py, off as isize, off.saturating_add(len) as isize, 1);
+            whole.get_item(slice)
+        }
+        (&Loc::One(off, len), None) => {
+            let b = data.get(off..off.saturating_add(len)).ok_or_else(outside)?;
+            Ok(PyBytes::new(py, b).into_any())
+        }
+        (Loc::Many(ranges), _) => {
+            let total: usize = ranges.iter().map(|r| r.1).sum();
+            let mut ok = true;
+            let b = PyBytes::new_with(py, total, |out| {
+                ok = gather(data, ranges, 0, out).is_some();
+                Ok(())
+            })?;
+            if !ok {
+                return Err(outside());
+            }
+            Ok(b.into_any())
+        }
+        (Loc::Slow, _) => {
+            let (file, clean) = (file.clone(), clean.to_string());
+            let v = py
+                .detach(move || -> Result<Vec<u8>, NotFile> {
+                    let img = file.image_with_limits(limits)?;
+                    let e = lookup_file(&img, ns, &clean)?;
+                    Ok(read_slow(&img, &e, 0, u64::MAX).map_err(|err| err.with_path(clean))?)
+                })
+                .map_err(|e| e.into_py(py))?;
+            Ok(PyBytes::new(py, &v).into_any())
+        }
+    }
 }
 
 impl Image {
@@ -445,42 +512,11 @@ impl Image {
         let file = self.file()?;
         let (ns, clean, slot) = self.locate(py, namespace, path)?;
         let loc = file_loc(&slot, path).map_err(|e| e.into_py(py))?.clone();
-        let data = file.bytes();
-        match (loc, buffer) {
-            (Loc::One(off, len), Some(buf)) => {
-                data.get(off..off.saturating_add(len)).ok_or_else(outside)?;
-                let whole = PyMemoryView::from(buf.bind(py))?;
-                let slice = PySlice::new(py, off as isize, off.saturating_add(len) as isize, 1);
-                Ok(whole.get_item(slice)?)
-            }
-            (Loc::One(off, len), None) => {
-                let b = data.get(off..off.saturating_add(len)).ok_or_else(outside)?;
-                Ok(PyBytes::new(py, b).into_any())
-            }
-            (Loc::Many(ranges), _) => {
-                let total: usize = ranges.iter().map(|r| r.1).sum();
-                let mut ok = true;
-                let b = PyBytes::new_with(py, total, |out| {
-                    ok = gather(data, &ranges, 0, out).is_some();
-                    Ok(())
-                })?;
-                if !ok {
-                    return Err(outside());
-                }
-                Ok(b.into_any())
-            }
-            (Loc::Slow, _) => {
-                let limits = self.limits;
-                let v = py
-                    .detach(move || -> Result<Vec<u8>, NotFile> {
-                        let img = file.image_with_limits(limits)?;
-                        let e = lookup_file(&img, ns, &clean)?;
-                        Ok(read_slow(&img, &e, 0, u64::MAX).map_err(|err| err.with_path(clean))?)
-                    })
-                    .map_err(|e| e.into_py(py))?;
-                Ok(PyBytes::new(py, &v).into_any())
-            }
-        }
+        let whole = match (&loc, buffer) {
+            (Loc::One(..), Some(buf)) => Some(PyMemoryView::from(buf.bind(py))?),
+            _ => None,
+        };
+        file_bytes(py, &file, self.limits, ns, &clean, &loc, whole.as_ref())
     }
 
     fn build(
@@ -906,9 +942,12 @@ impl Image {
     /// Zero-copy for a file stored as one range of the image (nearly all files, and a
     /// multi-extent file whose extents are adjacent, as mkisofs and xorriso write them): a
     /// slice of a read-only `mmap.mmap` of the image file (or of the bytes given to
-    /// `from_bytes`), which the view keeps alive, also after `close()`. For a zisofs file
-    /// (the view holds the inflated bytes), a multi-extent file in separate places, or an
-    /// image that could not be mapped, it is a view of a copy.
+    /// `from_bytes`), which the view keeps alive, also after `close()`. It is a view of a
+    /// copy (a new `bytes`, what `read` returns) for a zisofs file (the inflated bytes), a
+    /// multi-extent file in separate places, and an image opened with `in_memory=True` or
+    /// that could not be mapped. Raises as `read` does: FileNotFoundError,
+    /// IsADirectoryError, IsolutionError for other types, FormatError when the bytes cannot
+    /// be read, ValueError when the image is closed.
     #[pyo3(signature = (path, *, namespace=None))]
     fn view<'py>(
         &self,
@@ -922,6 +961,84 @@ impl Image {
             Ok(m) => Ok(m),
             Err(e) => PyMemoryView::from(&e.into_inner()),
         }
+    }
+
+    /// SHA-256 of every regular file of the tree, or of the files at `paths` (a list of
+    /// paths, in that order): a dict of path -> digest as lower-case hex, what
+    /// `hashlib.sha256(image.read(path)).hexdigest()` gives (zisofs files: of the inflated
+    /// bytes).
+    ///
+    /// Hashed in Rust from the image's mapping (nothing is copied into Python), on
+    /// `threads` threads (None or 0: every core), two files at a time per core, the largest
+    /// first, with the interpreter released: the hashing of `isolution validate`. Keys are the
+    /// paths as `walk()` gives them (each path of a hard link: the shared extent is hashed
+    /// once), or the strings given in `paths`. Raises FileNotFoundError,
+    /// IsADirectoryError or IsolutionError for a path of `paths` that is missing, a directory
+    /// or not a regular file; FormatError (naming the path) for a file whose bytes cannot be
+    /// read; LimitExceeded when the walk passes a budget; nothing is returned then.
+    #[pyo3(signature = (namespace=None, *, threads=None, paths=None))]
+    fn sha256_all<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: Option<&str>,
+        threads: Option<usize>,
+        paths: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let paths = paths.map(path_list).transpose()?;
+        let pairs = self.run(py, namespace, move |img, ns| {
+            let files = hash::pick(img, ns, paths.as_deref())?;
+            let digests = hash::sha256_all(img, &files, threads.unwrap_or(0))?;
+            Ok(files
+                .into_iter()
+                .zip(digests)
+                .map(|(f, d)| (f.key, hash::hex(&d)))
+                .collect::<Vec<_>>())
+        })?;
+        let d = PyDict::new(py);
+        for (k, v) in pairs {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+
+    /// Every regular file of the tree (in walk order, each path of a hard link), or the
+    /// files at `paths` (in that order): an iterator of `(path, memoryview)` pairs, each view
+    /// what `view(path)` gives: zero-copy for a file stored as one range of the image, a
+    /// view of a copy for a zisofs file (made when the iterator reaches it) and the other
+    /// cases `view` names. The files are found at once (the interpreter released), so a
+    /// missing path of `paths` raises here; the iterator keeps the image alive after
+    /// `close()`.
+    #[pyo3(signature = (namespace=None, *, paths=None))]
+    fn views(
+        &self,
+        py: Python<'_>,
+        namespace: Option<&str>,
+        paths: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Views> {
+        let paths = paths.map(path_list).transpose()?;
+        let (file, buffer) = self.handle(py)?;
+        let ns = parse_ns(namespace)?.unwrap_or(self.default_ns);
+        let items = self.run(py, namespace, move |img, ns| {
+            let files = hash::pick(img, ns, paths.as_deref())?;
+            Ok(files
+                .into_iter()
+                .map(|f| {
+                    let loc = entries::loc_of(img, &f.entry);
+                    (f.key, f.path, loc)
+                })
+                .collect::<Vec<_>>())
+        })?;
+        let whole = match buffer {
+            Some(b) => Some(PyMemoryView::from(b.bind(py))?.unbind()),
+            None => None,
+        };
+        Ok(Views {
+            file,
+            limits: self.limits,
+            ns,
+            whole,
+            items: items.into_iter(),
+        })
     }
 
     /// Opens the regular file at `path` for reading: a binary, seekable file object
@@ -1101,6 +1218,46 @@ impl Image {
 
 // ---------------------------------------------------------------------------------------------
 // Files
+
+/// What `Image.views()` returns: an iterator of `(path, memoryview)` pairs over the files it
+/// found; `len()` is the number left.
+#[pyclass(module = "isolution", name = "_Views")]
+struct Views {
+    file: Arc<IsoFile>,
+    limits: Limits,
+    ns: Namespace,
+    /// A memoryview of the whole image (the `mmap.mmap`, or the `from_bytes` data), if any.
+    whole: Option<Py<PyMemoryView>>,
+    /// Key, cleaned path, where the bytes are.
+    items: std::vec::IntoIter<(String, String, Loc)>,
+}
+
+#[pymethods]
+impl Views {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(String, Bound<'py, PyMemoryView>)>> {
+        let Some((key, path, loc)) = self.items.next() else {
+            return Ok(None);
+        };
+        let whole = self.whole.as_ref().map(|w| w.bind(py));
+        let v = file_bytes(py, &self.file, self.limits, self.ns, &path, &loc, whole)?;
+        let m = match v.cast_into::<PyMemoryView>() {
+            Ok(m) => m,
+            Err(e) => PyMemoryView::from(&e.into_inner())?,
+        };
+        Ok(Some((key, m)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.items.len()
+    }
+}
 
 /// The native half of `isolution.ImageFile`: use `Image.open()`, which wraps it.
 #[pyclass(module = "isolution", name = "_NativeFile")]
@@ -2466,9 +2623,11 @@ fn open(
 #[pymodule]
 mod _native {
     #[pymodule_export]
+    use super::pack::pack;
+    #[pymodule_export]
     use super::{
         load_solutions_config, open, BootCatalog, BootEntry, ContainerImage, Descriptor, Entry,
-        Finding, Image, NativeFile, PlatformManifest, Solution, SolutionsConfig,
+        Finding, Image, NativeFile, PlatformManifest, Solution, SolutionsConfig, Views,
     };
     use pyo3::prelude::*;
 
@@ -2483,6 +2642,7 @@ mod _native {
         m.add("SignatureError", py.get_type::<super::SignatureError>())?;
         m.add("ExportError", py.get_type::<super::ExportError>())?;
         m.add("RegistryError", py.get_type::<super::RegistryError>())?;
+        m.add("PackError", py.get_type::<super::PackError>())?;
         m.add("DeployError", py.get_type::<super::DeployError>())?;
         m.add("RenderWarning", py.get_type::<super::RenderWarning>())?;
         Ok(())

@@ -4,8 +4,13 @@
 //! layers, which `docker load` and `skopeo copy docker-archive:` read).
 //!
 //! Blobs are copied from the mapping into the tar; each is hashed as it goes and the export
-//! fails (and the partial file is removed) if a blob's bytes differ from its descriptor. The
-//! tar is written to a temporary file beside `FILE`, created exclusively under a name
+//! fails (and the partial file is removed) if a blob's bytes differ from its descriptor. Every
+//! member's size is known before anything is written, so every member's place in the tar is
+//! too: the file is given its final length first, then the blobs are written at their
+//! places on every core, two at a time per core (hashed together, see
+//! `hash_copy_pair` in the `write` module), byte for byte what `tar::Builder` would write one after
+//! the other (the padding and the end-of-archive blocks are the zeroes of the new length).
+//! The tar is written to a temporary file beside `FILE`, created exclusively under a name
 //! private to the process (`.FILE.partial-<pid>-<n>`, never through a symbolic link), and
 //! renamed over `FILE` when complete (a symbolic link at `FILE` is replaced, not followed);
 //! the leftovers of interrupted runs (processes no longer running) are removed. A docker
@@ -14,9 +19,11 @@
 //! archive (gzip), which `docker load` decompresses.
 
 use std::collections::BTreeSet;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::ops::ControlFlow;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
 
 use iso_core::digest::hex_or_self;
 use iso_core::solution::{
@@ -26,8 +33,8 @@ use serde_json::{json, Value};
 
 use super::select::{check_exportable, label, select_images, stored};
 use super::write::{
-    copy_hashed, digest_of, io_error as io_err, partial_prefix, parts_len, remove_leftovers,
-    Expected, TempFile,
+    digest_of, hash_copy, hash_copy_pair, io_error as io_err, partial_prefix, parts_len,
+    remove_leftovers, Expected, TempFile, Tick,
 };
 use crate::export::layout::{docker_list_as_oci_index, ref_index, ExportError, Progress, REF_NAME};
 use crate::Stopped;
@@ -398,8 +405,173 @@ impl<'d> Plan<'d> {
     }
 }
 
+/// The bytes a member takes in a tar: its 512-byte header, then its content padded to a
+/// whole 512-byte block (`None` past `u64`).
+fn framed_len(size: u64) -> Option<u64> {
+    size.checked_add(511)
+        .map(|s| s / 512 * 512)
+        .and_then(|s| s.checked_add(512))
+}
+
+/// The small files after the blobs, `(name, bytes)`: `oci-layout` and `index.json`, or
+/// `manifest.json`.
+fn index_files(format: ArchiveFormat, plan: &Plan<'_>) -> Vec<(&'static str, Vec<u8>)> {
+    match format {
+        ArchiveFormat::Oci => {
+            let index = json!({"schemaVersion": 2, "manifests": plan.index_entries});
+            vec![
+                ("oci-layout", b"{\"imageLayoutVersion\":\"1.0.0\"}".to_vec()),
+                ("index.json", serde_json::to_vec(&index).unwrap_or_default()),
+            ]
+        }
+        ArchiveFormat::Docker => vec![(
+            "manifest.json",
+            serde_json::to_vec(&Value::Array(plan.docker_manifest.clone())).unwrap_or_default(),
+        )],
+    }
+}
+
+/// One blob member to write: its name, bytes (the parts of its content, in order), what
+/// they must be, and where its header goes in the tar.
+struct Job<'m> {
+    name: &'m str,
+    parts: Vec<&'m [u8]>,
+    want: Expected<'m>,
+    at: u64,
+}
+
+/// A member this small is written with one `pwrite` (header and content together, from a
+/// copy that is hashed itself); larger ones are hashed and written in chunks from the
+/// mapping.
+const SMALL: u64 = 64 << 10;
+
+/// Progress is sent to the reporting thread every this many bytes (and at the end of each
+/// blob).
+const REPORT_EVERY: u64 = 1 << 20;
+
+impl Job<'_> {
+    /// The content as one slice, when it is one (and large enough to be worth a pair).
+    fn pairable(&self) -> Option<&[u8]> {
+        match self.parts.as_slice() {
+            [one] if self.want.size > SMALL => Some(one),
+            _ => None,
+        }
+    }
+
+    fn header(&self, file: &TempFile) -> Result<tar::Header, ExportError> {
+        let path = file.out(0).path();
+        header(self.name, self.want.size).map_err(io_err(path))
+    }
+
+    /// Writes this member alone: header, then content hashed while written; the digest is
+    /// checked.
+    fn write(&self, file: &TempFile, tick: Tick<'_>) -> Result<(), ExportError> {
+        let h = self.header(file)?;
+        if self.want.size <= SMALL {
+            let mut buf = Vec::with_capacity(512 + self.want.size as usize);
+            buf.extend_from_slice(h.as_bytes());
+            for p in &self.parts {
+                buf.extend_from_slice(p);
+            }
+            self.want.check_digest(&sha256(&buf[512..]))?;
+            file.out(self.at).put(0, &buf)?;
+            return Ok(Stopped::on_break(tick(self.want.size))?);
+        }
+        file.out(self.at).put(0, h.as_bytes())?;
+        let got = hash_copy(&self.parts, file.out(self.at + 512), tick)?;
+        self.want.check_digest(&got)
+    }
+}
+
+/// SHA-256 of `bytes`.
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Writes two members at once: their headers, then both contents hashed together while
+/// written ([`hash_copy_pair`]); both digests are checked.
+fn write_pair(
+    file: &TempFile,
+    (a, da): (&Job<'_>, &[u8]),
+    (b, db): (&Job<'_>, &[u8]),
+    tick: Tick<'_>,
+) -> Result<(), ExportError> {
+    file.out(a.at).put(0, a.header(file)?.as_bytes())?;
+    file.out(b.at).put(0, b.header(file)?.as_bytes())?;
+    let (ga, gb) = hash_copy_pair((da, file.out(a.at + 512)), (db, file.out(b.at + 512)), tick)?;
+    a.want.check_digest(&ga)?;
+    b.want.check_digest(&gb)
+}
+
+/// What the writer threads of [`write_tar`] share.
+struct Shared<'j, 'm> {
+    file: &'j TempFile,
+    /// The jobs, largest first.
+    order: Vec<&'j Job<'m>>,
+    /// The next job to take.
+    next: AtomicUsize,
+    /// Set on the first error or when progress asks to stop: every writer stops.
+    halt: AtomicBool,
+    /// The first error (other than the stop it causes in the other writers).
+    failed: Mutex<Option<ExportError>>,
+}
+
+impl Shared<'_, '_> {
+    /// One writer: takes the next two jobs (of neighbouring sizes) until none is left or the
+    /// writers are halted, sending the bytes done to the reporting thread.
+    fn work(&self, tx: &mpsc::Sender<u64>) {
+        let mut pending = 0u64;
+        loop {
+            if self.halt.load(Ordering::Relaxed) {
+                break;
+            }
+            let k = self.next.fetch_add(2, Ordering::Relaxed);
+            let Some(&a) = self.order.get(k) else {
+                break;
+            };
+            let b = self.order.get(k + 1).copied();
+            let r = {
+                let mut tick = |n: u64| {
+                    pending += n;
+                    if pending >= REPORT_EVERY {
+                        let _ = tx.send(pending);
+                        pending = 0;
+                    }
+                    if self.halt.load(Ordering::Relaxed) {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                };
+                match (a.pairable(), b.and_then(|b| Some((b, b.pairable()?)))) {
+                    (Some(da), Some((b, db))) => write_pair(self.file, (a, da), (b, db), &mut tick),
+                    _ => std::iter::once(a)
+                        .chain(b)
+                        .try_for_each(|j| j.write(self.file, &mut tick)),
+                }
+            };
+            if pending > 0 {
+                let _ = tx.send(pending);
+                pending = 0;
+            }
+            if let Err(e) = r {
+                self.halt.store(true, Ordering::Relaxed);
+                if !matches!(e, ExportError::Stopped) {
+                    let mut f = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+                    f.get_or_insert(e);
+                }
+                break;
+            }
+        }
+    }
+}
+
 /// Writes the tar of `plan` to a [`TempFile`] in `dir` for final name `name` (returned
-/// complete and flushed, for the caller to rename), reporting progress in blob bytes.
+/// complete, for the caller to rename), reporting progress in blob bytes. Every member's
+/// size is checked against its descriptor before the file is created; the blobs are then
+/// written at their places on every core (see the module docs), progress reported from
+/// this thread.
 fn write_tar(
     plan: Plan<'_>,
     (dir, name): (&Path, &str),
@@ -407,88 +579,104 @@ fn write_tar(
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<(ArchiveReport, TempFile), ExportError> {
     let total: u64 = plan.members.iter().map(|m| m.size).sum();
-    let mut done = 0u64;
-    Stopped::on_break(progress(Progress { done, total }))?;
-    let mut file = TempFile::private(dir, name)?;
-    let (f, path) = file.parts_mut();
-    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, f));
-    let mut report = ArchiveReport {
-        refs: plan.refs.clone(),
-        ..ArchiveReport::default()
-    };
-    for m in &plan.members {
-        append_hashed(&mut tar, path, m, &mut |n| {
-            done += n;
-            progress(Progress { done, total })
-        })?;
-        report.blobs += 1;
-        report.bytes += m.size;
-    }
-    append_index(&mut tar, path, format, plan)?;
-    let mut w = tar.into_inner().map_err(io_err(path))?;
-    w.flush().map_err(io_err(path))?;
-    drop(w);
-    Stopped::on_break(progress(Progress { done, total }))?;
-    Ok((report, file))
-}
-
-/// Appends member `m` as `tar::Builder::append` does (header, content, zeroes to the next
-/// 512-byte block), its content hashed while written and checked against its descriptor.
-fn append_hashed(
-    tar: &mut tar::Builder<impl Write>,
-    path: &Path,
-    m: &Member<'_>,
-    tick: &mut dyn FnMut(u64) -> ControlFlow<()>,
-) -> Result<(), ExportError> {
-    let owned;
-    let parts: &[&[u8]] = match &m.source {
-        Source::Blob(c) => c.parts(),
-        Source::Owned(v) => {
-            owned = [v.as_slice()];
-            &owned
-        }
-    };
-    let want = Expected::new(&m.digest, m.size, &m.label)?;
-    // The header says the size: a blob of another size is refused before it is written.
-    want.check_size(parts_len(parts))?;
-    let w = tar.get_mut();
-    let h = header(&m.name, m.size).map_err(io_err(path))?;
-    w.write_all(h.as_bytes()).map_err(io_err(path))?;
-    copy_hashed(
-        parts,
-        &want,
-        &mut |chunk| w.write_all(chunk).map_err(io_err(path)),
-        tick,
-    )?;
-    let pad = (512 - m.size % 512) % 512;
-    w.write_all(&[0; 512][..pad as usize]).map_err(io_err(path))
-}
-
-/// The small files after the blobs: `oci-layout` and `index.json`, or `manifest.json`.
-fn append_index(
-    tar: &mut tar::Builder<impl Write>,
-    path: &Path,
-    format: ArchiveFormat,
-    plan: Plan<'_>,
-) -> Result<(), ExportError> {
-    let mut small = |name: &str, bytes: &[u8]| {
-        let h = header(name, bytes.len() as u64).map_err(io_err(path))?;
-        tar.append(&h, bytes).map_err(io_err(path))
-    };
-    match format {
-        ArchiveFormat::Oci => {
-            small("oci-layout", b"{\"imageLayoutVersion\":\"1.0.0\"}")?;
-            let index = json!({"schemaVersion": 2, "manifests": plan.index_entries});
-            small(
-                "index.json",
-                &serde_json::to_vec(&index).unwrap_or_default(),
-            )
-        }
-        ArchiveFormat::Docker => small(
-            "manifest.json",
-            &serde_json::to_vec(&Value::Array(plan.docker_manifest)).unwrap_or_default(),
+    Stopped::on_break(progress(Progress { done: 0, total }))?;
+    let too_large = || ExportError::Io {
+        path: dir.join(name),
+        error: io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the archive would pass 2^64 bytes",
         ),
+    };
+    let mut at = 0u64;
+    let mut jobs = Vec::with_capacity(plan.members.len());
+    for m in &plan.members {
+        let parts: Vec<&[u8]> = match &m.source {
+            Source::Blob(c) => c.parts().to_vec(),
+            Source::Owned(v) => vec![v.as_slice()],
+        };
+        let want = Expected::new(&m.digest, m.size, &m.label)?;
+        // The header says the size: a blob of another size is refused before anything is
+        // written.
+        want.check_size(parts_len(&parts))?;
+        jobs.push(Job {
+            name: &m.name,
+            parts,
+            want,
+            at,
+        });
+        at = framed_len(m.size)
+            .and_then(|n| at.checked_add(n))
+            .ok_or_else(too_large)?;
     }
+    let tail = index_files(format, &plan);
+    let mut tail_at = Vec::with_capacity(tail.len());
+    for (_, bytes) in &tail {
+        tail_at.push(at);
+        at = framed_len(bytes.len() as u64)
+            .and_then(|n| at.checked_add(n))
+            .ok_or_else(too_large)?;
+    }
+    // Two zero blocks end the archive (`tar::Builder::finish`).
+    let end = at.checked_add(1024).ok_or_else(too_large)?;
+    let file = TempFile::private(dir, name)?;
+    file.set_len(end)?;
+    for ((name, bytes), &at) in tail.iter().zip(&tail_at) {
+        let h = header(name, bytes.len() as u64).map_err(io_err(file.out(0).path()))?;
+        file.out(at).put(0, h.as_bytes())?;
+        file.out(at + 512).put(0, bytes)?;
+    }
+    let mut order: Vec<&Job<'_>> = jobs.iter().collect();
+    order.sort_by(|a, b| (b.want.size, a.name).cmp(&(a.want.size, b.name)));
+    let shared = Shared {
+        file: &file,
+        order,
+        next: AtomicUsize::new(0),
+        halt: AtomicBool::new(false),
+        failed: Mutex::new(None),
+    };
+    // (Writers share the file through `pwrite`, a Unix call; elsewhere one writes.)
+    let cores = if cfg!(unix) {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        1
+    };
+    let threads = cores.clamp(1, 16).min(jobs.len().div_ceil(2).max(1));
+    let mut done = 0u64;
+    let mut stopped = false;
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let shared = &shared;
+            s.spawn(move || shared.work(&tx));
+        }
+        drop(tx);
+        // Until every writer is done (their senders dropped).
+        for n in rx {
+            done += n;
+            if !stopped && progress(Progress { done, total }).is_break() {
+                stopped = true;
+                shared.halt.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    if let Some(e) = shared
+        .failed
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+    {
+        return Err(e);
+    }
+    if stopped {
+        return Err(Stopped.into());
+    }
+    Stopped::on_break(progress(Progress { done, total }))?;
+    let report = ArchiveReport {
+        refs: plan.refs.clone(),
+        blobs: plan.members.len(),
+        bytes: total,
+    };
+    Ok((report, file))
 }
 
 #[cfg(test)]
@@ -501,23 +689,93 @@ mod tests {
         iso_core::IsoFile::open(iso).unwrap()
     }
 
-    /// A member written by `append_hashed` is framed byte for byte as `tar::Builder::append`
-    /// frames it, at every length around a block boundary.
+    /// Lengths around a block boundary, around [`SMALL`], and large ones written as pairs
+    /// and in several chunks.
+    fn lengths() -> Vec<usize> {
+        let c = super::super::write::CHUNK;
+        vec![
+            0,
+            1,
+            511,
+            512,
+            513,
+            70_000,
+            65_536,
+            65_537,
+            2 * c + 77,
+            2 * c + 1,
+            3 * c,
+            c - 3,
+        ]
+    }
+
+    fn owned(m: &Member<'_>) -> Vec<u8> {
+        match &m.source {
+            Source::Owned(b) => b.clone(),
+            Source::Blob(c) => c.to_vec(),
+        }
+    }
+
+    /// The tar written in place on every core is byte for byte what `tar::Builder` writes
+    /// member after member (headers, padding, the small files, the two end blocks).
     #[test]
-    fn members_are_framed_as_tar_appends_them() {
-        for len in [0usize, 1, 511, 512, 513, 70_000] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
-            let (m, _) = Member::made(bytes.clone(), "x:1");
-            let mut ours = tar::Builder::new(Vec::new());
-            append_hashed(&mut ours, Path::new("t"), &m, &mut |_| {
+    fn the_tar_is_what_tar_builder_writes_member_after_member() {
+        for format in [ArchiveFormat::Oci, ArchiveFormat::Docker] {
+            let mut plan = Plan::default();
+            for (k, len) in lengths().into_iter().enumerate() {
+                let bytes: Vec<u8> = (0..len).map(|i| ((i * 7 + k) % 253) as u8).collect();
+                plan.add(Member::made(bytes, "x:1").0);
+            }
+            plan.index_entries.push(json!({"digest": "sha256:00"}));
+            plan.docker_manifest.push(json!({"Config": "c.json"}));
+            let mut theirs = tar::Builder::new(Vec::new());
+            for m in &plan.members {
+                theirs
+                    .append(&header(&m.name, m.size).unwrap(), &owned(m)[..])
+                    .unwrap();
+            }
+            for (name, bytes) in index_files(format, &plan) {
+                theirs
+                    .append(&header(name, bytes.len() as u64).unwrap(), &bytes[..])
+                    .unwrap();
+            }
+            let theirs = theirs.into_inner().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let n = plan.members.len();
+            let (report, file) = write_tar(plan, (dir.path(), "x.tar"), format, &mut |_| {
                 ControlFlow::Continue(())
             })
             .unwrap();
-            let mut theirs = tar::Builder::new(Vec::new());
-            theirs
-                .append(&header(&m.name, len as u64).unwrap(), &bytes[..])
-                .unwrap();
-            assert_eq!(ours.into_inner().unwrap(), theirs.into_inner().unwrap());
+            file.persist(&dir.path().join("x.tar")).unwrap();
+            assert_eq!(report.blobs, n);
+            let ours = std::fs::read(dir.path().join("x.tar")).unwrap();
+            assert_eq!(ours.len(), theirs.len(), "{format:?}");
+            assert!(ours == theirs, "{format:?}: the bytes differ");
+        }
+    }
+
+    /// A member whose bytes are not its digest's (written alone, small or large, or as one
+    /// of a pair): an error naming it, and no file left.
+    #[test]
+    fn a_wrong_blob_fails_the_archive_and_leaves_nothing() {
+        for bad in [1usize, 2, 4, 5] {
+            let mut plan = Plan::default();
+            for (k, len) in lengths().into_iter().enumerate() {
+                let bytes: Vec<u8> = (0..len).map(|i| ((i * 3 + k) % 251) as u8).collect();
+                let (mut m, _) = Member::made(bytes, "x:1");
+                if k == bad || k == lengths().len() - bad {
+                    m.digest = digest_of(b"something else");
+                }
+                plan.add(m);
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let e = write_tar(plan, (dir.path(), "x.tar"), ArchiveFormat::Oci, &mut |_| {
+                ControlFlow::Continue(())
+            })
+            .map(|_| ())
+            .unwrap_err();
+            assert!(e.to_string().contains("content has sha256:"), "{e}");
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         }
     }
 

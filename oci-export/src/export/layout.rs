@@ -32,7 +32,7 @@ use std::fs;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 
 use iso_core::solution::{media, ManifestKind, Solution};
 use serde_json::{json, Value};
@@ -439,8 +439,8 @@ impl<'j, 's, 'd> Writers<'j, 's, 'd> {
     }
 
     /// One worker: takes the next two blobs (of neighbouring sizes) until none is left or
-    /// one fails, then merges what it did. `tick` reports progress (the calling thread's
-    /// worker) or does nothing.
+    /// one fails, then merges what it did. `tick` tells the reporting thread that bytes
+    /// were done.
     fn work(&self, tick: &mut dyn FnMut() -> ControlFlow<()>) {
         let mut local = ExportReport::default();
         let mut err = None;
@@ -486,19 +486,34 @@ fn write_blobs(
     let total: u64 = jobs.iter().map(|j| j.contents.len()).sum();
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
-        .clamp(1, 16);
+        .clamp(1, 16)
+        .min(jobs.len().div_ceil(2).max(1));
     let w = Writers::new(dest, jobs);
     let at = |w: &Writers<'_, '_, '_>| Progress {
         done: w.done.load(Ordering::Relaxed),
         total,
     };
-    // Each worker takes the next blobs; the calling thread is one of them, and reports
-    // progress.
+    // One worker per core takes the next blobs; the calling thread only reports progress,
+    // told by each worker after each chunk (so no worker waits on the callback, and the
+    // blobs are shared by threads that all start at once).
     std::thread::scope(|s| {
-        for _ in 1..threads {
-            s.spawn(|| w.work(&mut || ControlFlow::Continue(())));
+        let (tx, rx) = mpsc::channel::<()>();
+        for _ in 0..threads {
+            let (tx, w) = (tx.clone(), &w);
+            s.spawn(move || {
+                w.work(&mut || {
+                    let _ = tx.send(());
+                    ControlFlow::Continue(())
+                })
+            });
         }
-        w.work(&mut || progress(at(&w)));
+        drop(tx);
+        // Until every worker is done (their senders dropped).
+        for () in rx {
+            if !w.stop.load(Ordering::Relaxed) && progress(at(&w)).is_break() {
+                w.stop.store(true, Ordering::Relaxed);
+            }
+        }
     });
     if w.stop.load(Ordering::Relaxed) {
         return Err(Stopped.into());

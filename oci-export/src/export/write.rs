@@ -4,14 +4,32 @@
 //! - [`Expected`]: what a blob's bytes must be (its descriptor's digest and size).
 //! - [`TempFile`]: a file created exclusively under a temporary name in the directory of its
 //!   final name, synced and renamed by [`TempFile::persist`], removed on any error.
-//! - [`copy_hashed`]: a blob's parts fed to a writer in chunks, hashed on the way.
-//! - [`write_blob`] and [`write_blob_pair`]: `<dir>/<hex>` written through a [`TempFile`],
-//!   one blob, or two at once hashed with the two-message SHA-256 of
-//!   [`iso_core::sha256x2`] (what lets a layout export run at the hash ceiling).
+//! - [`Out`]: where a blob's bytes go, a file and an offset (a blob file of its own, or a
+//!   member's place in a tar).
+//! - [`hash_copy`] and [`hash_copy_pair`]: a blob's bytes hashed and written to an [`Out`] in
+//!   chunks, one blob, or two at once hashed with the two-message SHA-256 of
+//!   [`iso_core::sha256x2`] (what lets an export run near the hash ceiling).
+//! - [`write_blob`] and [`write_blob_pair`]: `<dir>/<hex>` written through a [`TempFile`].
+//!
+//! # Copy what was hashed
+//!
+//! Each chunk is hashed, then written from the same bytes (the same slice of the mapping),
+//! with `pwrite` at its place in a destination whose length was set first (`ftruncate`: the
+//! file system then never extends the file write by write). The bytes written are the bytes
+//! hashed, as long as the mapping does not change between the two reads of a chunk, which
+//! is what [`iso_core::IsoFile`] promises for a file nobody else writes (its documented
+//! caveat; [`iso_core::IsoFile::read`] holds the bytes in memory for files others can
+//! write). A kernel copy (`copy_file_range`, `sendfile`) would read the file again, out of
+//! sight of the hash, and was measured no cheaper: `copy_file_range` from the ISO to a
+//! tmpfs is refused (`EXDEV`, another file system) and `sendfile` costs the same kernel
+//! time per byte as `pwrite` from the mapping (the copy into new tmpfs pages is the cost,
+//! not the way it is asked for).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::ops::ControlFlow;
+#[cfg(unix)]
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,8 +40,9 @@ use sha2::{Digest, Sha256};
 use super::ExportError;
 use crate::Stopped;
 
-/// Bytes written (and hashed) between two progress reports.
-const CHUNK: usize = 64 << 10;
+/// Bytes hashed, then written, at a time (per blob; a pair hashes two such chunks at once):
+/// small enough that a pair's chunks are still in the core's cache when they are written.
+pub(crate) const CHUNK: usize = 256 << 10;
 
 /// Told the bytes just written; [`ControlFlow::Break`] stops the write with [`Stopped`].
 pub(crate) type Tick<'a> = &'a mut dyn FnMut(u64) -> ControlFlow<()>;
@@ -93,7 +112,7 @@ impl<'a> Expected<'a> {
     }
 
     /// Refuses content whose SHA-256 is not the descriptor's.
-    fn check_digest(&self, got: &[u8; 32]) -> Result<(), ExportError> {
+    pub(crate) fn check_digest(&self, got: &[u8; 32]) -> Result<(), ExportError> {
         let got = hex::encode(got);
         if got == self.hex {
             return Ok(());
@@ -244,16 +263,24 @@ impl TempFile {
         }
     }
 
-    /// The open file and its (temporary) path, for writing and for naming I/O errors.
-    pub(crate) fn parts_mut(&mut self) -> (&mut File, &Path) {
-        (&mut self.file, &self.guard.path)
+    /// Where bytes go in this file, from byte `at` on.
+    pub(crate) fn out(&self, at: u64) -> Out<'_> {
+        Out {
+            file: &self.file,
+            at,
+            path: &self.guard.path,
+        }
     }
 
-    /// Writes `bytes`, an error naming the temporary path.
+    /// Sets the file's length to `len` (what is not written after reads as zeroes): the
+    /// writes that follow fill it in place.
+    pub(crate) fn set_len(&self, len: u64) -> Result<(), ExportError> {
+        self.file.set_len(len).map_err(io_error(&self.guard.path))
+    }
+
+    /// Writes `bytes` at the start of the (new) file, an error naming the temporary path.
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> Result<(), ExportError> {
-        self.file
-            .write_all(bytes)
-            .map_err(io_error(&self.guard.path))
+        self.out(0).put(0, bytes)
     }
 
     /// Syncs the file and renames it to `to` (replacing what is there; a symbolic link at
@@ -268,28 +295,116 @@ impl TempFile {
     }
 }
 
-/// Feeds `parts` to `sink` in chunks, hashing them on the way and telling `tick` each
-/// chunk's bytes, then checks the digest. The caller has checked the size
-/// ([`Expected::check_size`]) before it opened anything to write to.
-pub(crate) fn copy_hashed(
+/// Where a blob's bytes go: `file` from byte `at` on; `path` names errors.
+#[derive(Clone, Copy)]
+pub(crate) struct Out<'f> {
+    file: &'f File,
+    at: u64,
+    path: &'f Path,
+}
+
+impl<'f> Out<'f> {
+    /// The file's path, for errors.
+    pub(crate) fn path(&self) -> &'f Path {
+        self.path
+    }
+
+    /// Writes `bytes` at `pos` bytes past the start (`pwrite`: the file's offset is not
+    /// used, so several threads write one file at once).
+    pub(crate) fn put(&self, pos: u64, bytes: &[u8]) -> Result<(), ExportError> {
+        let at = self.at.checked_add(pos).ok_or_else(|| ExportError::Io {
+            path: self.path.to_owned(),
+            error: io::Error::new(io::ErrorKind::InvalidInput, "offset overflows"),
+        })?;
+        write_at(self.file, bytes, at).map_err(io_error(self.path))
+    }
+}
+
+/// `pwrite` of all of `bytes` at `at`.
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    file.write_all_at(bytes, at)
+}
+
+/// Elsewhere: a seek, then a write, which moves the file's offset: one writer per file
+/// there (the archive writer then writes on one thread).
+#[cfg(not(unix))]
+fn write_at(mut file: &File, bytes: &[u8], at: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    file.seek(SeekFrom::Start(at))?;
+    file.write_all(bytes)
+}
+
+/// Hashes `parts` (one blob, in order) and writes them to `out`, chunk by chunk (each
+/// chunk hashed, then written from the same bytes), telling `tick` each chunk's bytes;
+/// returns the SHA-256 for the caller to check.
+pub(crate) fn hash_copy(
     parts: &[&[u8]],
-    want: &Expected<'_>,
-    sink: &mut dyn FnMut(&[u8]) -> Result<(), ExportError>,
+    out: Out<'_>,
     tick: Tick<'_>,
-) -> Result<(), ExportError> {
+) -> Result<[u8; 32], ExportError> {
     let mut h = Sha256::new();
+    let mut pos = 0u64;
     for part in parts {
         for chunk in part.chunks(CHUNK) {
             h.update(chunk);
-            sink(chunk)?;
+            out.put(pos, chunk)?;
+            pos += chunk.len() as u64;
             Stopped::on_break(tick(chunk.len() as u64))?;
         }
     }
-    want.check_digest(&h.finalize().into())
+    Ok(h.finalize().into())
 }
 
-/// Writes `parts` as `<dir>/<hex>`: a [`TempFile`] in `dir`, hashed while written, renamed
-/// only when its size and digest are the descriptor's.
+/// [`hash_copy`] for two blobs at once: both hashed together on this core ([`update_pair`],
+/// two messages interleaved) while each is written to its [`Out`]; returns both digests.
+pub(crate) fn hash_copy_pair(
+    (da, oa): (&[u8], Out<'_>),
+    (db, ob): (&[u8], Out<'_>),
+    tick: Tick<'_>,
+) -> Result<([u8; 32], [u8; 32]), ExportError> {
+    let (mut sa, mut sb) = (State::new(), State::new());
+    // The whole 64-byte blocks both have: hashed in pairs.
+    let both = da.len().min(db.len()) / 64 * 64;
+    let mut pos = 0;
+    while pos < both {
+        let end = (pos + CHUNK).min(both);
+        update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
+        oa.put(pos as u64, &da[pos..end])?;
+        ob.put(pos as u64, &db[pos..end])?;
+        Stopped::on_break(tick(2 * (end - pos) as u64))?;
+        pos = end;
+    }
+    let ga = finish_alone(sa, da, pos, oa, tick)?;
+    let gb = finish_alone(sb, db, pos, ob, tick)?;
+    Ok((ga, gb))
+}
+
+/// The rest of one blob of a pair (`data[from..]`), hashed alone: its whole blocks, then
+/// the tail.
+fn finish_alone(
+    mut state: State,
+    data: &[u8],
+    from: usize,
+    out: Out<'_>,
+    tick: Tick<'_>,
+) -> Result<[u8; 32], ExportError> {
+    let mut p = from;
+    while data.len() - p >= 64 {
+        let end = (p + CHUNK).min(data.len());
+        let n = state.update_blocks(&data[p..end]);
+        out.put(p as u64, &data[p..p + n])?;
+        Stopped::on_break(tick(n as u64))?;
+        p += n;
+    }
+    let tail = &data[p..];
+    out.put(p as u64, tail)?;
+    Stopped::on_break(tick(tail.len() as u64))?;
+    Ok(state.finish(tail))
+}
+
+/// Writes `parts` as `<dir>/<hex>`: a [`TempFile`] in `dir` of the blob's length, hashed
+/// while written, renamed only when its size and digest are the descriptor's.
 pub(crate) fn write_blob(
     dir: &Path,
     parts: &[&[u8]],
@@ -297,13 +412,15 @@ pub(crate) fn write_blob(
     tick: Tick<'_>,
 ) -> Result<(), ExportError> {
     want.check_size(parts_len(parts))?;
-    let mut tmp = TempFile::private(dir, want.hex)?;
-    copy_hashed(parts, want, &mut |chunk| tmp.write_all(chunk), tick)?;
+    let tmp = TempFile::private(dir, want.hex)?;
+    tmp.set_len(want.size)?;
+    let got = hash_copy(parts, tmp.out(0), tick)?;
+    want.check_digest(&got)?;
     tmp.persist(&dir.join(want.hex))
 }
 
 /// [`write_blob`] for two contiguous blobs at once: both hashed together on this core
-/// ([`update_pair`], two messages interleaved) while each is written to its [`TempFile`].
+/// ([`hash_copy_pair`]) while each is written to its [`TempFile`].
 pub(crate) fn write_blob_pair(
     dir: &Path,
     (da, a): (&[u8], &Expected<'_>),
@@ -312,47 +429,15 @@ pub(crate) fn write_blob_pair(
 ) -> Result<(), ExportError> {
     a.check_size(da.len() as u64)?;
     b.check_size(db.len() as u64)?;
-    let mut ta = TempFile::private(dir, a.hex)?;
-    let mut tb = TempFile::private(dir, b.hex)?;
-    let (mut sa, mut sb) = (State::new(), State::new());
-    // The whole 64-byte blocks both have: hashed in pairs.
-    let both = da.len().min(db.len()) / 64 * 64;
-    let mut pos = 0;
-    while pos < both {
-        let end = (pos + CHUNK).min(both);
-        update_pair(&mut sa, &mut sb, &da[pos..end], &db[pos..end]);
-        ta.write_all(&da[pos..end])?;
-        tb.write_all(&db[pos..end])?;
-        Stopped::on_break(tick(2 * (end - pos) as u64))?;
-        pos = end;
-    }
-    let ga = finish_alone(sa, &da[pos..], &mut ta, tick)?;
-    let gb = finish_alone(sb, &db[pos..], &mut tb, tick)?;
+    let ta = TempFile::private(dir, a.hex)?;
+    let tb = TempFile::private(dir, b.hex)?;
+    ta.set_len(a.size)?;
+    tb.set_len(b.size)?;
+    let (ga, gb) = hash_copy_pair((da, ta.out(0)), (db, tb.out(0)), tick)?;
     a.check_digest(&ga)?;
     ta.persist(&dir.join(a.hex))?;
     b.check_digest(&gb)?;
     tb.persist(&dir.join(b.hex))
-}
-
-/// The rest of one blob of a pair, hashed alone: its whole blocks, then the tail.
-fn finish_alone(
-    mut state: State,
-    rest: &[u8],
-    out: &mut TempFile,
-    tick: Tick<'_>,
-) -> Result<[u8; 32], ExportError> {
-    let mut p = 0;
-    while rest.len() - p >= 64 {
-        let end = (p + CHUNK).min(rest.len());
-        let n = state.update_blocks(&rest[p..end]);
-        out.write_all(&rest[p..p + n])?;
-        Stopped::on_break(tick(n as u64))?;
-        p += n;
-    }
-    let tail = &rest[p..];
-    out.write_all(tail)?;
-    Stopped::on_break(tick(tail.len() as u64))?;
-    Ok(state.finish(tail))
 }
 
 #[cfg(test)]

@@ -10,13 +10,15 @@ zero-copy over ``mmap``, every length and offset checked.
 
 ``open(path)`` / ``Image.from_bytes(data)`` give an ``Image``; ``walk``, ``listdir``, ``stat``,
 ``exists``, ``read``, ``open`` and ``view`` take a path relative to the root and an optional
-``namespace=`` (``"rr"``, ``"joliet"``, ``"iso1999"``, ``"primary"``); ``boot_catalog`` and
+``namespace=`` (``"rr"``, ``"joliet"``, ``"iso1999"``, ``"primary"``); ``sha256_all`` hashes
+every file in Rust (path -> hex digest) and ``views`` yields ``(path, memoryview)`` for every
+file, neither copying stored bytes into Python; ``boot_catalog`` and
 ``read_boot`` give the El Torito boot catalog. ``image.solution`` reads the Solution
 (``validate``, ``verify``, ``export_oci``, ``export_oci_archive``, ``export_docker_archive``,
 ``push``, ``render``, ``render_objects``, ``upgrade_plan``); ``load_solutions_config`` reads a
-``solutions.yaml``. Errors: ``IsolutionError`` and its subclasses ``FormatError``,
+``solutions.yaml``; ``pack`` builds a Solution ISO from a source tree and images. Errors: ``IsolutionError`` and its subclasses ``FormatError``,
 ``LimitExceeded``, ``ValidationError``, ``SignatureError``, ``DeployError``, ``ExportError``
-(and its subclass ``RegistryError``); warnings: ``RenderWarning``; plus the built-in
+(and its subclass ``RegistryError``), ``PackError``; warnings: ``RenderWarning``; plus the built-in
 ``FileNotFoundError``, ``NotADirectoryError``, ``IsADirectoryError`` and ``ValueError``.
 """
 
@@ -34,6 +36,7 @@ from ._native import (
     Image,
     IsolutionError,
     LimitExceeded,
+    PackError,
     PlatformManifest,
     RegistryError,
     RenderWarning,
@@ -44,6 +47,7 @@ from ._native import (
     __version__,
     load_solutions_config,
     open,
+    pack,
 )
 from ._report import ValidationReport
 
@@ -61,6 +65,7 @@ __all__ = [
     "ImageFile",
     "IsolutionError",
     "LimitExceeded",
+    "PackError",
     "PlatformManifest",
     "RegistryError",
     "RenderWarning",
@@ -72,4 +77,5 @@ __all__ = [
     "__version__",
     "load_solutions_config",
     "open",
+    "pack",
 ]

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Literal, TypedDict, final
 
@@ -22,6 +22,7 @@ __all__ = [
     "Image",
     "IsolutionError",
     "LimitExceeded",
+    "PackError",
     "PlatformManifest",
     "RegistryError",
     "RenderWarning",
@@ -30,9 +31,11 @@ __all__ = [
     "SolutionsConfig",
     "ValidationError",
     "_NativeFile",
+    "_Views",
     "__version__",
     "load_solutions_config",
     "open",
+    "pack",
 ]
 
 __version__: str
@@ -185,6 +188,8 @@ class DeployError(IsolutionError):
 class RenderWarning(UserWarning):
     """Something rendered but worth a look."""
 
+class PackError(IsolutionError): ...
+
 class RegistryError(ExportError):
     """A push failed at the registry (an error answer, or unreachable)."""
     method: str
@@ -294,7 +299,24 @@ class Image:
     def stat(self, path: str, *, namespace: _Namespace | None = None) -> Entry: ...
     def exists(self, path: str, *, namespace: _Namespace | None = None) -> bool: ...
     def read(self, path: str, *, namespace: _Namespace | None = None) -> bytes: ...
-    def view(self, path: str, *, namespace: _Namespace | None = None) -> memoryview: ...
+    def view(self, path: str, *, namespace: _Namespace | None = None) -> memoryview:
+        """A read-only memoryview of the file: zero-copy (a slice of a ``mmap`` of the image)
+        for a file stored as one range; a view of a copy for a zisofs file (inflated), a
+        multi-extent file in separate places and an ``in_memory`` image. Raises as ``read``."""
+    def sha256_all(
+        self,
+        namespace: _Namespace | None = None,
+        *,
+        threads: int | None = None,
+        paths: Iterable[str] | None = None,
+    ) -> dict[str, str]:
+        """SHA-256 of every regular file (or of ``paths``): path -> lower-case hex digest, as
+        ``hashlib.sha256(image.read(path)).hexdigest()``; hashed in Rust on every core (or
+        ``threads``) with the GIL released, straight from the mapping."""
+    def views(
+        self, namespace: _Namespace | None = None, *, paths: Iterable[str] | None = None
+    ) -> _Views:
+        """``(path, memoryview)`` for every regular file (or ``paths``), each as ``view``."""
     def open(
         self, path: str, mode: Literal["rb", "r"] = "rb", *, namespace: _Namespace | None = None
     ) -> ImageFile: ...
@@ -354,6 +376,13 @@ class BootCatalog:
     def checksum_ok(self) -> bool: ...
     @property
     def entries(self) -> list[BootEntry]: ...
+    def __len__(self) -> int: ...
+
+@final
+class _Views(Iterator[tuple[str, memoryview]]):
+    """What ``Image.views()`` returns; ``len()`` is the number of files left."""
+    def __iter__(self) -> _Views: ...
+    def __next__(self) -> tuple[str, memoryview]: ...
     def __len__(self) -> int: ...
 
 @final
@@ -568,3 +597,17 @@ def open(
     max_extents_per_file: int | None = None,
 ) -> Image: ...
 def load_solutions_config(path: _Path) -> SolutionsConfig: ...
+def pack(
+    output: _Path,
+    src: _Path | None = None,
+    *,
+    images: Iterable[str] | None = None,
+    name: str | None = None,
+    version: str | None = None,
+    display_name: str | None = None,
+    volume_id: str | None = None,
+    sign: _Path | None = None,
+    password: str | bytes | None = None,
+    source_date_epoch: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> dict[str, Any]: ...

@@ -54,6 +54,10 @@ pub enum Command {
     Push(PushArgs),
     /// Import the Solutions of a solutions.yaml into a registry (validate, verify, push, prune).
     Import(ImportArgs),
+    /// Build a Solution ISO from a source tree and images: Docker v2s2 layout, shared blobs
+    /// stored once, registry-config.inc.j2, SHA256SUMS (signed with --sign); reproducible
+    /// with SOURCE_DATE_EPOCH. Checks the result as `validate --strict` would.
+    Pack(PackArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -115,6 +119,49 @@ pub struct UpgradePlanArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PackArgs {
+    /// The source tree: manifest.yaml (or --name and --version), operator/deploy/..., anything
+    /// else to ship. Optional when --name, --version and --image say everything.
+    pub src: Option<PathBuf>,
+    /// The ISO to write (replaced only once complete).
+    #[arg(long, short = 'o', value_name = "SOLUTION.iso")]
+    pub output: PathBuf,
+    /// An image to add: [NAME:TAG=]oci:DIR[:REF], oci-archive:FILE[:REF],
+    /// docker-archive:FILE[:REF] or dir:DIR. Repeatable. OCI manifests are converted to
+    /// Docker v2 schema 2 as `skopeo copy --format v2s2` converts them.
+    #[arg(long = "image", value_name = "REF")]
+    pub images: Vec<String>,
+    /// Write manifest.yaml with this name (the source tree must not have one).
+    #[arg(long, requires = "version")]
+    pub name: Option<String>,
+    /// The Solution version for the written manifest.yaml.
+    #[arg(long, requires = "name")]
+    pub version: Option<String>,
+    /// The display name for the written manifest.yaml (default: the name).
+    #[arg(long, requires = "name")]
+    pub display_name: Option<String>,
+    /// The volume id (default: "<display name> <version>", as MetalK8s's example).
+    #[arg(long, value_name = "ID")]
+    pub volume_id: Option<String>,
+    /// Sign SHA256SUMS with this minisign secret key (writes SHA256SUMS.minisig).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// The file holding the secret key's password (first line), for an encrypted key.
+    #[arg(long, value_name = "FILE", requires = "sign")]
+    pub password_file: Option<PathBuf>,
+    /// Do not check the written ISO (by default it is validated as `validate --strict`
+    /// would, and the signature verified).
+    #[arg(long)]
+    pub no_check: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Never show a progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -352,8 +399,9 @@ pub struct ConfigCheckArgs {
 /// Options shared by the commands that read a tree.
 #[derive(Args, Debug, Clone)]
 pub struct TreeArgs {
-    /// Tree to read: rr (Rock Ridge), joliet, iso1999 or primary. Default: the best present
-    /// (Rock Ridge, then Joliet, then ISO 9660:1999, then primary).
+    /// Tree to read: rr (Rock Ridge), joliet, iso1999, primary or udf. Default: the best present
+    /// (Rock Ridge, then Joliet, then ISO 9660:1999, then primary; UDF when the ISO 9660 side
+    /// is a stub).
     #[arg(long, short = 'n', value_parser = parse_ns)]
     pub namespace: Option<Namespace>,
 }

@@ -35,6 +35,11 @@ pub fn run(a: CatArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     let ns = util::namespace(&image, a.tree.namespace)?;
+    if ns == iso_core::Namespace::Udf {
+        cat_udf(&image, &a, &mut out)?;
+        out.flush()?;
+        return Ok(Outcome::Clean);
+    }
     if a.all {
         let mut seen = HashSet::new();
         for item in image.walk(ns)? {
@@ -51,6 +56,42 @@ pub fn run(a: CatArgs) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     Ok(Outcome::Clean)
+}
+
+/// `cat` of the UDF tree: regular files only (a symbolic link or a directory is refused, as
+/// in the ISO 9660 trees); with `--all`, each file entry (ICB) once.
+fn cat_udf(image: &Image<'_>, a: &CatArgs, out: &mut io::BufWriter<File>) -> anyhow::Result<()> {
+    let vol = image
+        .udf()?
+        .ok_or(iso_core::Error::new(iso_core::ErrorKind::NoNamespace(
+            iso_core::Namespace::Udf,
+        )))?;
+    let write = |e: &iso_core::udf::UdfEntry, path: &str, out: &mut io::BufWriter<File>| {
+        if !e.is_file() {
+            return Err(anyhow::Error::from(
+                iso_core::Error::new(iso_core::ErrorKind::NotAFile).with_path(path),
+            ));
+        }
+        let c = vol.contents(e).map_err(|err| err.with_path(path))?;
+        c.write_to(out)?;
+        Ok(())
+    };
+    if a.all {
+        let mut seen = HashSet::new();
+        for item in vol.walk()? {
+            let item = item?;
+            if item.entry.is_file() && seen.insert(item.entry.icb) {
+                write(&item.entry, &item.path, out)?;
+            }
+        }
+    } else {
+        for p in &a.paths {
+            let p = p.trim_matches('/');
+            let e = vol.lookup(p).map_err(|err| err.with_path(p))?;
+            write(&e, p, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_entry<'d>(

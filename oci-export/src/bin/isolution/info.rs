@@ -30,6 +30,122 @@ struct Info<'a> {
     /// The MD5 checksums xorriso recorded (`-md5 on`); absent when there are none.
     #[serde(skip_serializing_if = "Option::is_none")]
     md5: Option<iso_core::Md5Tags>,
+    /// The UDF volume, when the image holds a readable one; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    udf_volume: Option<UdfSummary>,
+}
+
+/// What `info` says of a readable UDF volume.
+#[derive(Serialize)]
+struct UdfSummary {
+    /// `"1.02"`, `"2.60"`...: the domain's revision, else the integrity descriptor's maximum
+    /// writing revision; `null` when neither says.
+    revision: Option<String>,
+    /// `2` for NSR02, `3` for NSR03.
+    nsr: u8,
+    volume_id: String,
+    logical_volume_id: String,
+    file_set_id: String,
+    block_size: u32,
+    anchor_sector: u32,
+    /// Partition maps: number, first sector, length in blocks, kind.
+    partitions: Vec<UdfPartitionSummary>,
+    /// Entries under the root (files, directories, links); `null` when the walk fails.
+    entries: Option<u64>,
+    /// True when UDF is the default tree because the ISO 9660 side is a stub.
+    default: bool,
+}
+
+#[derive(Serialize)]
+struct UdfPartitionSummary {
+    number: u16,
+    start: u32,
+    blocks: u32,
+    kind: &'static str,
+}
+
+fn revision_string(r: u16) -> String {
+    format!("{}.{:02x}", r >> 8, r & 0xff)
+}
+
+/// The UDF volume's summary; `None` without a readable UDF volume.
+fn udf_summary(image: &iso_core::Image<'_>) -> Option<UdfSummary> {
+    if !image.has_udf() {
+        return None;
+    }
+    let vol = image.udf().ok()??;
+    let i = vol.info();
+    let entries = vol.walk().ok().and_then(|w| {
+        let mut n = 0u64;
+        for item in w {
+            item.ok()?;
+            n += 1;
+        }
+        Some(n)
+    });
+    Some(UdfSummary {
+        revision: i
+            .revision
+            .or(i.integrity_revisions.map(|r| r.2))
+            .map(revision_string),
+        nsr: i.nsr,
+        volume_id: i.volume_id.clone(),
+        logical_volume_id: i.logical_volume_id.clone(),
+        file_set_id: i.file_set_id.clone(),
+        block_size: i.block_size,
+        anchor_sector: i.anchor_sector,
+        partitions: i
+            .partitions
+            .iter()
+            .map(|p| UdfPartitionSummary {
+                number: p.number,
+                start: p.start,
+                blocks: p.blocks,
+                kind: match p.kind {
+                    iso_core::udf::UdfPartitionKind::Physical => "physical",
+                    iso_core::udf::UdfPartitionKind::Metadata { mirror: false } => "metadata",
+                    iso_core::udf::UdfPartitionKind::Metadata { mirror: true } => {
+                        "metadata (mirror)"
+                    }
+                },
+            })
+            .collect(),
+        entries,
+        default: image.udf_is_default(),
+    })
+}
+
+/// Writes the line about the UDF volume.
+fn write_udf(out: &mut impl Write, u: &UdfSummary) -> anyhow::Result<()> {
+    let parts: Vec<String> = u
+        .partitions
+        .iter()
+        .map(|p| {
+            format!(
+                "partition {} at sector {} ({} blocks, {})",
+                p.number, p.start, p.blocks, p.kind
+            )
+        })
+        .collect();
+    write!(
+        out,
+        "UDF volume:        revision {} (NSR0{}), volume id {:?}, {}",
+        u.revision.as_deref().unwrap_or("unknown"),
+        u.nsr,
+        u.volume_id,
+        parts.join(", ")
+    )?;
+    match u.entries {
+        Some(n) => writeln!(out, ", {n} entries")?,
+        None => writeln!(out, ", tree unreadable")?,
+    }
+    if u.default {
+        writeln!(
+            out,
+            "                   the ISO 9660 side is a stub: UDF is the default tree"
+        )?;
+    }
+    Ok(())
 }
 
 pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
@@ -58,6 +174,7 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
         warnings: image.warnings().iter().map(|w| w.to_string()).collect(),
         // `info` describes; `check` verifies: an unreadable root leaves this out.
         md5: image.md5_tags().ok().filter(|t| !t.is_empty()),
+        udf_volume: udf_summary(&image),
     };
     let mut out = util::stdout();
     if a.json {
@@ -68,15 +185,23 @@ pub fn run(a: InfoArgs) -> anyhow::Result<Outcome> {
     write_primary(&mut out, &info)?;
     write_namespaces(&mut out, &info)?;
     write_el_torito(&mut out, &info)?;
-    write_layout(&mut out, &info.layout)?;
+    write_layout(&mut out, &info.layout, info.udf_volume.is_some())?;
+    if let Some(u) = &info.udf_volume {
+        write_udf(&mut out, u)?;
+    }
     if let Some(m) = &info.md5 {
         write_md5(&mut out, m)?;
     }
     writeln!(
         out,
-        "Namespaces:        {} (default {})",
+        "Namespaces:        {} (default {}{})",
         info.namespaces.join(", "),
-        info.default_namespace
+        info.default_namespace,
+        if info.udf_volume.as_ref().is_some_and(|u| u.default) {
+            ": the ISO 9660 side is a stub"
+        } else {
+            ""
+        }
     )?;
     for w in &info.warnings {
         writeln!(out, "warning: {w}")?;
@@ -248,7 +373,12 @@ fn count(n: usize, one: &str, many: &str) -> String {
 
 /// Writes the lines about partition tables, HFS+, sessions and UDF: none when nothing was
 /// found.
-fn write_layout(out: &mut impl Write, l: &iso_core::iso9660::Layout) -> anyhow::Result<()> {
+/// `udf_read`: the UDF volume parses (its tree is read with `-n udf`).
+fn write_layout(
+    out: &mut impl Write,
+    l: &iso_core::iso9660::Layout,
+    udf_read: bool,
+) -> anyhow::Result<()> {
     if let Some(m) = &l.mbr {
         writeln!(
             out,
@@ -352,9 +482,14 @@ fn write_layout(out: &mut impl Write, l: &iso_core::iso9660::Layout) -> anyhow::
             .collect();
         writeln!(
             out,
-            "UDF:               {} ({}; its tree is not read)",
+            "UDF:               {} ({}; {})",
             u.nsr.as_deref().unwrap_or("no NSR descriptor"),
-            seq.join(", ")
+            seq.join(", "),
+            if udf_read {
+                "its tree is read with -n udf"
+            } else {
+                "its tree is not read"
+            }
         )?;
     }
     Ok(())

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use base64::Engine as _;
-use iso_core::{Attributes, DirEntry, EntryKind, Image, Timestamp};
+use iso_core::udf::{UdfEntry, UdfVolume};
+use iso_core::{Attributes, DirEntry, EntryKind, Image, Namespace, Timestamp};
 use serde::Serialize;
 
 use crate::args::LsArgs;
@@ -86,6 +87,9 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
         .unwrap_or("")
         .trim_matches('/')
         .to_string();
+    if ns == Namespace::Udf {
+        return run_udf(&a, &image, &start, &mut out);
+    }
     let top = image.lookup(ns, &start)?;
     let mut problems = false;
     if !top.is_dir() {
@@ -180,6 +184,138 @@ fn print(
         time_string(e.modified()),
     )?;
     if let Some(t) = e.symlink_target() {
+        write!(out, " -> {t}")?;
+    }
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// `ls` of the UDF tree: the same three forms (plain, `-l`, `--json`).
+fn run_udf(
+    a: &LsArgs,
+    image: &Image<'_>,
+    start: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<Outcome> {
+    let vol = image
+        .udf()?
+        .ok_or(iso_core::Error::new(iso_core::ErrorKind::NoNamespace(
+            Namespace::Udf,
+        )))?;
+    let top = vol.lookup(start).map_err(|e| e.with_path(start))?;
+    let mut problems = false;
+    if !top.is_dir() {
+        print_udf(out, &vol, a, start, &top, &mut problems)?;
+    } else {
+        // The UDF walk starts at the root: below `start`, the paths that begin with it.
+        for item in vol.walk()? {
+            let item = item?;
+            let inside = start.is_empty()
+                || item
+                    .path
+                    .strip_prefix(start)
+                    .is_some_and(|r| r.starts_with('/'));
+            if inside {
+                print_udf(out, &vol, a, &item.path, &item.entry, &mut problems)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// One UDF entry in `ls --json`: the ISO 9660 fields that make sense for UDF, and where its
+/// file entry is (`icb`, `entry_offset`) instead of records and file ids.
+#[derive(Serialize)]
+struct UdfJsonEntry<'a> {
+    path: &'a str,
+    /// `null` for an ICB file type with no POSIX equivalent (see `file_type`).
+    #[serde(rename = "type")]
+    kind: Option<EntryKind>,
+    file_type: u8,
+    size: u64,
+    mode: u32,
+    nlink: u16,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    mtime: Option<i64>,
+    target: Option<&'a str>,
+    hidden: bool,
+    icb: iso_core::udf::UdfIcb,
+    unique_id: u64,
+    extents: &'a [iso_core::udf::UdfExtent],
+    entry_offset: u64,
+}
+
+fn print_udf(
+    out: &mut impl Write,
+    vol: &UdfVolume<'_>,
+    a: &LsArgs,
+    path: &str,
+    e: &UdfEntry,
+    problems: &mut bool,
+) -> anyhow::Result<()> {
+    if !a.json && !a.long {
+        out.write_all(path.as_bytes())?;
+        out.write_all(if e.is_dir() { &b"/\n"[..] } else { b"\n" })?;
+        return Ok(());
+    }
+    let target = if e.is_symlink() {
+        match vol.symlink_target(e) {
+            Ok(t) => Some(t),
+            Err(err) => {
+                eprintln!("isolution: warning: {}", err.with_path(path));
+                *problems = true;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if a.json {
+        let j = UdfJsonEntry {
+            path,
+            kind: e.kind,
+            file_type: e.file_type,
+            size: e.size,
+            mode: e.mode,
+            nlink: e.nlink,
+            uid: e.uid,
+            gid: e.gid,
+            mtime: e.mtime.map(|t| t.unix_seconds()),
+            target: target.as_deref(),
+            hidden: e.hidden,
+            icb: e.icb,
+            unique_id: e.unique_id,
+            extents: e.extents(),
+            entry_offset: e.entry_offset,
+        };
+        return util::json_line(out, &j);
+    }
+    let mode = match e.kind {
+        Some(k) => mode_string(k, e.mode),
+        None => {
+            let mut m = mode_string(EntryKind::File, e.mode);
+            m.replace_range(..1, "?");
+            m
+        }
+    };
+    let slash = if e.is_dir() { "/" } else { "" };
+    write!(
+        out,
+        "{} {:>3} {:>5} {:>5} {:>12} {} {path}{slash}",
+        mode,
+        e.nlink,
+        e.uid.unwrap_or(0),
+        e.gid.unwrap_or(0),
+        e.size,
+        time_string(e.mtime),
+    )?;
+    if let Some(t) = target {
         write!(out, " -> {t}")?;
     }
     out.write_all(b"\n")?;

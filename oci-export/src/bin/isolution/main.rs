@@ -9,8 +9,8 @@
 //! before anything is done.
 
 // The doc comments of `args` are clap's `--help` text, written for a terminal (`<name>`
-// is a placeholder there, not an HTML tag).
-#![allow(rustdoc::invalid_html_tags)]
+// is a placeholder there, not an HTML tag; `[:REF]` an optional part, not a link).
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 mod args;
 mod cat;
@@ -21,6 +21,7 @@ mod extract;
 mod import;
 mod info;
 mod ls;
+mod pack;
 mod push;
 mod render;
 mod serve;
@@ -54,9 +55,10 @@ fn main() -> ExitCode {
     // refused before anything is done. For the others, `isolution ls | head` is not a
     // failure.
     let (record, prints) = match &cli.command {
-        args::Command::Export(_) | args::Command::Push(_) | args::Command::Import(_) => {
-            (true, true)
-        }
+        args::Command::Export(_)
+        | args::Command::Push(_)
+        | args::Command::Import(_)
+        | args::Command::Pack(_) => (true, true),
         args::Command::Extract(a) => (true, a.json),
         _ => (false, false),
     };
@@ -92,6 +94,7 @@ fn run(cli: args::Cli) -> anyhow::Result<Outcome> {
         args::Command::Verify(a) => verify::verify(a),
         args::Command::Sums(a) => verify::sums(a),
         args::Command::Export(a) => export::run(a),
+        args::Command::Pack(a) => pack::run(a),
         args::Command::Serve(a) => serve::run(a),
         args::Command::Push(a) => push::run(a),
         args::Command::Import(a) => import::run(a),
