@@ -560,3 +560,61 @@ impl DirCache {
         self.entries = 0;
     }
 }
+
+impl Entry {
+    /// A UDF entry found at `path` (`target`: a symbolic link's target).
+    pub fn from_udf(path: &str, e: &iso_core::udf::UdfEntry, target: Option<String>) -> Self {
+        let mtime = e
+            .mtime
+            .map(|t| t.unix_seconds() as f64 + f64::from(t.hundredths) / 100.0);
+        let mut flags = HAS_NLINK | HAS_FILE_ID;
+        if e.hidden {
+            flags |= HIDDEN;
+        }
+        if e.uid.is_some() {
+            flags |= HAS_UID;
+        }
+        if e.gid.is_some() {
+            flags |= HAS_GID;
+        }
+        if mtime.is_some() {
+            flags |= HAS_MTIME;
+        }
+        let first = e.extents().iter().find_map(|x| match x {
+            iso_core::udf::UdfExtent::Recorded { lbn, len, .. } => Some((*lbn, *len)),
+            _ => None,
+        });
+        if first.is_some() {
+            flags |= HAS_EXTENT;
+        }
+        let mut rare = Rare::default();
+        let name_at = match tail_of(path, &e.name) {
+            Some(t) => t,
+            None => {
+                rare.name = Some(e.name.as_str().into());
+                0
+            }
+        };
+        rare.target = target.map(Box::from);
+        let rare = (rare.name.is_some() || rare.target.is_some()).then(|| Box::new(rare));
+        Entry {
+            path: path.into(),
+            rare,
+            size: e.size,
+            record_offset: e.entry_offset,
+            mtime: mtime.unwrap_or(0.0),
+            file_id_size: e.size,
+            file_id_lba: e.icb.lbn,
+            first_extent: first.unwrap_or((0, 0)),
+            mode: e.mode,
+            nlink: u32::from(e.nlink),
+            uid: e.uid.unwrap_or(0),
+            gid: e.gid.unwrap_or(0),
+            name_at,
+            // A file type with no POSIX equivalent reads as a file of its recorded size.
+            kind: e.kind.unwrap_or(EntryKind::File),
+            namespace: iso_core::Namespace::Udf,
+            flags,
+        }
+    }
+}

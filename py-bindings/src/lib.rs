@@ -33,6 +33,7 @@ mod entries;
 mod hash;
 mod pack;
 mod progress;
+mod udf;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -201,8 +202,11 @@ struct Open {
 ///
 /// A context manager: `with isolution.open("x.iso") as image: ...` closes it on exit.
 /// Paths are relative to the root of a namespace (`namespace="rr"|"joliet"|"iso1999"|
-/// "primary"`, default: the best one present, in that order); leading `/`, empty and `.`
-/// components are ignored. Safe to share between threads.
+/// "primary"|"udf"`, default: the best one present, in that order, UDF first when the ISO
+/// 9660 side is a stub); leading `/`, empty and `.` components are ignored. In the UDF tree,
+/// `walk`, `listdir`, `stat`, `exists`, `read`, `view` (a view of a copy) and `sha256_all`
+/// (one core) work; `open` and `views` raise ValueError there. Safe to share
+/// between threads.
 #[pyclass(frozen, module = "isolution", name = "Image")]
 struct Image {
     state: RwLock<Option<Open>>,
@@ -427,6 +431,11 @@ impl Image {
             f(&img, ns)
         })
         .map_err(|e| e.into_py(py))
+    }
+
+    /// True when `namespace` (or the default) is the UDF tree, read by [`udf`].
+    fn is_udf(&self, namespace: Option<&str>) -> PyResult<bool> {
+        Ok(parse_ns(namespace)?.unwrap_or(self.default_ns) == Namespace::Udf)
     }
 
     /// The entry at `path` in `namespace` (symbolic links not followed), with where its
@@ -743,7 +752,8 @@ impl Image {
     }
 
     /// The default namespace: `"rr"`, `"joliet"`, `"iso1999"` or `"primary"` (the first
-    /// present, in that order).
+    /// present, in that order), or `"udf"` when the ISO 9660 side is a stub and UDF holds the
+    /// tree.
     #[getter]
     fn namespace(&self, py: Python<'_>) -> PyResult<&'static str> {
         self.run(py, None, |_, ns| Ok(ns.as_str()))
@@ -849,6 +859,10 @@ impl Image {
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
         let path = path.to_string();
+        if self.is_udf(namespace)? {
+            let entries = self.run(py, namespace, move |img, _| udf::walk(img, &path))?;
+            return PyList::new(py, entries);
+        }
         let chunks = self.run(py, namespace, move |img, ns| {
             let dir = img.lookup(ns, &path)?;
             let prefix = components(&path).join("/");
@@ -881,6 +895,9 @@ impl Image {
         namespace: Option<&str>,
     ) -> PyResult<Vec<String>> {
         let path = path.to_string();
+        if self.is_udf(namespace)? {
+            return self.run(py, namespace, move |img, _| udf::listdir(img, &path));
+        }
         self.run(py, namespace, move |img, ns| {
             let dir = img.lookup(ns, &path)?;
             if !dir.is_dir() {
@@ -904,6 +921,10 @@ impl Image {
     /// The `Entry` at `path` (symbolic links are not followed). Raises FileNotFoundError.
     #[pyo3(signature = (path, *, namespace=None))]
     fn stat(&self, py: Python<'_>, path: &str, namespace: Option<&str>) -> PyResult<Entry> {
+        if self.is_udf(namespace)? {
+            let path = path.to_string();
+            return self.run(py, namespace, move |img, _| udf::stat(img, &path));
+        }
         let (_, clean, slot) = self.locate(py, namespace, path)?;
         Ok(slot.entry.with_path(&clean))
     }
@@ -911,7 +932,12 @@ impl Image {
     /// True when `path` names an entry (of any type).
     #[pyo3(signature = (path, *, namespace=None))]
     fn exists(&self, py: Python<'_>, path: &str, namespace: Option<&str>) -> PyResult<bool> {
-        match self.locate(py, namespace, path) {
+        let found = if self.is_udf(namespace)? {
+            self.stat(py, path, namespace).map(drop)
+        } else {
+            self.locate(py, namespace, path).map(drop)
+        };
+        match found {
             Ok(_) => Ok(true),
             Err(e)
                 if e.is_instance_of::<PyFileNotFoundError>(py)
@@ -932,6 +958,11 @@ impl Image {
         path: &str,
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        if self.is_udf(namespace)? {
+            let path = path.to_string();
+            let bytes = self.run(py, namespace, move |img, _| udf::read(img, &path))?;
+            return Ok(PyBytes::new(py, &bytes));
+        }
         Ok(self
             .content(py, path, namespace, None)?
             .cast_into::<PyBytes>()?)
@@ -955,6 +986,11 @@ impl Image {
         path: &str,
         namespace: Option<&str>,
     ) -> PyResult<Bound<'py, PyMemoryView>> {
+        if self.is_udf(namespace)? {
+            // The UDF tree: a view of a copy (what `read` returns).
+            let bytes = self.read(py, path, namespace)?;
+            return PyMemoryView::from(bytes.as_any());
+        }
         let (_, buffer) = self.handle(py)?;
         let v = self.content(py, path, namespace, buffer.as_ref())?;
         match v.cast_into::<PyMemoryView>() {
@@ -985,6 +1021,16 @@ impl Image {
         paths: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let paths = paths.map(path_list).transpose()?;
+        if self.is_udf(namespace)? {
+            let pairs = self.run(py, namespace, move |img, _| {
+                udf::sha256_all(img, paths.as_deref())
+            })?;
+            let d = PyDict::new(py);
+            for (k, v) in pairs {
+                d.set_item(k, hash::hex(&v))?;
+            }
+            return Ok(d);
+        }
         let pairs = self.run(py, namespace, move |img, ns| {
             let files = hash::pick(img, ns, paths.as_deref())?;
             let digests = hash::sha256_all(img, &files, threads.unwrap_or(0))?;
@@ -1015,6 +1061,11 @@ impl Image {
         namespace: Option<&str>,
         paths: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Views> {
+        if self.is_udf(namespace)? {
+            return Err(PyValueError::new_err(
+                "views() does not read the UDF tree yet: use view(path) or read(path)",
+            ));
+        }
         let paths = paths.map(path_list).transpose()?;
         let (file, buffer) = self.handle(py)?;
         let ns = parse_ns(namespace)?.unwrap_or(self.default_ns);

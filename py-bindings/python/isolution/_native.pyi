@@ -40,7 +40,7 @@ __all__ = [
 
 __version__: str
 
-_Namespace = Literal["rr", "joliet", "iso1999", "primary"]
+_Namespace = Literal["rr", "joliet", "iso1999", "primary", "udf"]
 _EntryType = Literal["file", "dir", "symlink", "block-device", "char-device", "fifo", "socket"]
 _Path = str | os.PathLike[str]
 _Progress = Callable[[int, int], object]
