@@ -204,8 +204,8 @@ struct Open {
 /// Paths are relative to the root of a namespace (`namespace="rr"|"joliet"|"iso1999"|
 /// "primary"|"udf"`, default: the best one present, in that order, UDF first when the ISO
 /// 9660 side is a stub); leading `/`, empty and `.` components are ignored. In the UDF tree,
-/// `walk`, `listdir`, `stat`, `exists`, `read`, `view` (a view of a copy) and `sha256_all`
-/// (one core) work; `open` and `views` raise ValueError there. Safe to share
+/// `walk`, `listdir`, `stat`, `exists`, `read`, `view` (a view of a copy), `open` (not for
+/// a sparse file) and `sha256_all` (one core) work; `views` raises ValueError there. Safe to share
 /// between threads.
 #[pyclass(frozen, module = "isolution", name = "Image")]
 struct Image {
@@ -1109,6 +1109,22 @@ impl Image {
             )));
         }
         let file = self.file()?;
+        if self.is_udf(namespace)? {
+            let p = path.to_string();
+            let (ranges, size) = self.run(py, namespace, move |img, _| udf::ranges(img, &p))?;
+            let native = NativeFile {
+                file: Some(file),
+                limits: self.limits,
+                ns: Namespace::Udf,
+                path: components(path).join("/"),
+                ranges: Some(ranges),
+                size,
+                pos: 0,
+            };
+            static UDF_FILE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+            let wrapper = UDF_FILE.import(py, "isolution._io", "ImageFile")?;
+            return wrapper.call1((Py::new(py, native)?, path));
+        }
         let (ns, clean, slot) = self.locate(py, namespace, path)?;
         let (ranges, size) = match file_loc(&slot, path).map_err(|e| e.into_py(py))? {
             Loc::One(off, len) => (Some(vec![(*off, *len)]), *len as u64),

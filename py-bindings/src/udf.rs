@@ -146,3 +146,45 @@ pub(crate) fn sha256_all(
     }
     Ok(out)
 }
+
+/// Where the regular file at `path` is stored: `(offset, length)` of each piece in the image,
+/// and the size. A sparse file (zero runs) is refused: `open` reads stored ranges only.
+pub(crate) fn ranges(
+    img: &iso_core::Image<'_>,
+    path: &str,
+) -> Result<(Vec<(usize, usize)>, u64), NotFile> {
+    let v = volume(img)?;
+    let clean = components(path).join("/");
+    let e = v.lookup(&clean)?;
+    match e.kind {
+        Some(EntryKind::File) | None => {}
+        Some(EntryKind::Directory) => return Err(NotFile::Dir(clean)),
+        Some(k) => return Err(NotFile::Other(clean, crate::entries::kind_str(k))),
+    }
+    let base = img.data().as_ptr() as usize;
+    let end = base + img.data().len();
+    let mut out = Vec::new();
+    for p in v.contents(&e)?.parts() {
+        match p {
+            iso_core::udf::UdfPart::Data(d) => {
+                let at = d.as_ptr() as usize;
+                if at < base || at + d.len() > end {
+                    return Err(NotFile::Iso(
+                        Error::new(ErrorKind::BadUdf("file data outside the image"))
+                            .with_path(clean),
+                    ));
+                }
+                out.push((at - base, d.len()));
+            }
+            iso_core::udf::UdfPart::Zeros(_) => {
+                return Err(NotFile::Iso(
+                    Error::new(ErrorKind::Unsupported(
+                        "open() of a sparse UDF file (read() gives its bytes)",
+                    ))
+                    .with_path(clean),
+                ))
+            }
+        }
+    }
+    Ok((out, e.size))
+}

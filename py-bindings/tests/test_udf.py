@@ -60,6 +60,12 @@ def test_bridge_reads_the_same_tree_in_udf(bridge):
     assert digests == {p: hashlib.sha256(b).hexdigest() for p, b in FILES.items()}
     assert img.sha256_all(namespace="udf", paths=["one"]) == {"one": digests["one"]}
     raises(ValueError, img.views, namespace="udf")
+    for p, b in FILES.items():
+        with img.open(p, namespace="udf") as f:
+            assert f.read() == b
+            f.seek(len(b) // 2)
+            assert f.read(7) == b[len(b) // 2 : len(b) // 2 + 7]
+    raises(IsADirectoryError, img.open, "dir", namespace="udf")
     assert img.exists("dir/sub", namespace="udf")
     assert not img.exists("nope", namespace="udf")
     raises(FileNotFoundError, img.read, "nope", namespace="udf")
