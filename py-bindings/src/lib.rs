@@ -204,8 +204,8 @@ struct Open {
 /// Paths are relative to the root of a namespace (`namespace="rr"|"joliet"|"iso1999"|
 /// "primary"|"udf"`, default: the best one present, in that order, UDF first when the ISO
 /// 9660 side is a stub); leading `/`, empty and `.` components are ignored. In the UDF tree,
-/// `walk`, `listdir`, `stat`, `exists`, `read`, `view` (a view of a copy), `open` (not for
-/// a sparse file) and `sha256_all` (one core) work; `views` raises ValueError there. Safe to share
+/// `walk`, `listdir`, `stat`, `exists`, `read`, `view` (a view of a copy), `open` and
+/// `views` (zero-copy; a sparse file is refused there) and `sha256_all` (one core) work. Safe to share
 /// between threads.
 #[pyclass(frozen, module = "isolution", name = "Image")]
 struct Image {
@@ -1061,15 +1061,14 @@ impl Image {
         namespace: Option<&str>,
         paths: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Views> {
-        if self.is_udf(namespace)? {
-            return Err(PyValueError::new_err(
-                "views() does not read the UDF tree yet: use view(path) or read(path)",
-            ));
-        }
         let paths = paths.map(path_list).transpose()?;
         let (file, buffer) = self.handle(py)?;
         let ns = parse_ns(namespace)?.unwrap_or(self.default_ns);
+        let udf = ns == Namespace::Udf;
         let items = self.run(py, namespace, move |img, ns| {
+            if udf {
+                return udf::locs(img, paths.as_deref());
+            }
             let files = hash::pick(img, ns, paths.as_deref())?;
             Ok(files
                 .into_iter()

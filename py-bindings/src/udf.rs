@@ -147,24 +147,18 @@ pub(crate) fn sha256_all(
     Ok(out)
 }
 
-/// Where the regular file at `path` is stored: `(offset, length)` of each piece in the image,
-/// and the size. A sparse file (zero runs) is refused: `open` reads stored ranges only.
-pub(crate) fn ranges(
+/// The stored pieces of file `e` (found at `clean`): `(offset, length)` in the image. A
+/// sparse file (zero runs) is refused: only stored bytes can be handed out as ranges.
+fn entry_ranges(
     img: &iso_core::Image<'_>,
-    path: &str,
-) -> Result<(Vec<(usize, usize)>, u64), NotFile> {
-    let v = volume(img)?;
-    let clean = components(path).join("/");
-    let e = v.lookup(&clean)?;
-    match e.kind {
-        Some(EntryKind::File) | None => {}
-        Some(EntryKind::Directory) => return Err(NotFile::Dir(clean)),
-        Some(k) => return Err(NotFile::Other(clean, crate::entries::kind_str(k))),
-    }
+    v: &UdfVolume<'_>,
+    e: &UdfEntry,
+    clean: &str,
+) -> Result<Vec<(usize, usize)>, NotFile> {
     let base = img.data().as_ptr() as usize;
     let end = base + img.data().len();
     let mut out = Vec::new();
-    for p in v.contents(&e)?.parts() {
+    for p in v.contents(e).map_err(|err| err.with_path(clean))?.parts() {
         match p {
             iso_core::udf::UdfPart::Data(d) => {
                 let at = d.as_ptr() as usize;
@@ -179,12 +173,74 @@ pub(crate) fn ranges(
             iso_core::udf::UdfPart::Zeros(_) => {
                 return Err(NotFile::Iso(
                     Error::new(ErrorKind::Unsupported(
-                        "open() of a sparse UDF file (read() gives its bytes)",
+                        "a sparse UDF file as stored ranges (read() gives its bytes)",
                     ))
                     .with_path(clean),
                 ))
             }
         }
     }
-    Ok((out, e.size))
+    Ok(out)
+}
+
+fn check_file(e: &UdfEntry, clean: &str) -> Result<(), NotFile> {
+    match e.kind {
+        Some(EntryKind::File) | None => Ok(()),
+        Some(EntryKind::Directory) => Err(NotFile::Dir(clean.to_string())),
+        Some(k) => Err(NotFile::Other(
+            clean.to_string(),
+            crate::entries::kind_str(k),
+        )),
+    }
+}
+
+/// Where the regular file at `path` is stored (see [`entry_ranges`]), and its size.
+pub(crate) fn ranges(
+    img: &iso_core::Image<'_>,
+    path: &str,
+) -> Result<(Vec<(usize, usize)>, u64), NotFile> {
+    let v = volume(img)?;
+    let clean = components(path).join("/");
+    let e = v.lookup(&clean)?;
+    check_file(&e, &clean)?;
+    Ok((entry_ranges(img, &v, &e, &clean)?, e.size))
+}
+
+/// `views()` in the UDF tree: every regular file (walk order), or the files at `paths`, with
+/// where their bytes are.
+pub(crate) fn locs(
+    img: &iso_core::Image<'_>,
+    paths: Option<&[String]>,
+) -> Result<Vec<(String, String, crate::entries::Loc)>, NotFile> {
+    let v = volume(img)?;
+    let loc = |r: Vec<(usize, usize)>| match r.as_slice() {
+        [] => crate::entries::Loc::One(0, 0),
+        [one] => crate::entries::Loc::One(one.0, one.1),
+        _ => crate::entries::Loc::Many(r.into()),
+    };
+    let mut out = Vec::new();
+    match paths {
+        Some(paths) => {
+            for p in paths {
+                let clean = components(p).join("/");
+                let e = v.lookup(&clean)?;
+                check_file(&e, p)?;
+                out.push((
+                    p.clone(),
+                    clean.clone(),
+                    loc(entry_ranges(img, &v, &e, &clean)?),
+                ));
+            }
+        }
+        None => {
+            for item in v.walk()? {
+                let w = item?;
+                if matches!(w.entry.kind, Some(EntryKind::File) | None) {
+                    let r = entry_ranges(img, &v, &w.entry, &w.path)?;
+                    out.push((w.path.clone(), w.path, loc(r)));
+                }
+            }
+        }
+    }
+    Ok(out)
 }

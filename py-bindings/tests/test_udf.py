@@ -59,7 +59,8 @@ def test_bridge_reads_the_same_tree_in_udf(bridge):
     digests = img.sha256_all(namespace="udf")
     assert digests == {p: hashlib.sha256(b).hexdigest() for p, b in FILES.items()}
     assert img.sha256_all(namespace="udf", paths=["one"]) == {"one": digests["one"]}
-    raises(ValueError, img.views, namespace="udf")
+    assert {p: bytes(m) for p, m in img.views(namespace="udf")} == FILES
+    assert [p for p, _ in img.views(namespace="udf", paths=["one"])] == ["one"]
     for p, b in FILES.items():
         with img.open(p, namespace="udf") as f:
             assert f.read() == b
