@@ -153,9 +153,14 @@ pub struct PackArgs {
     #[arg(long, value_name = "FILE", requires = "sign")]
     pub password_file: Option<PathBuf>,
     /// Do not check the written ISO (by default it is validated as `validate --strict`
-    /// would, and the signature verified).
-    #[arg(long)]
+    /// would, without re-hashing the blobs, which were hashed as they were written, and the
+    /// signature is verified over the SHA256SUMS read back).
+    #[arg(long, conflicts_with = "full_check")]
     pub no_check: bool,
+    /// Check by re-reading every byte of the written ISO: `verify` (each file against
+    /// SHA256SUMS) when signed, every blob against its digest otherwise.
+    #[arg(long)]
+    pub full_check: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
