@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import validate  # noqa: E402
 from serve import free_port, wait  # noqa: E402
+from registry import registry as start_registry  # noqa: E402
 
 ACCEPT = ("application/vnd.docker.distribution.manifest.v2+json, "
           "application/vnd.oci.image.manifest.v1+json")
@@ -47,18 +48,6 @@ TARGET = 1.5
 
 def loadavg():
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def start_registry(tmp: Path, name: str):
-    port = free_port()
-    cfg = tmp / f"{name}.yml"
-    cfg.write_text(
-        f"version: 0.1\nlog: {{ level: error }}\nstorage:\n  filesystem: {{ rootdirectory: {tmp}/{name} }}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n")
-    p = subprocess.Popen(["docker-registry", "serve", str(cfg)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait(port)
-    return p, port
 
 
 def stop(p):

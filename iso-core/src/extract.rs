@@ -277,20 +277,12 @@ pub fn extract(
     };
     let mut symlinks = Vec::new();
     let mut dirs = Vec::new();
-    // Depth of a directory refused or not created: what the walk yields below it (depth
-    // first, a directory before its contents) is not attempted.
-    let mut skip_below: Option<u32> = None;
+    let mut skip_below = SkipBelow::default();
     for (item, top) in &entries {
         prog.entries += 1;
-        if *top {
-            skip_below = None;
-        }
-        match skip_below {
-            Some(d) if item.depth > d => {
-                progress(prog);
-                continue;
-            }
-            _ => skip_below = None,
+        if skip_below.skips(*top, item.depth) {
+            progress(prog);
+            continue;
         }
         // The name as recorded (a Rock Ridge `NM` can hold a `/`), then the path it makes.
         let rel = enclosed([item.entry.name()]).and_then(|_| enclosed(item.path.split('/')));
@@ -301,7 +293,7 @@ pub fn extract(
                 true,
             );
             if item.entry.is_dir() {
-                skip_below = Some(item.depth);
+                skip_below.start(item.depth);
             }
             progress(prog);
             continue;
@@ -314,7 +306,7 @@ pub fn extract(
             Err(e) => {
                 st.fail(item, &e);
                 if item.entry.is_dir() {
-                    skip_below = Some(item.depth);
+                    skip_below.start(item.depth);
                 }
             }
         }
@@ -473,18 +465,12 @@ fn extract_udf(
     };
     let mut symlinks = Vec::new();
     let mut dirs = Vec::new();
-    let mut skip_below: Option<u32> = None;
+    let mut skip_below = SkipBelow::default();
     for (item, top) in &entries {
         prog.entries += 1;
-        if *top {
-            skip_below = None;
-        }
-        match skip_below {
-            Some(d) if item.depth > d => {
-                progress(prog);
-                continue;
-            }
-            _ => skip_below = None,
+        if skip_below.skips(*top, item.depth) {
+            progress(prog);
+            continue;
         }
         let e = &item.entry;
         // The name as recorded (a CS0 name can hold a `/`), then the path it makes.
@@ -499,7 +485,7 @@ fn extract_udf(
                 true,
             );
             if e.is_dir() {
-                skip_below = Some(item.depth);
+                skip_below.start(item.depth);
             }
             progress(prog);
             continue;
@@ -535,7 +521,7 @@ fn extract_udf(
             Err(err) => {
                 fail(&mut st, &item.path, &err);
                 if e.is_dir() {
-                    skip_below = Some(item.depth);
+                    skip_below.start(item.depth);
                 }
             }
         }
@@ -1135,6 +1121,34 @@ fn apply_meta(
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io_err(path))?;
     }
     Ok(())
+}
+
+/// The subtree of a directory refused or not created: what a walk yields below it (depth
+/// first, a directory before its contents) is not attempted. Shared by the ISO 9660 and UDF
+/// extractions.
+#[derive(Default)]
+struct SkipBelow(Option<u32>);
+
+impl SkipBelow {
+    /// Skips what lies below the directory at `depth`.
+    fn start(&mut self, depth: u32) {
+        self.0 = Some(depth);
+    }
+
+    /// True when the entry at `depth` is below a skipped directory; `top` (an entry asked for
+    /// by name) starts afresh.
+    fn skips(&mut self, top: bool, depth: u32) -> bool {
+        if top {
+            self.0 = None;
+        }
+        match self.0 {
+            Some(d) if depth > d => true,
+            _ => {
+                self.0 = None;
+                false
+            }
+        }
+    }
 }
 
 #[cfg(test)]

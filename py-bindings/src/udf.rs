@@ -71,11 +71,8 @@ pub(crate) fn read(img: &iso_core::Image<'_>, path: &str) -> Result<Vec<u8>, Not
     let v = volume(img)?;
     let clean = components(path).join("/");
     let e = v.lookup(&clean)?;
-    match e.kind {
-        Some(EntryKind::File) | None => Ok(v.contents(&e)?.to_vec()),
-        Some(EntryKind::Directory) => Err(NotFile::Dir(clean)),
-        Some(k) => Err(NotFile::Other(clean, crate::entries::kind_str(k))),
-    }
+    check_file(&e, &clean)?;
+    Ok(v.contents(&e)?.to_vec())
 }
 
 /// SHA-256 of a UDF file's parts (zero runs fed as zeros, in 64 KiB pieces).
@@ -126,11 +123,7 @@ pub(crate) fn sha256_all(
             for p in paths {
                 let clean = components(p).join("/");
                 let e = v.lookup(&clean)?;
-                match e.kind {
-                    Some(EntryKind::File) | None => {}
-                    Some(EntryKind::Directory) => return Err(NotFile::Dir(p.clone())),
-                    Some(k) => return Err(NotFile::Other(p.clone(), crate::entries::kind_str(k))),
-                }
+                check_file(&e, p)?;
                 out.push((p.clone(), hash_parts(v.contents(&e)?.parts())));
             }
         }
