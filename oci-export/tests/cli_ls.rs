@@ -182,3 +182,34 @@ fn ls_absent_namespace_is_an_error() {
     assert!(err.contains("Joliet") || err.contains("joliet"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// The binary has its own entry point (`main.rs`: no `/proc/self/maps` read at start-up), so
+/// it must do what Rust's runtime did: with descriptor 1 closed, the image opened first must
+/// not become standard output (`cat`, which copies from the image's descriptor to
+/// descriptor 1, then fails with EBADF: the image is read-only); `/dev/null` takes the place,
+/// and `ls` and `cat` succeed. With 0, 1 and 2 closed, the same.
+#[test]
+fn closed_standard_descriptors_are_opened_on_dev_null() {
+    let iso = iso("rr-only");
+    for (cmd, redirect) in [
+        ("ls \"$1\"", ">&-"),
+        ("cat \"$1\" hello.txt", ">&-"),
+        ("cat \"$1\" --all", "<&- >&- 2>&-"),
+        ("ls -l \"$1\"", "2>&-"),
+    ] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" {cmd} {redirect}"))
+            .arg(common::BIN)
+            .arg(&iso)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{redirect}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stderr.is_empty(), "{redirect}: {:?}", out.stderr);
+    }
+}

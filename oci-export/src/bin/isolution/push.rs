@@ -14,7 +14,9 @@ use crate::args::PushArgs;
 use crate::util;
 use crate::Outcome;
 
-/// How to authenticate to the registry, and how long to wait for it.
+// How to authenticate to the registry, and how long to wait for it. (A plain comment: a doc
+// comment would become the `--help` summary of every command that flattens it, as
+// subcommands are deferred.)
 #[derive(clap::Args, Debug)]
 pub struct RegistryAccess {
     /// User name (the password is read from standard input). Without it, credentials come
