@@ -1518,7 +1518,8 @@ fn refusals_leave_nothing_behind() {
         "twice",
     );
 
-    // An unknown transport; docker:// (not yet: the error says what to do).
+    // An unknown transport; a docker:// registry that is not there (the error names the
+    // reference and the cause; `tests/pack_remote.rs` packs from a real registry).
     let mut images = good.clone();
     images.extend(["--image".to_string(), "extra:1=ftp:somewhere".to_string()]);
     refuse(
@@ -1531,13 +1532,13 @@ fn refusals_leave_nothing_behind() {
     let mut images = good.clone();
     images.extend([
         "--image".to_string(),
-        "docker://registry.example/extra:1".to_string(),
+        "docker://127.0.0.1:1/extra:1".to_string(),
     ]);
     refuse(
         Some(&ex.tree),
         &images,
         &[],
-        &["not supported yet", "skopeo copy docker://"],
+        &["docker://127.0.0.1:1/extra:1", "connection refused"],
         "docker://",
     );
 

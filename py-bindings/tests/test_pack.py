@@ -128,3 +128,92 @@ def test_errors(sources, tmp_path):
     raises(isolution.PackError, isolution.pack, out, tree,
            images=[f"a:1=oci:{layout}:missing"], name="n", version="1", match="missing")
     assert not out.exists()
+
+
+def test_signed_with_an_ssh_key(sources, tmp_path):
+    """sign= takes an OpenSSH private key too (passphrase-protected here): SHA256SUMS.sig is
+    ssh-keygen -Y sign's signature byte for byte, and verify() accepts it."""
+    ssh_keygen = shutil.which("ssh-keygen")
+    if ssh_keygen is None:
+        pytest.skip("SKIP: ssh-keygen not installed")
+    tree, layout = sources
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    key = keys / "id_ed25519"
+    subprocess.run([ssh_keygen, "-q", "-t", "ed25519", "-N", "correct horse", "-C",
+                    "packager@example.com", "-f", str(key)], check=True)
+    fp = subprocess.run([ssh_keygen, "-l", "-f", str(key)], capture_output=True, text=True,
+                        check=True).stdout.split()[1]
+    out = tmp_path / "x.iso"
+    report = isolution.pack(out, tree, images=refs(layout), name="example-solution",
+                            version="1.0.2", source_date_epoch=1700000000, sign=key,
+                            password="correct horse")
+    assert report["signed_by"] == fp and fp.startswith("SHA256:")
+    assert report["signature_scheme"] == "ssh"
+    img = isolution.open(out)
+    names = {e.path for e in img.walk()}
+    assert "SHA256SUMS.sig" in names and "SHA256SUMS.minisig" not in names
+    # ssh-keygen's own signature of the same SHA256SUMS, with the key decrypted.
+    plain = keys / "plain"
+    shutil.copy(key, plain)
+    subprocess.run([ssh_keygen, "-q", "-p", "-f", str(plain), "-P", "correct horse", "-N", ""],
+                   check=True)
+    sums = keys / "SHA256SUMS"
+    sums.write_bytes(img.read("SHA256SUMS"))
+    subprocess.run([ssh_keygen, "-Y", "sign", "-f", str(plain), "-n", "metalk8s-solution",
+                    str(sums)], check=True, capture_output=True)
+    assert img.read("SHA256SUMS.sig") == (keys / "SHA256SUMS.sig").read_bytes()
+    allowed = keys / "allowed_signers"
+    public = (keys / "id_ed25519.pub").read_text().split()
+    allowed.write_text(f"release@example.com {public[0]} {public[1]}\n")
+    r = img.solution.verify(allowed_signers=allowed, identity="release@example.com")
+    assert r["verified"] is True and r["signature"]["key_id"] == fp
+    # A wrong passphrase, and a public key: PackError naming the cause, nothing written.
+    bad = tmp_path / "bad.iso"
+    raises(isolution.PackError, isolution.pack, bad, tree, images=refs(layout), name="n",
+           version="1", sign=key, password=b"correct horse battery", match="wrong passphrase")
+    raises(isolution.PackError, isolution.pack, bad, tree, images=refs(layout), name="n",
+           version="1", sign=keys / "id_ed25519.pub", match="SSH public key")
+    assert not bad.exists()
+
+
+def test_platform_packs_one_platform(sources, tmp_path):
+    """platform= reduces a multi-platform image to one platform, byte for byte what skopeo
+    --override-arch writes; a platform the list lacks raises PackError naming the ones it
+    has, leaving nothing behind; without it, the list is kept with every platform."""
+    skopeo = shutil.which("skopeo")
+    multi = isolution.open(SOLUTIONS / "example-solution-1.0.2-multiarch.iso")
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in multi.listdir("images/base-server/1.0.2-oci"):
+        (src / name).write_bytes(multi.read(f"images/base-server/1.0.2-oci/{name}"))
+    layout = tmp_path / "layout"
+    subprocess.run([skopeo, "--insecure-policy", "copy", "--quiet", "--all",
+                    "--preserve-digests", f"dir:{src}", f"oci:{layout}:list"], check=True)
+    want = tmp_path / "want"
+    subprocess.run([skopeo, "--insecure-policy", "--override-os", "linux", "--override-arch",
+                    "arm64", "copy", "--quiet", "--format", "v2s2", f"oci:{layout}:list",
+                    f"dir:{want}"], check=True)
+    image = f"base-server:1.0=oci:{layout}:list"
+    common = dict(images=[image], name="n", version="1", source_date_epoch=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    iso = out / "one.iso"
+    report = isolution.pack(iso, platform="linux/arm64", **common)
+    (img,) = report["images"]
+    assert img["platform"] == "linux/arm64/v8"
+    assert img["from_list"].startswith("sha256:") and "platforms" not in img
+    assert report["notes"] == []
+    packed = isolution.open(iso)
+    got = {n: packed.read(f"images/base-server/1.0/{n}")
+           for n in packed.listdir("images/base-server/1.0")}
+    assert got == {p.name: p.read_bytes() for p in want.iterdir()}
+    assert img["digest"] == "sha256:" + hashlib.sha256(got["manifest.json"]).hexdigest()
+    iso.unlink()
+    raises(isolution.PackError, isolution.pack, iso, platform="linux/s390x", **common,
+           match=r"no instance for linux/s390x \(the list has: linux/amd64, linux/arm64/v8\)")
+    raises(ValueError, isolution.pack, iso, platform="linux", **common, match="OS/ARCH")
+    assert os.listdir(out) == []
+    report = isolution.pack(iso, **common)
+    assert [p["platform"] for p in report["images"][0]["platforms"]] == [
+        "linux/amd64", "linux/arm64/v8"]

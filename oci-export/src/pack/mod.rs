@@ -1,26 +1,39 @@
 //! `isolution pack`: a Solution ISO built in one pass from a source tree and the images a
-//! packager already has, reproducibly, with `SHA256SUMS` and (optionally) its minisign
-//! signature.
+//! packager already has, reproducibly, with `SHA256SUMS` and (optionally) its minisign or
+//! SSH signature.
 //!
 //! What goes in:
 //! - every file and directory of the source tree (`manifest.yaml`, `operator/deploy/...`,
 //!   anything else), with owner root, modes kept (read for all, execute kept), times from
 //!   `SOURCE_DATE_EPOCH` when set; a `manifest.yaml` written from the name, version and
 //!   display name when the tree has none;
-//! - each image as `images/<name>/<tag>/` in the layout MetalK8s serves (skopeo `dir:`:
+//! - each image (from a layout, an archive, a `dir:` copy, or a registry: [`remote`] downloads
+//!   those first into a private temporary directory, removed when `pack` returns) as
+//!   `images/<name>/<tag>/` in the layout MetalK8s serves (skopeo `dir:`:
 //!   `manifest.json` in Docker v2 schema 2, `version`, blobs named by their hex digest), an
 //!   OCI manifest converted as `skopeo copy --format v2s2` converts it ([`convert`]); a blob
 //!   used by several tags is stored once (hard links: one extent, several names) and hashed as
-//!   it is written: bytes that do not match their digest stop the build;
+//!   it is written: bytes that do not match their digest stop the build; a multi-platform
+//!   image (OCI index or Docker manifest list) is kept with every platform, as
+//!   `skopeo copy --all --format v2s2` writes it: `manifest.json` is a Docker manifest list,
+//!   each platform's manifest is `<hex>.manifest.json` beside it, and the blobs of every
+//!   platform are there, each once (MetalK8s's registry serves no list: the registry config
+//!   leaves such a tag out, as MetalK8s's generator does, and `validate --strict` warns);
+//!   with [`PackOptions::platform`] (`--platform OS/ARCH[/VARIANT]`) it is instead reduced to
+//!   that platform's manifest and packed as a single v2s2 image, byte for byte what
+//!   `skopeo copy --override-arch ARCH --format v2s2` writes, which MetalK8s serves;
 //! - `registry-config.inc.j2`, byte for byte what MetalK8s's generator writes with
-//!   `--omit-constants`; `SHA256SUMS` over every file; `SHA256SUMS.minisig` with a key.
+//!   `--omit-constants`; `SHA256SUMS` over every file; `SHA256SUMS.minisig` with a minisign
+//!   key, `SHA256SUMS.sig` with an SSH key ([`Signer`]).
 //!
 //! The ISO (level 3, Rock Ridge, Joliet, primary names as MetalK8s reads them) is written by
 //! [`iso_core::write`] to a temporary file beside the output, renamed when complete.
 
 pub mod convert;
+pub mod remote;
 pub mod sign;
 pub mod source;
+pub mod sshsign;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -35,8 +48,10 @@ use iso_core::write::{IsoBuilder, Meta, Source, WriteError, WriteOptions};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-pub use sign::{KeyError, MinisignSecretKey};
+pub use convert::PlatformChoice;
+pub use sign::{KeyError, MinisignSecretKey, Signer};
 pub use source::{BlobFrom, ImageSource, ImageSpec, LoadedImage};
+pub use sshsign::{SshKeyError, SshSecretKey};
 
 /// Content of the `version` file of a skopeo `dir:` copy.
 pub const DIR_VERSION: &[u8] = b"Directory Transport Version: 1.1\n";
@@ -97,6 +112,10 @@ pub enum PackError {
     /// The progress callback asked to stop (nothing is left under the output's name).
     #[error(transparent)]
     Stopped(#[from] crate::Stopped),
+    /// A `docker://` image could not be downloaded (nothing is left behind: the temporary
+    /// directory is removed).
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
 }
 
 /// What to pack.
@@ -116,8 +135,14 @@ pub struct PackOptions {
     pub volume_id: Option<String>,
     /// Every time in the image (default: [`iso_core::write::source_date_epoch_from_env`]).
     pub source_date_epoch: Option<i64>,
-    /// Signs `SHA256SUMS` (minisign).
-    pub signer: Option<MinisignSecretKey>,
+    /// Signs `SHA256SUMS` (minisign or SSH).
+    pub signer: Option<Signer>,
+    /// How `docker://` images are downloaded (registries, credentials, time limits).
+    pub remote: remote::RemoteOptions,
+    /// `--platform OS/ARCH[/VARIANT]`: every multi-platform image is reduced to that
+    /// platform's manifest, packed as a single Docker v2 schema 2 image (what MetalK8s's
+    /// registry serves); a list without it is refused. See [`ImageSpec::load_for`].
+    pub platform: Option<convert::PlatformChoice>,
 }
 
 /// An image as packed.
@@ -131,8 +156,36 @@ pub struct PackedImage {
     pub digest: String,
     /// The source manifest's digest when it was converted to Docker v2 schema 2.
     pub converted_from: Option<String>,
-    /// Number of blobs (config and layers).
+    /// Number of blobs (config and layers; of every platform, each once, for a list).
     pub blobs: usize,
+    /// For a multi-platform image (`digest` is then a Docker manifest list's): each platform,
+    /// in the list's order. Empty (and absent from JSON) for a single image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PackedPlatform>,
+    /// With `--platform`, when the source is a list or an index: its digest (this image is
+    /// its entry for the platform). Absent from JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_list: Option<String>,
+    /// With `--platform`: the platform chosen from the list, or the platform a single
+    /// image's configuration names when `--platform` does not take it (`platform_mismatch`).
+    /// Absent from JSON otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// With `--platform`: a single image whose configuration names another platform (packed
+    /// as it is). Absent from JSON when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub platform_mismatch: bool,
+}
+
+/// One platform of a multi-platform image, as packed.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackedPlatform {
+    /// `os/architecture[/variant]`.
+    pub platform: String,
+    /// Digest of its manifest as written (`<hex>.manifest.json`).
+    pub digest: String,
+    /// The source manifest's digest when it was converted to Docker v2 schema 2.
+    pub converted_from: Option<String>,
 }
 
 /// What [`pack`] wrote.
@@ -154,8 +207,14 @@ pub struct PackReport {
     pub blob_bytes: u64,
     /// `registry-config.inc.j2` of the source tree replaced by the generated one.
     pub replaced_registry_config: bool,
-    /// Key id of the signature, when signed.
+    /// Key id of the signature, when signed: minisign's key id, or the SSH key's fingerprint
+    /// (`SHA256:...`).
     pub signed_by: Option<String>,
+    /// The signature's scheme, when signed: `minisign` or `ssh`.
+    pub signature_scheme: Option<&'static str>,
+    /// What a packager should know that does not stop the build (a single image whose
+    /// configuration names another platform than `--platform`).
+    pub notes: Vec<String>,
 }
 
 /// A file of the source tree, hashed when collected.
@@ -400,7 +459,7 @@ pub fn pack(
     let stop = Arc::new(AtomicBool::new(false));
     let mut progress = progress;
     let stop_flag = stop.clone();
-    let progress = move |done: u64, total: u64| {
+    let mut progress = move |done: u64, total: u64| {
         if progress(done, total).is_break() {
             stop_flag.store(true, Ordering::Relaxed);
         }
@@ -409,10 +468,26 @@ pub fn pack(
         Some(t) => Some(t),
         None => iso_core::write::source_date_epoch_from_env()?,
     };
-    // Images first: a bad one fails before any file is read.
+    // Images first: a bad one fails before any file is read. Registry images are downloaded
+    // first, into a private temporary directory that lives until the ISO is written (dropped,
+    // so removed, when this function returns, whatever it returns).
+    let (specs, _downloaded) = remote::download(
+        &opts.images,
+        &opts.remote,
+        opts.platform.as_ref(),
+        &mut |d, t| {
+            progress(d, t);
+            if stop.load(Ordering::Relaxed) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )?;
     let mut images = Vec::new();
-    for spec in &opts.images {
-        images.push(spec.load()?);
+    for (spec, given) in specs.iter().zip(&opts.images) {
+        let loaded = spec.load_for(opts.platform.as_ref());
+        images.push(loaded.map_err(|e| remote::relabel(e, given))?);
     }
     // The order of `--image` does not change the result.
     images.sort_by(|a, b| (&a.name, &a.tag).cmp(&(&b.name, &b.tag)));
@@ -563,8 +638,10 @@ pub fn pack(
 
     // The images: each blob stored once, hard-linked from every other tag using it.
     let mut first_path: BTreeMap<String, String> = BTreeMap::new();
+    let mut first_manifest: BTreeMap<String, String> = BTreeMap::new();
     let mut blob_bytes = 0u64;
     let mut packed = Vec::new();
+    let mut notes = Vec::new();
     let mut made_dirs: BTreeSet<String> = tree
         .iter()
         .filter(|(_, e)| matches!(e, TreeEntry::Dir(_)))
@@ -590,6 +667,26 @@ pub fn pack(
         sums.entries
             .insert(vpath, Sha256::digest(DIR_VERSION).into());
         files += 2;
+        // A list's platforms, as skopeo `copy --all` stores them: `<hex>.manifest.json`,
+        // each once per tag, hard-linked across tags.
+        let mut written: BTreeSet<&str> = BTreeSet::new();
+        for p in &img.platforms {
+            let hex = p.digest.trim_start_matches("sha256:");
+            if !written.insert(hex) {
+                continue;
+            }
+            let path = format!("{base}/{hex}.manifest.json");
+            match first_manifest.get(hex) {
+                Some(first) => b.add_hardlink(&path, first)?,
+                None => {
+                    b.add_file(&path, file_meta, Source::bytes(p.manifest.clone()))?;
+                    first_manifest.insert(hex.to_string(), path.clone());
+                }
+            }
+            sums.entries
+                .insert(path, Sha256::digest(&p.manifest).into());
+            files += 1;
+        }
         for blob in &img.blobs {
             let path = format!("{base}/{}", blob.hex);
             let Some(sha) = hex32(&blob.hex) else {
@@ -618,14 +715,43 @@ pub fn pack(
             sums.entries.insert(path, sha);
             files += 1;
         }
-        served.push((img.name.clone(), img.tag.clone(), img.digest.clone()));
+        // MetalK8s's registry serves Docker v2 schema 2 manifests only: its generator skips
+        // a list, and so does the registry config written here.
+        if img.platforms.is_empty() {
+            served.push((img.name.clone(), img.tag.clone(), img.digest.clone()));
+        }
         packed.push(PackedImage {
             name: img.name.clone(),
             tag: img.tag.clone(),
             digest: img.digest.clone(),
             converted_from: img.converted_from.clone(),
             blobs: img.blobs.len(),
+            platforms: img
+                .platforms
+                .iter()
+                .map(|p| PackedPlatform {
+                    platform: p.platform.clone(),
+                    digest: p.digest.clone(),
+                    converted_from: p.converted_from.clone(),
+                })
+                .collect(),
+            from_list: img.from_list.clone(),
+            platform: img.platform.clone(),
+            platform_mismatch: img.platform_mismatch,
         });
+        if img.platform_mismatch {
+            notes.push(format!(
+                "images/{}/{}: a single-platform image whose configuration says {}, not {} \
+                 (--platform): packed as it is",
+                img.name,
+                img.tag,
+                img.platform.as_deref().unwrap_or("?"),
+                opts.platform
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ));
+        }
     }
 
     // registry-config.inc.j2, SHA256SUMS and its signature.
@@ -649,8 +775,12 @@ pub fn pack(
     if let Some(key) = &opts.signer {
         let comment = format!("timestamp:{t}\tfile:{SUMS}\thashed");
         let sig = key.sign(sums_text.as_bytes(), &comment);
-        b.add_file(SUMS_MINISIG, file_meta, Source::bytes(sig.into_bytes()))?;
-        signed_by = Some(key.key_id_hex());
+        b.add_file(
+            key.signature_file(),
+            file_meta,
+            Source::bytes(sig.into_bytes()),
+        )?;
+        signed_by = Some(key.key_id());
         files += 1;
     }
     b.add_file(SUMS, file_meta, Source::bytes(sums_text.into_bytes()))?;
@@ -669,6 +799,8 @@ pub fn pack(
         distinct_blobs: first_path.len(),
         blob_bytes,
         replaced_registry_config,
+        signature_scheme: opts.signer.as_ref().map(Signer::scheme),
         signed_by,
+        notes,
     })
 }

@@ -3,11 +3,20 @@
 //! trusted comment. Keys made with `minisign -G -W` (no password) and encrypted keys
 //! (scrypt, what `minisign -G` makes) are both read. Ed25519 signatures are deterministic, so
 //! the same key, file and trusted comment give the same signature file.
+//!
+//! [`Signer`] is either that or an OpenSSH private key ([`super::sshsign`]), told apart by the
+//! key file's contents.
 
 use std::fmt;
 
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey};
+
+use super::sshsign::{SshKeyError, SshSecretKey, OPENSSH_PRIVATE_KEY_BEGIN};
+
+/// The largest key file read: a minisign secret key is under 400 bytes, an OpenSSH Ed25519 key
+/// under 500, an RSA one of 16384 bits about 12 KiB.
+pub const MAX_KEY_FILE: u64 = 64 * 1024;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -26,6 +35,119 @@ pub enum KeyError {
     /// The scrypt parameters are out of the range minisign uses.
     #[error("unsupported key derivation parameters: {0}")]
     Kdf(String),
+    /// A public key where the secret (private) key is needed.
+    #[error("this is {0}, not a secret key: sign with the private key file")]
+    PublicKey(&'static str),
+    /// An OpenSSH private key that cannot be used.
+    #[error(transparent)]
+    Ssh(#[from] SshKeyError),
+}
+
+/// A key that signs `SHA256SUMS`: minisign (`SHA256SUMS.minisig`) or SSH (`SHA256SUMS.sig`,
+/// sshsig as `ssh-keygen -Y sign`). `Debug` never shows the key.
+#[derive(Debug)]
+pub enum Signer {
+    /// A minisign secret key.
+    Minisign(MinisignSecretKey),
+    /// An OpenSSH Ed25519 private key.
+    Ssh(SshSecretKey),
+}
+
+/// The first non-blank line of `text` that is not a minisign/signify comment.
+fn key_line(text: &str) -> Option<&str> {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
+}
+
+/// SSH key types, as public key lines and `allowed_signers` files name them.
+fn is_ssh_key_type(field: &str) -> bool {
+    field.starts_with("ssh-")
+        || field.starts_with("ecdsa-sha2-")
+        || field.starts_with("sk-ssh-")
+        || field.starts_with("sk-ecdsa-")
+}
+
+impl Signer {
+    /// Reads a key file's text, told apart by its contents: an OpenSSH private key
+    /// (`-----BEGIN OPENSSH PRIVATE KEY-----`) or a minisign secret key; `password` is needed
+    /// for an encrypted one. Public keys (SSH, minisign, signify) and PEM private keys of other
+    /// formats are refused by name.
+    pub fn parse(text: &str, password: Option<&[u8]>) -> Result<Self, KeyError> {
+        if text.contains(OPENSSH_PRIVATE_KEY_BEGIN) {
+            return Ok(Signer::Ssh(SshSecretKey::parse(text, password)?));
+        }
+        if text.contains("---- BEGIN SSH2 PUBLIC KEY ----") {
+            return Err(KeyError::PublicKey("an SSH public key (RFC 4716)"));
+        }
+        if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") {
+            return Err(SshKeyError::Malformed(
+                "a PEM private key (PKCS#1, PKCS#8 or SEC 1): convert it to the OpenSSH \
+                 format (ssh-keygen -p -f KEY)"
+                    .to_string(),
+            )
+            .into());
+        }
+        if let Some(line) = key_line(text) {
+            if line.split_whitespace().take(3).any(is_ssh_key_type) {
+                return Err(KeyError::PublicKey(
+                    "an SSH public key (or an allowed_signers line)",
+                ));
+            }
+            if let Ok(raw) = B64.decode(line) {
+                if raw.len() == 42 && raw.starts_with(b"Ed") {
+                    return Err(KeyError::PublicKey("a minisign or signify public key"));
+                }
+            }
+        }
+        Ok(Signer::Minisign(MinisignSecretKey::parse(text, password)?))
+    }
+
+    /// `"minisign"` or `"ssh"`, as `verify` names the schemes.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            Signer::Minisign(_) => "minisign",
+            Signer::Ssh(_) => "ssh",
+        }
+    }
+
+    /// The key id (minisign, hex as minisign prints it) or fingerprint (SSH, `SHA256:...` as
+    /// `ssh-keygen -l` prints it).
+    pub fn key_id(&self) -> String {
+        match self {
+            Signer::Minisign(k) => k.key_id_hex(),
+            Signer::Ssh(k) => k.fingerprint(),
+        }
+    }
+
+    /// The name of the signature file beside `SHA256SUMS`, the one `verify` reads.
+    pub fn signature_file(&self) -> &'static str {
+        match self {
+            Signer::Minisign(_) => iso_core::solution::sums::SUMS_MINISIG,
+            Signer::Ssh(_) => iso_core::solution::sums::SUMS_SSHSIG,
+        }
+    }
+
+    /// The signature file's text over `message`; `trusted_comment` is minisign's (SSH
+    /// signatures have none).
+    pub fn sign(&self, message: &[u8], trusted_comment: &str) -> String {
+        match self {
+            Signer::Minisign(k) => k.sign(message, trusted_comment),
+            Signer::Ssh(k) => k.sign(message),
+        }
+    }
+}
+
+impl From<MinisignSecretKey> for Signer {
+    fn from(k: MinisignSecretKey) -> Self {
+        Signer::Minisign(k)
+    }
+}
+
+impl From<SshSecretKey> for Signer {
+    fn from(k: SshSecretKey) -> Self {
+        Signer::Ssh(k)
+    }
 }
 
 /// A minisign secret key, decrypted. `Debug` never shows the key.

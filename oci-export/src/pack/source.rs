@@ -1,12 +1,22 @@
 //! Where `pack` takes images from: an OCI layout (`oci:DIR[:REF]`), an OCI archive
-//! (`oci-archive:FILE[:REF]`), a `docker save` archive (`docker-archive:FILE[:REF]`) or a skopeo
-//! `dir:` copy (`dir:DIR`), each optionally preceded by `NAME:TAG=` to choose the name and tag it
-//! gets in the Solution.
+//! (`oci-archive:FILE[:REF]`), a `docker save` archive (`docker-archive:FILE[:REF]`), a skopeo
+//! `dir:` copy (`dir:DIR`) or a registry (`docker://HOST/NAME:TAG`, downloaded first by
+//! [`super::remote`] into a temporary OCI layout), each optionally preceded by `NAME:TAG=` to
+//! choose the name and tag it gets in the Solution.
 //!
 //! Loading reads the index and manifest (bounded), checks them against their digests, turns an
 //! OCI manifest into Docker v2 schema 2 ([`super::convert`]) and lists where each blob's bytes
-//! are. The blobs themselves are read once, when the ISO is written, and hashed as they are
-//! copied.
+//! are. When the chosen manifest is an OCI index or a Docker manifest list (from a layout, an
+//! archive, or a skopeo `copy --all` `dir:` copy, whose instances are `<hex>.manifest.json`),
+//! every platform's manifest is read and checked against the list's digest and size (at most
+//! [`super::convert::MAX_PLATFORMS`], [`MAX_LIST_BYTES`] in all), converted, and the list
+//! becomes a Docker manifest list as `skopeo copy --all --format v2s2` writes it; a nested
+//! index, an artifact, an entry without a platform or a non-sha256 digest is refused by name.
+//! With a platform choice (`pack --platform OS/ARCH[/VARIANT]`, [`ImageSpec::load_for`]), a
+//! list or an index is instead reduced to that platform's manifest (only it and its blobs are
+//! read), packed as a single image, as `skopeo copy --override-os/--override-arch/
+//! --override-variant` chooses it.
+//! The blobs themselves are read once, when the ISO is written, and hashed as they are copied.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -22,6 +32,9 @@ use super::{io_err, PackError};
 
 /// Largest manifest, index or `manifest.json` read into memory.
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
+/// Largest total of a list or index and its instance manifests read into memory.
+pub const MAX_LIST_BYTES: u64 = 16 << 20;
 
 /// An image to pack: where it comes from, and the name and tag it gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +76,13 @@ pub enum ImageSource {
     Dir {
         /// The directory.
         dir: PathBuf,
+    },
+    /// `docker://HOST[:PORT]/PATH/NAME[:TAG][@sha256:...]`: an image in a registry, downloaded
+    /// by [`super::pack`] (see [`super::remote`]) into a private temporary OCI layout before it
+    /// is loaded.
+    Docker {
+        /// The reference.
+        reference: super::remote::RemoteRef,
     },
 }
 
@@ -131,14 +151,17 @@ impl FromStr for ImageSpec {
                 dir: PathBuf::from(arg),
             },
             "docker" => {
-                return Err(bad(
-                    "docker:// sources are not supported yet: copy the image first, e.g. \
-                     skopeo copy docker://HOST/NAME:TAG oci:DIR:TAG",
-                ))
+                let reference = super::remote::RemoteRef::parse(arg).map_err(|w| bad(&w))?;
+                if tag.is_none() && reference.tag.is_none() {
+                    return Err(bad(
+                        "a reference by digest has no tag: give NAME:TAG= before docker://",
+                    ));
+                }
+                ImageSource::Docker { reference }
             }
             other => {
                 return Err(bad(&format!(
-                    "unknown transport {other:?} (oci, oci-archive, docker-archive, dir)"
+                    "unknown transport {other:?} (oci, oci-archive, docker-archive, dir, docker)"
                 )))
             }
         };
@@ -243,8 +266,35 @@ pub struct LoadedImage {
     pub digest: String,
     /// `sha256:` of the source's manifest when it was converted (its digest changed).
     pub converted_from: Option<String>,
-    /// The config and the layers, each once.
+    /// The config and the layers, each once (of every platform, for a list).
     pub blobs: Vec<Blob>,
+    /// For a multi-platform image (`manifest` is a Docker manifest list): each platform's
+    /// manifest, in the list's order, written beside it as `<hex>.manifest.json`. Empty for
+    /// a single image.
+    pub platforms: Vec<LoadedPlatform>,
+    /// With a platform choice ([`ImageSpec::load_for`]), when the source is a list or an
+    /// index: `sha256:` of that list, whose entry for the platform is this image.
+    pub from_list: Option<String>,
+    /// With a platform choice: the chosen entry's `os/architecture[/variant]` (from a list),
+    /// or, for a single image whose configuration names a platform the choice does not
+    /// take, that platform (packed as it is: see `platform_mismatch`).
+    pub platform: Option<String>,
+    /// With a platform choice: a single image whose configuration names another platform
+    /// (it is packed as it is; pack notes it).
+    pub platform_mismatch: bool,
+}
+
+/// One platform of a multi-platform image.
+#[derive(Debug, Clone)]
+pub struct LoadedPlatform {
+    /// `os/architecture[/variant]`, from the list.
+    pub platform: String,
+    /// The manifest as written (Docker v2 schema 2).
+    pub manifest: Vec<u8>,
+    /// `sha256:` of `manifest`: the list's entry, and the file `<hex>.manifest.json`.
+    pub digest: String,
+    /// `sha256:` of the source's manifest when it was converted.
+    pub converted_from: Option<String>,
 }
 
 /// `sha256:<hex>` of `bytes`.
@@ -489,17 +539,34 @@ fn stem(p: &Path) -> String {
 
 impl ImageSpec {
     /// Reads what the source says of the image (not its blobs), converted to Docker v2
-    /// schema 2.
+    /// schema 2 (a list or an index with every platform).
     pub fn load(&self) -> Result<LoadedImage, PackError> {
+        self.load_for(None)
+    }
+
+    /// As [`ImageSpec::load`]; with a platform choice, a list or an index is reduced to the
+    /// manifest of that platform (chosen as [`convert::choose_instance`] chooses it: only
+    /// that manifest and its blobs are read), converted as a single image, as
+    /// `skopeo copy --override-os OS --override-arch ARCH [--override-variant VARIANT]
+    /// --format v2s2` does; a list with no entry for it is refused, naming the platforms it
+    /// has. A single image is loaded as it is (its configuration naming another platform is
+    /// noted in [`LoadedImage::platform_mismatch`]).
+    pub fn load_for(
+        &self,
+        platform: Option<&convert::PlatformChoice>,
+    ) -> Result<LoadedImage, PackError> {
+        let mut chosen: Option<(String, String)> = None;
         let (derived, manifest, blobs, at) = match &self.source {
             ImageSource::Oci { dir, reference } => {
                 let l = DirLayout(dir.clone());
-                let (d, m, b) = load_layout(&l, reference.as_deref(), &stem(dir))?;
+                let (d, m, b) =
+                    load_layout(&l, reference.as_deref(), &stem(dir), platform, &mut chosen)?;
                 (d, m, b, dir.clone())
             }
             ImageSource::OciArchive { file, reference } => {
                 let l = TarLayout::open(file)?;
-                let (d, m, b) = load_layout(&l, reference.as_deref(), &stem(file))?;
+                let (d, m, b) =
+                    load_layout(&l, reference.as_deref(), &stem(file), platform, &mut chosen)?;
                 (d, m, b, file.clone())
             }
             ImageSource::DockerArchive { file, reference } => {
@@ -507,8 +574,15 @@ impl ImageSpec {
                 (d, m, b, file.clone())
             }
             ImageSource::Dir { dir } => {
-                let (d, m, b) = load_dir(dir)?;
+                let (d, m, b) = load_dir(dir, platform, &mut chosen)?;
                 (d, m, b, dir.clone())
+            }
+            ImageSource::Docker { reference } => {
+                return Err(bad_source(
+                    Path::new(&reference.to_string()),
+                    "a registry image is downloaded first (pack does it, see pack::remote), \
+                     then loaded from its temporary layout",
+                ))
             }
         };
         let name = self.name.clone().or(derived.0).ok_or_else(|| {
@@ -526,12 +600,48 @@ impl ImageSpec {
         check_name(&name).map_err(|w| bad_source(&at, w))?;
         check_tag(&tag).map_err(|w| bad_source(&at, w))?;
         let source_digest = sha256_digest(&manifest);
+        if chosen.is_none() && convert::is_list(&manifest) {
+            let (list, platforms, blobs) = convert_list(&manifest, blobs, &at)?;
+            let (manifest, converted_from) = match list {
+                Converted::Unchanged => (manifest, None),
+                Converted::Rewritten(m) => (m, Some(source_digest)),
+            };
+            return Ok(LoadedImage {
+                name,
+                tag,
+                digest: sha256_digest(&manifest),
+                manifest,
+                converted_from,
+                blobs,
+                platforms,
+                from_list: None,
+                platform: None,
+                platform_mismatch: false,
+            });
+        }
         let (manifest, converted_from) =
             match convert::to_v2s2(&manifest).map_err(|e| bad_source(&at, e.to_string()))? {
                 Converted::Unchanged => (manifest, None),
                 Converted::Rewritten(m) => (m, Some(source_digest)),
             };
         let digest = sha256_digest(&manifest);
+        // A single image and a platform choice: its configuration's platform, noted when
+        // the choice does not take it.
+        let (from_list, platform, platform_mismatch) = match (chosen, platform) {
+            (Some((list, p)), _) => (Some(list), Some(p), false),
+            (None, Some(want)) => match blobs.first().and_then(config_platform) {
+                Some((os, arch, variant)) if !want.accepts(&os, &arch, &variant) => {
+                    let mut p = format!("{os}/{arch}");
+                    if !variant.is_empty() {
+                        p.push('/');
+                        p.push_str(&variant);
+                    }
+                    (None, Some(p), true)
+                }
+                _ => (None, None, false),
+            },
+            (None, None) => (None, None, false),
+        };
         Ok(LoadedImage {
             name,
             tag,
@@ -539,8 +649,190 @@ impl ImageSpec {
             digest,
             converted_from,
             blobs,
+            platforms: Vec::new(),
+            from_list,
+            platform,
+            platform_mismatch,
         })
     }
+}
+
+/// The `os`, `architecture` and `variant` (`""`: none) of an image configuration blob, when it
+/// is small ([`MAX_MANIFEST_BYTES`]), readable, matches its digest and says them.
+fn config_platform(config: &Blob) -> Option<(String, String, String)> {
+    if config.size > MAX_MANIFEST_BYTES {
+        return None;
+    }
+    let bytes = match &config.from {
+        BlobFrom::File(p) => read_small(p).ok()?,
+        BlobFrom::Member { archive, offset } => read_range(archive, *offset, config.size).ok()?,
+        BlobFrom::Bytes(b) => b.to_vec(),
+    };
+    if sha256_digest(&bytes) != format!("sha256:{}", config.hex) {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct C {
+        #[serde(default)]
+        os: String,
+        #[serde(default)]
+        architecture: String,
+        #[serde(default)]
+        variant: Option<String>,
+    }
+    let c: C = serde_json::from_slice(&bytes).ok()?;
+    if c.os.is_empty() || c.architecture.is_empty() {
+        return None;
+    }
+    Some((c.os, c.architecture, c.variant.unwrap_or_default()))
+}
+
+/// With a platform choice, the list or index `list` (already checked against its digest)
+/// reduced to the chosen entry: its manifest, read by `read(hex)` and checked against the
+/// entry's digest and size, and its blobs, located by `blob`; `chosen` gets the list's digest
+/// and the entry's platform.
+fn choose_from_list(
+    list: &[u8],
+    at: &Path,
+    want: &convert::PlatformChoice,
+    chosen: &mut Option<(String, String)>,
+    read: impl FnOnce(&str) -> Result<Vec<u8>, PackError>,
+    blob: &mut dyn FnMut(&str, u64) -> Result<BlobFrom, PackError>,
+) -> Result<(Vec<u8>, Vec<Blob>), PackError> {
+    let bad = |e: convert::ListError| bad_source(at, format!("manifest list: {e}"));
+    let entries = convert::list_entries(list).map_err(bad)?;
+    let i = convert::choose_instance(list, want).map_err(bad)?;
+    let Some(e) = entries.get(i) else {
+        return Err(bad_source(at, format!("manifest list: no entry {i}")));
+    };
+    let hex = sha256_hex(&e.digest, at)?;
+    if e.size > MAX_MANIFEST_BYTES {
+        return Err(bad_source(
+            at,
+            format!(
+                "manifest list: entry {i} ({}): larger than {MAX_MANIFEST_BYTES} bytes",
+                e.digest
+            ),
+        ));
+    }
+    let m = read(hex)?;
+    if m.len() as u64 != e.size || sha256_digest(&m) != e.digest {
+        return Err(bad_source(
+            at,
+            format!(
+                "manifest list: entry {i} ({}): its manifest does not match the list's \
+                 descriptor (size or digest)",
+                e.digest
+            ),
+        ));
+    }
+    let blobs = manifest_blobs(&m, at, blob)?;
+    *chosen = Some((sha256_digest(list), e.platform.clone()));
+    Ok((m, blobs))
+}
+
+/// A list or index and what a source found for it (each instance manifest as
+/// [`BlobFrom::Bytes`], checked against its digest, then the instances' blobs), converted:
+/// the list as written, its platforms, and the blobs without the instance manifests.
+fn convert_list(
+    list: &[u8],
+    found: Vec<Blob>,
+    at: &Path,
+) -> Result<(Converted, Vec<LoadedPlatform>, Vec<Blob>), PackError> {
+    let bad = |e: convert::ListError| bad_source(at, format!("manifest list: {e}"));
+    let entries = convert::list_entries(list).map_err(bad)?;
+    let mut instances: BTreeMap<String, std::sync::Arc<[u8]>> = BTreeMap::new();
+    let mut blobs = Vec::new();
+    for b in found {
+        match &b.from {
+            BlobFrom::Bytes(bytes)
+                if entries
+                    .iter()
+                    .any(|e| e.digest.strip_prefix("sha256:") == Some(b.hex.as_str())) =>
+            {
+                instances.insert(b.hex.clone(), bytes.clone());
+            }
+            _ => blobs.push(b),
+        }
+    }
+    let c = convert::list_to_v2s2(list, |i| {
+        let hex = entries.get(i)?.digest.strip_prefix("sha256:")?;
+        instances.get(hex).map(|b| &b[..])
+    })
+    .map_err(bad)?;
+    let mut platforms = Vec::with_capacity(entries.len());
+    for (e, conv) in entries.iter().zip(c.instances) {
+        let hex = e.digest.strip_prefix("sha256:").unwrap_or_default();
+        let (manifest, converted_from) = match conv {
+            Converted::Unchanged => match instances.get(hex) {
+                Some(b) => (b.to_vec(), None),
+                None => return Err(bad_source(at, format!("{}: missing", e.digest))),
+            },
+            Converted::Rewritten(m) => (m, Some(e.digest.clone())),
+        };
+        platforms.push(LoadedPlatform {
+            platform: e.platform.clone(),
+            digest: sha256_digest(&manifest),
+            manifest,
+            converted_from,
+        });
+    }
+    Ok((c.list, platforms, blobs))
+}
+
+/// For the list or index `list` (already checked against its digest): each instance
+/// manifest, read by `read(hex, size)` and checked against its entry's digest and size
+/// (bounded: [`MAX_LIST_BYTES`] in all), as [`BlobFrom::Bytes`], then each instance's config
+/// and layers located by `blob`, every blob once.
+fn list_blobs(
+    list: &[u8],
+    at: &Path,
+    mut read: impl FnMut(&str, u64) -> Result<Vec<u8>, PackError>,
+    mut blob: impl FnMut(&str, u64) -> Result<BlobFrom, PackError>,
+) -> Result<Vec<Blob>, PackError> {
+    let entries =
+        convert::list_entries(list).map_err(|e| bad_source(at, format!("manifest list: {e}")))?;
+    let mut total = list.len() as u64;
+    let mut out: Vec<Blob> = Vec::new();
+    let mut manifests = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let hex = sha256_hex(&e.digest, at)?;
+        if out.iter().any(|b| b.hex == hex) {
+            continue;
+        }
+        let why =
+            |w: String| bad_source(at, format!("manifest list: entry {i} ({}): {w}", e.digest));
+        if e.size > MAX_MANIFEST_BYTES {
+            return Err(why(format!("larger than {MAX_MANIFEST_BYTES} bytes")));
+        }
+        total += e.size;
+        if total > MAX_LIST_BYTES {
+            return Err(why(format!(
+                "the list and its manifests are larger than {MAX_LIST_BYTES} bytes"
+            )));
+        }
+        let m = read(hex, e.size)?;
+        if m.len() as u64 != e.size || sha256_digest(&m) != e.digest {
+            return Err(why(
+                "its manifest does not match the list's descriptor (size or digest)".into(),
+            ));
+        }
+        let m: std::sync::Arc<[u8]> = m.into();
+        manifests.push(m.clone());
+        out.push(Blob {
+            hex: hex.to_string(),
+            size: e.size,
+            from: BlobFrom::Bytes(m),
+        });
+    }
+    for m in manifests {
+        for b in manifest_blobs(&m, at, &mut blob)? {
+            if !out.iter().any(|o| o.hex == b.hex) {
+                out.push(b);
+            }
+        }
+    }
+    Ok(out)
 }
 
 type Derived = (Option<String>, Option<String>);
@@ -549,7 +841,7 @@ type Derived = (Option<String>, Option<String>);
 fn manifest_blobs(
     manifest: &[u8],
     at: &Path,
-    mut blob: impl FnMut(&str, u64) -> Result<BlobFrom, PackError>,
+    blob: &mut dyn FnMut(&str, u64) -> Result<BlobFrom, PackError>,
 ) -> Result<Vec<Blob>, PackError> {
     let d: Descriptors =
         serde_json::from_slice(manifest).map_err(|e| bad_source(at, format!("manifest: {e}")))?;
@@ -573,6 +865,8 @@ fn load_layout(
     l: &dyn Layout,
     reference: Option<&str>,
     fallback_name: &str,
+    platform: Option<&convert::PlatformChoice>,
+    picked: &mut Option<(String, String)>,
 ) -> Result<(Derived, Vec<u8>, Vec<Blob>), PackError> {
     let at = l.describe().to_path_buf();
     let layout = l.read("oci-layout")?;
@@ -615,15 +909,8 @@ fn load_layout(
             ))
         }
     };
-    if entry.media_type == iso_core::solution::media::OCI_INDEX
-        || entry.media_type == iso_core::solution::media::DOCKER_LIST
-    {
-        return Err(bad_source(
-            &at,
-            "a multi-platform image (index): not supported by pack yet; copy one platform \
-             with skopeo copy --override-arch ARCH",
-        ));
-    }
+    let is_list = entry.media_type == iso_core::solution::media::OCI_INDEX
+        || entry.media_type == iso_core::solution::media::DOCKER_LIST;
     let hex = sha256_hex(&entry.digest, &at)?;
     if entry.size > MAX_MANIFEST_BYTES {
         return Err(bad_source(&at, "manifest larger than 4 MiB"));
@@ -635,7 +922,29 @@ fn load_layout(
             format!("manifest blob {hex} does not match its descriptor (size or digest)"),
         ));
     }
-    let blobs = manifest_blobs(&manifest, &at, |h, s| l.blob(h, s))?;
+    let (manifest, blobs) = match (is_list || convert::is_list(&manifest), platform) {
+        (true, Some(want)) => choose_from_list(
+            &manifest,
+            &at,
+            want,
+            picked,
+            |h| l.read(&format!("blobs/sha256/{h}")),
+            &mut |h, s| l.blob(h, s),
+        )?,
+        (true, None) => {
+            let blobs = list_blobs(
+                &manifest,
+                &at,
+                |h, _| l.read(&format!("blobs/sha256/{h}")),
+                |h, s| l.blob(h, s),
+            )?;
+            (manifest, blobs)
+        }
+        (false, _) => {
+            let blobs = manifest_blobs(&manifest, &at, &mut |h, s| l.blob(h, s))?;
+            (manifest, blobs)
+        }
+    };
     let derived = match reference.or(entry.annotations.get(REF_NAME).map(String::as_str)) {
         Some(r) => {
             let (n, t) = split_reference(r, fallback_name);
@@ -659,9 +968,36 @@ fn names(index: &Index) -> String {
     }
 }
 
-fn load_dir(dir: &Path) -> Result<(Derived, Vec<u8>, Vec<Blob>), PackError> {
+fn load_dir(
+    dir: &Path,
+    platform: Option<&convert::PlatformChoice>,
+    chosen: &mut Option<(String, String)>,
+) -> Result<(Derived, Vec<u8>, Vec<Blob>), PackError> {
     let manifest = read_small(&dir.join("manifest.json"))?;
-    let blobs = manifest_blobs(&manifest, dir, |h, s| file_blob(dir.join(h), s))?;
+    // A skopeo `copy --all` copy: the list, and each instance as `<hex>.manifest.json`.
+    let (manifest, blobs) = match (convert::is_list(&manifest), platform) {
+        (true, Some(want)) => choose_from_list(
+            &manifest,
+            dir,
+            want,
+            chosen,
+            |h| read_small(&dir.join(format!("{h}.manifest.json"))),
+            &mut |h, s| file_blob(dir.join(h), s),
+        )?,
+        (true, None) => {
+            let blobs = list_blobs(
+                &manifest,
+                dir,
+                |h, _| read_small(&dir.join(format!("{h}.manifest.json"))),
+                |h, s| file_blob(dir.join(h), s),
+            )?;
+            (manifest, blobs)
+        }
+        (false, _) => {
+            let blobs = manifest_blobs(&manifest, dir, &mut |h, s| file_blob(dir.join(h), s))?;
+            (manifest, blobs)
+        }
+    };
     // `.../images/<name>/<tag>` as a Solution source tree holds it.
     let abs = std::fs::canonicalize(dir).map_err(io_err(dir, "resolve"))?;
     let tag = abs.file_name().map(|s| s.to_string_lossy().into_owned());
@@ -807,11 +1143,88 @@ mod tests {
                 reference: Some("repo/x:2".into())
             }
         );
-        assert!("docker://h/x:1".parse::<ImageSpec>().is_err());
+        let s: ImageSpec = "docker://h:5000/a/x:1".parse().unwrap();
+        assert_eq!((s.name.as_deref(), s.tag.as_deref()), (None, None));
+        assert!(matches!(s.source, ImageSource::Docker { .. }));
+        assert!("docker://h/x@sha256:0".parse::<ImageSpec>().is_err());
+        let by_digest = format!("docker://h.io/x@sha256:{}", "a".repeat(64));
+        assert!(
+            by_digest.parse::<ImageSpec>().is_err(),
+            "no tag: NAME:TAG= needed"
+        );
+        let s: ImageSpec = format!("x:1={by_digest}").parse().unwrap();
+        assert_eq!(
+            (s.name.as_deref(), s.tag.as_deref()),
+            (Some("x"), Some("1"))
+        );
         assert!("nope:x".parse::<ImageSpec>().is_err());
         assert!("X:1=oci:d".parse::<ImageSpec>().is_err());
         assert!("x=oci:d".parse::<ImageSpec>().is_err());
         assert!("x:1=oci:".parse::<ImageSpec>().is_err());
+    }
+
+    #[test]
+    fn list_bounds() {
+        // Four distinct manifests of 4 MiB: with the list, more than 16 MiB in all.
+        let big: Vec<Vec<u8>> = (0..4u8)
+            .map(|i| {
+                let mut v = vec![b' '; MAX_MANIFEST_BYTES as usize];
+                v[0] = b'0' + i;
+                v
+            })
+            .collect();
+        let entries: Vec<String> = big
+            .iter()
+            .map(|b| {
+                format!(
+                    r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"platform":{{"os":"linux","architecture":"amd64"}}}}"#,
+                    sha256_digest(b),
+                    b.len()
+                )
+            })
+            .collect();
+        let list = format!(
+            r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+            entries.join(",")
+        );
+        let mut reads = 0;
+        let e = list_blobs(
+            list.as_bytes(),
+            Path::new("L"),
+            |h, _| {
+                reads += 1;
+                Ok(big
+                    .iter()
+                    .find(|b| sha256_digest(b).ends_with(h))
+                    .unwrap()
+                    .clone())
+            },
+            |_, _| Ok(BlobFrom::Bytes(Vec::new().into())),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("entry 3") && e.contains("larger than 16777216"),
+            "{e}"
+        );
+        assert_eq!(reads, 3, "the fourth manifest is not read");
+        // One manifest larger than 4 MiB, refused before it is read.
+        let list = list.replace(
+            &format!(r#""size":{}"#, MAX_MANIFEST_BYTES),
+            &format!(r#""size":{}"#, MAX_MANIFEST_BYTES + 1),
+        );
+        let e = list_blobs(
+            list.as_bytes(),
+            Path::new("L"),
+            |_, _| unreachable!(),
+            |_, _| unreachable!(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("entry 0") && e.contains("larger than 4194304"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,6 +16,11 @@
 //! fetched again when the registry refuses it. Connect, idle-read and per-request time limits
 //! ([`PushOptions`]); every connection error names its cause. Secrets never reach a message:
 //! credentials written in the registry URL are taken out of it.
+//!
+//! Pulling ([`PullClient`], for `pack --image docker://...`) goes through the same client and
+//! authentication with the `pull` scope: a manifest by tag or digest with the `Accept` of
+//! Docker v2 schema 2, Docker lists, OCI manifests and indexes, read up to a bound; a blob's
+//! answer streamed (redirects followed, credentials not sent to another host).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -932,6 +937,143 @@ fn client(opts: &PushOptions) -> Result<Client, PushError> {
         read_timeout: positive(opts.read_timeout),
         budget: positive(opts.timeout),
     })
+}
+
+/// The media types a pull accepts for a manifest: Docker v2 schema 2 and its list, OCI
+/// manifest and index.
+pub const PULL_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+
+/// A manifest as a registry served it.
+#[derive(Clone, Debug)]
+pub struct PulledManifest {
+    /// Its exact bytes.
+    pub bytes: Vec<u8>,
+    /// `Content-Type` of the answer (may be empty).
+    pub media_type: String,
+    /// `Docker-Content-Digest` of the answer, when given.
+    pub digest: Option<String>,
+}
+
+/// A registry client for pulling: the push client, with its authentication (challenges,
+/// token cache, credentials), time limits and retries; each request asks for the `pull`
+/// scope of its repository.
+pub struct PullClient(Client);
+
+impl fmt::Debug for PullClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PullClient")
+            .field("registry", &self.0.base)
+            .field("credentials", &self.0.creds)
+            .finish()
+    }
+}
+
+/// A client for pulling from `opts.registry` (the fields about pushing are not used).
+pub fn pull_client(opts: &PushOptions) -> Result<PullClient, PushError> {
+    client(opts).map(PullClient)
+}
+
+/// What pulling from `repo` needs.
+fn pull_scope(repo: &str) -> Scope {
+    Scope::repository(repo, &["pull"])
+}
+
+impl PullClient {
+    /// The registry's base URL (`https://host:port`), without credentials.
+    pub fn base(&self) -> &str {
+        &self.0.base
+    }
+
+    /// `GET /v2/<repo>/manifests/<reference>` (a tag or a digest), accepting [`PULL_ACCEPT`];
+    /// at most `limit` bytes are read (more is an error). A 404 is a
+    /// [`PushError::Registry`] with status 404.
+    pub async fn manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        limit: u64,
+    ) -> Result<PulledManifest, PushError> {
+        let c = &self.0;
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static(PULL_ACCEPT),
+        );
+        let url = c.url(&format!("/v2/{repo}/manifests/{reference}"));
+        let r = c
+            .send(Method::GET, &url, h, Body::None, &pull_scope(repo))
+            .await?;
+        if !r.status().is_success() {
+            return Err(fail("GET", r).await);
+        }
+        let header = |k: &str| {
+            r.headers()
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let media_type = header(CONTENT_TYPE.as_str())
+            .map(|t| t.split(';').next().unwrap_or("").trim().to_string())
+            .unwrap_or_default();
+        let digest = header("Docker-Content-Digest");
+        if let Some(n) = r.content_length().filter(|n| *n > limit) {
+            return Err(PushError::Other(format!(
+                "GET {url}: the manifest is {n} bytes, more than the {limit} allowed"
+            )));
+        }
+        let mut bytes = Vec::new();
+        let mut r = r;
+        while let Some(chunk) = self.chunk(&mut r, &url).await? {
+            if (bytes.len() + chunk.len()) as u64 > limit {
+                return Err(PushError::Other(format!(
+                    "GET {url}: the manifest is more than the {limit} bytes allowed"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(PulledManifest {
+            bytes,
+            media_type,
+            digest,
+        })
+    }
+
+    /// `GET /v2/<repo>/blobs/<digest>`, following redirects (credentials are not sent to
+    /// another host): the answer, its body not read yet (read it with [`PullClient::chunk`]).
+    pub async fn blob(&self, repo: &str, digest: &str) -> Result<reqwest::Response, PushError> {
+        let c = &self.0;
+        let url = c.url(&format!("/v2/{repo}/blobs/{digest}"));
+        let r = c
+            .send(
+                Method::GET,
+                &url,
+                HeaderMap::new(),
+                Body::None,
+                &pull_scope(repo),
+            )
+            .await?;
+        if !r.status().is_success() {
+            return Err(fail("GET", r).await);
+        }
+        Ok(r)
+    }
+
+    /// The next piece of `r`'s body (`None` at its end); a connection error or time-out is a
+    /// [`PushError::Transport`] naming its cause.
+    pub async fn chunk(
+        &self,
+        r: &mut reqwest::Response,
+        url: &str,
+    ) -> Result<Option<Bytes>, PushError> {
+        let started = Instant::now();
+        r.chunk().await.map_err(|e| {
+            self.0.transport(
+                &Method::GET,
+                url,
+                self.0.describe(&e, started.elapsed(), self.0.budget),
+            )
+        })
+    }
 }
 
 /// Repositories of the registry (`_catalog`, following `Link` pages, at most 100,000).

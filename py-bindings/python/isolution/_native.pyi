@@ -610,4 +610,25 @@ def pack(
     password: str | bytes | None = None,
     source_date_epoch: int | None = None,
     progress: Callable[[int, int], object] | None = None,
-) -> dict[str, Any]: ...
+    platform: str | None = None,
+) -> dict[str, Any]:
+    """Build a Solution ISO at ``output``, as ``isolution pack`` does; its report as a dict.
+
+    ``platform``: ``"OS/ARCH[/VARIANT]"`` (e.g. ``"linux/arm64"``), as ``pack --platform``:
+    every multi-platform image (OCI index, Docker manifest list) is reduced to that platform's
+    manifest and packed as a single Docker v2 schema 2 image (what MetalK8s's registry
+    serves), as ``skopeo copy --override-arch ARCH --format v2s2`` chooses and writes it
+    (``arm64`` also takes an ``arm64/v8`` entry); its report entry has ``platform`` and
+    ``from_list``. A list without that platform raises ``PackError`` naming the platforms it
+    has; a malformed value raises ``ValueError``. Single-platform images are packed as they
+    are (one whose configuration says another platform gets ``platform_mismatch`` and a line
+    in the report's ``notes``). Without it, lists are kept with every platform.
+
+    ``sign``: a secret key file to sign ``SHA256SUMS`` with (``password`` for an encrypted
+    one), told apart by its contents: a minisign secret key (writes ``SHA256SUMS.minisig``) or
+    an OpenSSH Ed25519 private key, unencrypted or passphrase-protected (writes
+    ``SHA256SUMS.sig``, as ``ssh-keygen -Y sign -n metalk8s-solution``). The report's
+    ``signed_by`` is the minisign key id or the SSH key's ``SHA256:`` fingerprint, and
+    ``signature_scheme`` is ``"minisign"`` or ``"ssh"``. Other SSH key types, public keys and
+    a wrong password raise ``PackError``."""
+    ...

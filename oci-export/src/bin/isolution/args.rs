@@ -60,7 +60,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Build a Solution ISO from a source tree and images: Docker v2s2 layout, shared blobs
     /// stored once, registry-config.inc.j2, SHA256SUMS (signed with --sign); reproducible
-    /// with SOURCE_DATE_EPOCH. Checks the result as `validate --strict` would.
+    /// with SOURCE_DATE_EPOCH. Checks the result as `validate --strict` would (a tag packed as
+    /// a multi-platform list is only noted: --platform packs one platform).
     Pack(PackArgs),
     /// Check MetalK8s configuration files.
     #[command(subcommand)]
@@ -134,10 +135,41 @@ pub struct PackArgs {
     #[arg(long, short = 'o', value_name = "SOLUTION.iso")]
     pub output: PathBuf,
     /// An image to add: [NAME:TAG=]oci:DIR[:REF], oci-archive:FILE[:REF],
-    /// docker-archive:FILE[:REF] or dir:DIR. Repeatable. OCI manifests are converted to
-    /// Docker v2 schema 2 as `skopeo copy --format v2s2` converts them.
+    /// docker-archive:FILE[:REF], dir:DIR, or docker://HOST[:PORT]/PATH/NAME[:TAG][@sha256:...]
+    /// (a registry, spelt as skopeo spells it: downloaded with the credentials and time limits
+    /// of the registry flags below, checked against its digests, into a private temporary
+    /// directory removed once the ISO is written; its name is the last path component, its
+    /// tag the tag, unless NAME:TAG= comes first). Repeatable. OCI manifests are converted to
+    /// Docker v2 schema 2 as `skopeo copy --format v2s2` converts them; a multi-platform image
+    /// (OCI index or Docker manifest list) is kept with every platform, as `skopeo copy --all
+    /// --format v2s2` writes it (a Docker manifest list, each platform as <hex>.manifest.json;
+    /// MetalK8s's registry serves no list: the check notes it, see --platform).
     #[arg(long = "image", value_name = "REF")]
     pub images: Vec<String>,
+    /// Pack one platform of every multi-platform image: each OCI index or Docker manifest
+    /// list is reduced to that platform's manifest, packed as a single Docker v2 schema 2
+    /// image (what MetalK8s's registry serves), as `skopeo copy --override-os OS
+    /// --override-arch ARCH [--override-variant VARIANT] --format v2s2` chooses and writes it
+    /// (arm64 also takes an arm64/v8 entry; arm/v7 takes v6 and v5). A list without that
+    /// platform is refused, naming the ones it has. Single-platform images are packed as
+    /// they are (one whose configuration says another platform is noted).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// docker:// images: --tls-verify=false speaks plain HTTP to HOST:PORT and accepts
+    /// invalid TLS certificates, as --insecure (registries on 127.0.0.1 and localhost are
+    /// spoken to in plain HTTP anyway).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub tls_verify: bool,
+    /// docker:// images: plain HTTP for HOST:PORT, and invalid TLS certificates accepted, as
+    /// `push --insecure`.
+    #[arg(long)]
+    pub insecure: bool,
+    /// docker:// images: blobs downloaded at once.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Credentials and time limits for docker:// images (as push's).
+    #[command(flatten)]
+    pub access: crate::push::RegistryAccess,
     /// Write manifest.yaml with this name (the source tree must not have one).
     #[arg(long, requires = "version")]
     pub name: Option<String>,
@@ -150,10 +182,14 @@ pub struct PackArgs {
     /// The volume id (default: "<display name> <version>", as MetalK8s's example).
     #[arg(long, value_name = "ID")]
     pub volume_id: Option<String>,
-    /// Sign SHA256SUMS with this minisign secret key (writes SHA256SUMS.minisig).
+    /// Sign SHA256SUMS with this secret key, told apart by its contents: a minisign secret
+    /// key (writes SHA256SUMS.minisig) or an OpenSSH Ed25519 private key (writes
+    /// SHA256SUMS.sig, as `ssh-keygen -Y sign -n metalk8s-solution`; check it with `verify
+    /// --allowed-signers`).
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
-    /// The file holding the secret key's password (first line), for an encrypted key.
+    /// The file holding the secret key's password or passphrase (first line), for an
+    /// encrypted key.
     #[arg(long, value_name = "FILE", requires = "sign")]
     pub password_file: Option<PathBuf>,
     /// Do not check the written ISO (by default it is validated as `validate --strict`
