@@ -13,72 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
-
 mod common;
+use common::pack::{
+    assert_empty_dir, assert_one_line, cmd, example, isoinfo_long, ok, pack, pack_tree_ok, s,
+    sha256_hex, skopeo_copy, Example, REFS, SDE,
+};
 use common::{digest, show, solution, tool, tools, BIN};
-
-/// SOURCE_DATE_EPOCH of every pack here: the fixture's own (2023-11-14T22:13:20Z).
-const SDE: &str = "1700000000";
-/// The fixture's images: (name, tag).
-const REFS: [(&str, &str); 3] = [
-    ("base-server", "1.0.2"),
-    ("base-server", "latest"),
-    ("example-solution-operator", "1.0.2"),
-];
-const DISPLAY_NAME_KEY: &str = "solutions.metalk8s.scality.com/display-name";
-
-/// A path as a `&str` (every path here is a temporary directory's, UTF-8).
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// `PROG ARGS`, whatever it does.
-fn cmd(prog: &str, args: &[&str]) -> Output {
-    Command::new(prog)
-        .args(args)
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}"))
-}
-
-/// `PROG ARGS`, asserting success.
-#[track_caller]
-fn ok(prog: &str, args: &[&str]) -> Output {
-    let out = cmd(prog, args);
-    assert!(out.status.success(), "{prog} {args:?}: {}", show(&out));
-    out
-}
 
 /// `isolution ARGS`, asserting success.
 #[track_caller]
 fn isolution(args: &[&str]) -> Output {
     ok(BIN, args)
-}
-
-/// `isolution pack -q ARGS` with SOURCE_DATE_EPOCH set.
-fn pack(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("pack")
-        .arg("-q")
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", SDE)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-/// `skopeo --insecure-policy copy --quiet ARGS`, asserting success.
-#[track_caller]
-fn skopeo_copy(args: &[&str]) {
-    let mut a = vec!["--insecure-policy", "copy", "--quiet"];
-    a.extend_from_slice(args);
-    ok("skopeo", &a);
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
 }
 
 /// A tree as read from disk: path (relative, `/`-separated) -> `None` for a directory, the
@@ -142,50 +87,12 @@ fn paths(t: &Tree) -> BTreeSet<String> {
     t.keys().cloned().collect()
 }
 
-/// The bundled example Solution taken apart as a packager would have it: its source tree
-/// (extracted with `isolution extract`, `images/` removed) and one OCI layout per image
-/// repository (`skopeo copy dir:... oci:LAYOUT:TAG`).
-struct Example {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    /// The source tree, its manifest.yaml fixed for `validate --strict` (see [`example`]).
-    tree: PathBuf,
-    /// The fixture's own images/ (skopeo `dir:` copies, Docker v2s2), kept aside.
-    fixture_images: PathBuf,
-    /// `layouts/<name>`, an OCI layout per repository, tags as refs.
-    layouts: PathBuf,
-    /// The fixture's manifest.yaml, unchanged.
-    fixture_manifest: Vec<u8>,
-}
-
 impl Example {
-    /// `oci:LAYOUTS/<name>:<tag>`.
-    fn oci(&self, name: &str, tag: &str) -> String {
-        format!("oci:{}:{tag}", self.layouts.join(name).display())
-    }
-
-    /// The `--image NAME:TAG=oci:...` arguments of the three images, in `order`.
-    fn image_args(&self, order: &[usize]) -> Vec<String> {
-        order
-            .iter()
-            .flat_map(|&i| {
-                let (n, t) = REFS[i];
-                ["--image".to_string(), format!("{n}:{t}={}", self.oci(n, t))]
-            })
-            .collect()
-    }
-
     /// `isolution pack TREE -o OUT --image ...` (the three images, in `order`), asserting exit
     /// 0; returns the summary printed.
     #[track_caller]
     fn pack_to(&self, tree: &Path, out: &Path, order: &[usize], extra: &[&str]) -> String {
-        let images = self.image_args(order);
-        let mut args = vec![s(tree), "-o", s(out)];
-        args.extend(images.iter().map(String::as_str));
-        args.extend_from_slice(extra);
-        let o = pack(&args);
-        assert_eq!(o.status.code(), Some(0), "pack: {}", show(&o));
-        String::from_utf8(o.stdout).unwrap()
+        pack_tree_ok(tree, out, &self.image_args(order), extra)
     }
 
     fn pack(&self, out: &Path) -> String {
@@ -212,55 +119,6 @@ impl Example {
             }
         }
         t
-    }
-}
-
-/// The example, ready to pack: see [`Example`].
-///
-/// The fixture's manifest.yaml gives two warnings under `validate --strict` (its display name
-/// is only in `metadata.annotations`, where MetalK8s does not read it, and its image list has
-/// a `:1.0.2` entry with no name): the tree's manifest.yaml is fixed here (a top-level
-/// `annotations` with the display name, the nameless entry removed) rather than written by
-/// `--name`/`--version`, so that every other byte of it stays the fixture's.
-fn example() -> Example {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let tree = dir.join("tree");
-    isolution(&[
-        "extract",
-        "-q",
-        s(&solution("example-solution-1.0.2.iso")),
-        s(&tree),
-    ]);
-    let layouts = dir.join("layouts");
-    std::fs::create_dir(&layouts).unwrap();
-    for (n, t) in REFS {
-        skopeo_copy(&[
-            &format!("dir:{}", tree.join("images").join(n).join(t).display()),
-            &format!("oci:{}:{t}", layouts.join(n).display()),
-        ]);
-    }
-    let fixture_images = dir.join("fixture-images");
-    std::fs::rename(tree.join("images"), &fixture_images).unwrap();
-    let m = tree.join("manifest.yaml");
-    let fixture_manifest = std::fs::read(&m).unwrap();
-    let text = String::from_utf8(fixture_manifest.clone()).unwrap();
-    let fixed = text.replace("  - :1.0.2\n", "").replace(
-        "spec:\n",
-        &format!("annotations:\n  {DISPLAY_NAME_KEY}: Example Solution\nspec:\n"),
-    );
-    assert!(
-        fixed.len() > text.len() && !fixed.contains("- :1.0.2"),
-        "the fixture's manifest.yaml changed: {text}"
-    );
-    std::fs::write(&m, fixed).unwrap();
-    Example {
-        _tmp: tmp,
-        dir,
-        tree,
-        fixture_images,
-        layouts,
-        fixture_manifest,
     }
 }
 
@@ -356,7 +214,7 @@ fn example_solution_matches_the_genisoimage_fixture() {
     if !tools(&["skopeo", "bsdtar"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let iso = ex.dir.join("X.iso");
     let summary = ex.pack(&iso);
     let want = expected(&ex);
@@ -549,51 +407,6 @@ fn example_solution_matches_the_genisoimage_fixture() {
 // 2. Every reader reads the packed ISO
 // -----------------------------------------------------------------------------------------
 
-/// `isoinfo -R -l`: path -> (mode string, uid, gid, size, extent).
-fn isoinfo_long(iso: &Path) -> BTreeMap<String, (String, String, String, u64, u64)> {
-    let out = ok("isoinfo", &["-i", s(iso), "-R", "-l"]).stdout;
-    let mut dir = String::new();
-    let mut m = BTreeMap::new();
-    for line in String::from_utf8(out).unwrap().lines() {
-        if let Some(d) = line.strip_prefix("Directory listing of /") {
-            dir = d.trim_end_matches('/').to_string();
-            continue;
-        }
-        let Some((head, name)) = line.split_once("]  ") else {
-            continue;
-        };
-        let name = name.trim_end();
-        if name == "." || name == ".." {
-            continue;
-        }
-        let f: Vec<&str> = head.split_whitespace().collect();
-        // mode nlink uid gid size Mon DD YYYY [ extent flags
-        let extent = head
-            .rsplit_once('[')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .next()
-            .unwrap();
-        let path = if dir.is_empty() {
-            name.to_string()
-        } else {
-            format!("{dir}/{name}")
-        };
-        m.insert(
-            path,
-            (
-                f[0].to_string(),
-                f[2].to_string(),
-                f[3].to_string(),
-                f[4].parse().unwrap(),
-                extent.parse().unwrap(),
-            ),
-        );
-    }
-    m
-}
-
 /// `isoinfo -f` in namespace `ns` (`-R`, `-J`): the paths, without the leading `/`.
 fn isoinfo_find(iso: &Path, ns: &str) -> BTreeSet<String> {
     let out = ok("isoinfo", &["-i", s(iso), ns, "-f"]).stdout;
@@ -669,7 +482,7 @@ fn every_reader_reads_the_packed_iso() {
     if !example_tools() {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let iso = ex.dir.join("X.iso");
     ex.pack(&iso);
     let want = expected(&ex);
@@ -880,7 +693,7 @@ fn altered_blob_error_says_its_cause_once() {
     if !example_tools() {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let bad = ex.dir.join("bad-layout");
     ok("cp", &["-a", s(&ex.layouts.join("base-server")), s(&bad)]);
     let m = manifest_of(&ex.skopeo_images(), "base-server", "1.0.2");
@@ -916,7 +729,7 @@ fn joliet_names_have_no_version_suffix() {
     if !tools(&["skopeo", "isoinfo", "genisoimage", "bsdtar"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let iso = ex.dir.join("X.iso");
     ex.pack(&iso);
     // The reference: genisoimage on the same files (as bsdtar extracts them).
@@ -978,39 +791,12 @@ fn assert_signed(iso: &Path, public: &Path, dir: &Path) {
     assert_eq!(v.status.code(), Some(0), "isolution verify: {}", show(&v));
 }
 
-/// Only the files the test put there: no output, no temporary left behind.
-#[track_caller]
-fn assert_empty_dir(d: &Path, what: &str) {
-    let left: Vec<_> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(
-        left.is_empty(),
-        "{what}: left in the output's directory: {left:?}"
-    );
-}
-
-/// stderr is one line (a trailing newline) that contains every one of `needles`.
-#[track_caller]
-fn assert_one_line(o: &Output, needles: &[&str], what: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{what}: {}", show(o));
-    assert!(
-        err.ends_with('\n') && err.trim_end().lines().count() == 1,
-        "{what}: not one line: {err:?}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "{what}: {n:?} not in {err:?}");
-    }
-}
-
 #[test]
 fn signed_with_minisign_keys() {
     if !tools(&["skopeo", "minisign", "isoinfo"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let d = &ex.dir;
     let (key, public) = (d.join("k.key"), d.join("k.pub"));
     ok(
@@ -1141,7 +927,7 @@ fn reproducible_whatever_the_order_and_times() {
     if !example_tools() {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let d = &ex.dir;
     let a = d.join("a.iso");
     ex.pack(&a);
@@ -1215,7 +1001,7 @@ fn image_sources() {
     if !tools(&["skopeo", "bsdtar"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let d = &ex.dir;
     let reference = d.join("ref.iso");
     ex.pack(&reference);
@@ -1391,7 +1177,7 @@ fn refusals_leave_nothing_behind() {
     if !example_tools() {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let d = &ex.dir;
     let out_dir = d.join("out");
     std::fs::create_dir(&out_dir).unwrap();

@@ -21,53 +21,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-use sha2::{Digest, Sha256};
+use std::process::{Command, Output};
 
 mod common;
-use common::{digest, multiarch_iso, show, solution, tools, BIN};
+use common::pack::{
+    cmd, extract_example, isoinfo_long, ok, pack, pack_tree, refused, s, sha256_hex, skopeo_copy,
+};
+use common::{digest, multiarch_iso, show, tools, BIN};
 
-const SDE: &str = "1700000000";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 const DOCKER_V2S2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
-const DISPLAY_NAME_KEY: &str = "solutions.metalk8s.scality.com/display-name";
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-#[track_caller]
-fn ok(prog: &str, args: &[&str]) -> Output {
-    let out = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}"));
-    assert!(out.status.success(), "{prog} {args:?}: {}", show(&out));
-    out
-}
-
-#[track_caller]
-fn skopeo_copy(args: &[&str]) {
-    let mut a = vec!["--insecure-policy", "copy", "--quiet"];
-    a.extend_from_slice(args);
-    ok("skopeo", &a);
-}
-
-/// `isolution pack -q --json ARGS` with SOURCE_DATE_EPOCH set.
-fn pack(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["pack", "-q"])
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", SDE)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
 
 /// Every regular file under `root`, by relative path.
 fn read_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -93,7 +59,7 @@ fn json_of(b: &[u8]) -> serde_json::Value {
 
 /// Writes `bytes` as a blob of `layout`; returns its descriptor (digest, size).
 fn put_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
-    let hex = hex::encode(Sha256::digest(bytes));
+    let hex = sha256_hex(bytes);
     std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
     (format!("sha256:{hex}"), bytes.len())
 }
@@ -126,6 +92,12 @@ fn ref_blob(layout: &Path, name: &str) -> Vec<u8> {
     std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap()
 }
 
+/// `skopeo copy --all --format v2s2 SOURCE DEST`.
+#[track_caller]
+fn copy_v2s2(source: &str, dest: &str) {
+    skopeo_copy(&["--all", "--format", "v2s2", source, dest]);
+}
+
 struct Fx {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
@@ -140,6 +112,11 @@ struct Fx {
 }
 
 impl Fx {
+    /// `isolution pack -q TREE -o OUT ARGS` (see [`pack`]).
+    fn pack(&self, out: &Path, args: &[&str]) -> Output {
+        pack_tree(&self.tree, out, &[], args)
+    }
+
     fn oci(&self, r: &str) -> String {
         format!("oci:{}:{r}", self.layout.display())
     }
@@ -149,43 +126,23 @@ impl Fx {
         let d = self.dir.join("skopeo").join(key);
         if !d.exists() {
             std::fs::create_dir_all(d.parent().unwrap()).unwrap();
-            skopeo_copy(&[
-                "--all",
-                "--format",
-                "v2s2",
-                source,
-                &format!("dir:{}", d.display()),
-            ]);
+            copy_v2s2(source, &format!("dir:{}", d.display()));
         }
         read_tree(&d)
     }
+}
+
+/// [`fixture`] if every one of `needed` is installed.
+fn fixture_with(needed: &[&str]) -> Option<Fx> {
+    tools(needed).then(fixture)
 }
 
 fn fixture() -> Fx {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let tree = dir.join("tree");
-    ok(
-        BIN,
-        &[
-            "extract",
-            "-q",
-            s(&solution("example-solution-1.0.2.iso")),
-            s(&tree),
-        ],
-    );
     // As tests/pack.rs: the fixture's manifest.yaml gives two warnings under --strict.
-    let m = tree.join("manifest.yaml");
-    let text = std::fs::read_to_string(&m).unwrap();
-    let fixed = text.replace("  - :1.0.2\n", "").replace(
-        "spec:\n",
-        &format!("annotations:\n  {DISPLAY_NAME_KEY}: Example Solution\nspec:\n"),
-    );
-    assert!(
-        fixed.len() > text.len(),
-        "the fixture's manifest.yaml changed"
-    );
-    std::fs::write(&m, fixed).unwrap();
+    extract_example(&tree);
     let multi = dir.join("multi");
     ok(BIN, &["extract", "-q", s(&multiarch_iso()), s(&multi)]);
     let layout = dir.join("layout");
@@ -270,49 +227,40 @@ fn iso_tag(iso: &Path, dest: &Path, tag_dir: &str) -> BTreeMap<String, Vec<u8>> 
     read_tree(&dest.join("images").join(tag_dir))
 }
 
-/// `isoinfo -R -l`: path -> extent.
-fn extents(iso: &Path) -> BTreeMap<String, u64> {
-    let out = ok("isoinfo", &["-i", s(iso), "-R", "-l"]).stdout;
-    let mut dir = String::new();
-    let mut m = BTreeMap::new();
-    for line in String::from_utf8(out).unwrap().lines() {
-        if let Some(d) = line.strip_prefix("Directory listing of /") {
-            dir = d.trim_end_matches('/').to_string();
-            continue;
-        }
-        let Some((head, name)) = line.split_once("]  ") else {
-            continue;
-        };
-        let name = name.trim_end();
-        if name == "." || name == ".." {
-            continue;
-        }
-        let extent = head.rsplit_once('[').unwrap().1.split_whitespace().next();
-        m.insert(
-            format!("{dir}/{name}"),
-            extent.unwrap().parse::<u64>().unwrap(),
+/// `got` is what skopeo wrote (`want`) byte for byte: the same files, the same bytes.
+#[track_caller]
+fn assert_skopeos(got: &BTreeMap<String, Vec<u8>>, want: &BTreeMap<String, Vec<u8>>, what: &str) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{what}: the files"
+    );
+    for (f, b) in want {
+        assert!(
+            got[f] == *b,
+            "{what}: {f}: ours\n{}\nskopeo's\n{}",
+            String::from_utf8_lossy(&got[f]),
+            String::from_utf8_lossy(b)
         );
     }
-    m
 }
 
 #[test]
 fn oci_index_packed_as_skopeo_copies_it() {
-    if !tools(&["skopeo", "bsdtar", "isoinfo"]) {
+    let Some(fx) = fixture_with(&["skopeo", "bsdtar", "isoinfo"]) else {
         return;
-    }
-    let fx = fixture();
+    };
     let iso = fx.dir.join("out.iso");
-    let o = pack(&[
-        s(&fx.tree),
-        "-o",
-        s(&iso),
-        "--json",
-        "--image",
-        &format!("base-server:1.0.2-list={}", fx.oci("list")),
-        "--image",
-        &format!("base-server:1.0.2-extras={}", fx.oci("extras")),
-    ]);
+    let o = fx.pack(
+        &iso,
+        &[
+            "--json",
+            "--image",
+            &format!("base-server:1.0.2-list={}", fx.oci("list")),
+            "--image",
+            &format!("base-server:1.0.2-extras={}", fx.oci("extras")),
+        ],
+    );
     let report = packed_lists(&o, &["base-server/1.0.2-list", "base-server/1.0.2-extras"]);
     let x = fx.dir.join("x");
     let mut all_blobs = BTreeSet::new();
@@ -320,19 +268,7 @@ fn oci_index_packed_as_skopeo_copies_it() {
         // Byte for byte what skopeo writes: the list, each instance, the blobs, version.
         let want = fx.skopeo_v2s2(&fx.oci(r), r);
         let got = iso_tag(&iso, &x, &format!("base-server/{tag}"));
-        assert_eq!(
-            got.keys().collect::<Vec<_>>(),
-            want.keys().collect::<Vec<_>>(),
-            "{tag}: the files"
-        );
-        for (f, b) in &want {
-            assert!(
-                got[f] == *b,
-                "{tag}/{f}: ours\n{}\nskopeo's\n{}",
-                String::from_utf8_lossy(&got[f]),
-                String::from_utf8_lossy(b)
-            );
-        }
+        assert_skopeos(&got, &want, tag);
         let list = json_of(&want["manifest.json"]);
         assert_eq!(list["mediaType"], DOCKER_LIST, "{tag}");
         // The summary: the list's digest, the index it was converted from, each platform.
@@ -404,10 +340,10 @@ fn oci_index_packed_as_skopeo_copies_it() {
         .count();
     assert_eq!(manifests, 2);
     assert_eq!(report["distinct_blobs"], all_blobs.len() - manifests);
-    let ext = extents(&iso);
+    let ext = isoinfo_long(&iso);
     for hex in &all_blobs {
-        let a = ext[&format!("images/base-server/1.0.2-list/{hex}")];
-        let b = ext[&format!("images/base-server/1.0.2-extras/{hex}")];
+        let a = ext[&format!("images/base-server/1.0.2-list/{hex}")].4;
+        let b = ext[&format!("images/base-server/1.0.2-extras/{hex}")].4;
         assert_eq!(a, b, "{hex}: two extents");
     }
     // The registry config serves no list (as MetalK8s's generator, which skips them).
@@ -419,25 +355,10 @@ fn oci_index_packed_as_skopeo_copies_it() {
     assert!(rc.contains("base-server/manifests/1.0.2\""), "{rc}");
 
     // validate (not --strict): clean; --strict: only the image.not-v2s2 warnings.
-    let v = Command::new(BIN)
-        .args(["validate", "--json", s(&iso)])
-        .output()
-        .unwrap();
+    let v = cmd(BIN, &["validate", "--json", s(&iso)]);
     assert_eq!(v.status.code(), Some(0), "validate: {}", show(&v));
     let findings = json_of(&v.stdout)["findings"].clone();
-    let rules: BTreeSet<String> = findings
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] != "info")
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap(),
-                f["path"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let rules = warnings(&findings);
     assert_eq!(
         rules,
         BTreeSet::from([
@@ -511,21 +432,20 @@ fn oci_index_packed_as_skopeo_copies_it() {
 
 #[test]
 fn every_source_gives_the_same_iso() {
-    if !tools(&["skopeo", "minisign"]) {
+    let Some(fx) = fixture_with(&["skopeo", "minisign"]) else {
         return;
-    }
-    let fx = fixture();
+    };
     let d = &fx.dir;
     let one = |image: String, name: &str| -> (Vec<u8>, serde_json::Value) {
         let iso = d.join(name);
-        let o = pack(&[
-            s(&fx.tree),
-            "-o",
-            s(&iso),
-            "--json",
-            "--image",
-            &format!("base-server:1.0.2-list={image}"),
-        ]);
+        let o = fx.pack(
+            &iso,
+            &[
+                "--json",
+                "--image",
+                &format!("base-server:1.0.2-list={image}"),
+            ],
+        );
         let report = packed_lists(&o, &["base-server/1.0.2-list"]);
         (std::fs::read(&iso).unwrap(), report)
     };
@@ -548,13 +468,7 @@ fn every_source_gives_the_same_iso() {
 
     // dir: skopeo's --all --format v2s2 copy (a Docker list): kept byte for byte.
     let v2 = d.join("v2s2-dir");
-    skopeo_copy(&[
-        "--all",
-        "--format",
-        "v2s2",
-        &fx.oci("list"),
-        &format!("dir:{}", v2.display()),
-    ]);
+    copy_v2s2(&fx.oci("list"), &format!("dir:{}", v2.display()));
     let (got, r) = one(format!("dir:{}", v2.display()), "dir-v2s2.iso");
     assert!(got == want, "dir: of a Docker list: another ISO");
     assert!(r["images"][0]["converted_from"].is_null(), "{r}");
@@ -566,13 +480,7 @@ fn every_source_gives_the_same_iso() {
 
     // oci: a layout holding that Docker list (skopeo --all --format v2s2 into a layout).
     let v2l = d.join("v2s2-layout");
-    skopeo_copy(&[
-        "--all",
-        "--format",
-        "v2s2",
-        &fx.oci("list"),
-        &format!("oci:{}:v2", v2l.display()),
-    ]);
+    copy_v2s2(&fx.oci("list"), &format!("oci:{}:v2", v2l.display()));
     let (got, r) = one(format!("oci:{}:v2", v2l.display()), "oci-v2s2.iso");
     assert!(got == want, "oci: of a Docker list: another ISO");
     assert!(r["images"][0]["converted_from"].is_null(), "{r}");
@@ -584,21 +492,18 @@ fn every_source_gives_the_same_iso() {
         &["-G", "-W", "-f", "-s", s(&key), "-p", s(&public)],
     );
     let iso = d.join("signed.iso");
-    let o = pack(&[
-        s(&fx.tree),
-        "-o",
-        s(&iso),
-        "--json",
-        "--sign",
-        s(&key),
-        "--image",
-        &format!("base-server:1.0.2-list={}", fx.oci("list")),
-    ]);
+    let o = fx.pack(
+        &iso,
+        &[
+            "--json",
+            "--sign",
+            s(&key),
+            "--image",
+            &format!("base-server:1.0.2-list={}", fx.oci("list")),
+        ],
+    );
     packed_lists(&o, &["base-server/1.0.2-list"]);
-    let v = Command::new(BIN)
-        .args(["verify", "--key", s(&public), s(&iso)])
-        .output()
-        .unwrap();
+    let v = cmd(BIN, &["verify", "--key", s(&public), s(&iso)]);
     assert_eq!(v.status.code(), Some(0), "verify: {}", show(&v));
     let sums = String::from_utf8(
         Command::new("bsdtar")
@@ -623,38 +528,16 @@ fn every_source_gives_the_same_iso() {
     }
 }
 
-/// stderr is one line (exit 2) that contains each of `needles`; nothing is left in `out_dir`.
-#[track_caller]
-fn refused(o: &Output, out_dir: &Path, needles: &[&str], what: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{what}: {}", show(o));
-    assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{what}: {n:?} not in {err:?}");
-    }
-    let left: Vec<_> = std::fs::read_dir(out_dir).unwrap().collect();
-    assert!(left.is_empty(), "{what}: left behind: {left:?}");
-}
-
 #[test]
 fn refusals_name_the_entry_and_leave_nothing_behind() {
-    if !tools(&["skopeo"]) {
+    let Some(fx) = fixture_with(&["skopeo"]) else {
         return;
-    }
-    let fx = fixture();
+    };
     let d = &fx.dir;
     let out_dir = d.join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("X.iso");
-    let try_pack = |image: &str| {
-        pack(&[
-            s(&fx.tree),
-            "-o",
-            s(&out),
-            "--image",
-            &format!("base-server:9={image}"),
-        ])
-    };
+    let try_pack = |image: &str| fx.pack(&out, &["--image", &format!("base-server:9={image}")]);
     let list = ref_blob(&fx.layout, "list");
     let index = json_of(&list);
     let (list_digest, list_size) = (digest(&list), list.len());
@@ -801,13 +684,9 @@ fn skopeo_one(fx: &Fx, source: &str, platform: &str, key: &str) -> BTreeMap<Stri
     read_tree(&d)
 }
 
-/// `validate --strict --json`: the findings of severity warning or worse, as `rule path`.
-fn strict_findings(iso: &Path) -> BTreeSet<String> {
-    let v = Command::new(BIN)
-        .args(["validate", "--strict", "--json", s(iso)])
-        .output()
-        .unwrap();
-    json_of(&v.stdout)["findings"]
+/// The findings of a `validate --json` report of severity warning or worse, as `rule path`.
+fn warnings(findings: &serde_json::Value) -> BTreeSet<String> {
+    findings
         .as_array()
         .unwrap()
         .iter()
@@ -822,12 +701,17 @@ fn strict_findings(iso: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// `validate --strict --json`: the findings of severity warning or worse, as `rule path`.
+fn strict_findings(iso: &Path) -> BTreeSet<String> {
+    let v = cmd(BIN, &["validate", "--strict", "--json", s(iso)]);
+    warnings(&json_of(&v.stdout)["findings"])
+}
+
 #[test]
 fn platform_packs_one_platform_as_skopeo_chooses_it() {
-    if !tools(&["skopeo", "bsdtar"]) {
+    let Some(fx) = fixture_with(&["skopeo", "bsdtar"]) else {
         return;
-    }
-    let fx = fixture();
+    };
     let d = &fx.dir;
     let list = ref_blob(&fx.layout, "list");
     let entries: Vec<(String, String)> = common::entries(&list);
@@ -857,16 +741,16 @@ fn platform_packs_one_platform_as_skopeo_chooses_it() {
             .enumerate()
         {
             let iso = d.join(format!("{key}-{i}.iso"));
-            let o = pack(&[
-                s(&fx.tree),
-                "-o",
-                s(&iso),
-                "--json",
-                "--platform",
-                platform,
-                "--image",
-                &format!("base-server:1.0.2-one={source}"),
-            ]);
+            let o = fx.pack(
+                &iso,
+                &[
+                    "--json",
+                    "--platform",
+                    platform,
+                    "--image",
+                    &format!("base-server:1.0.2-one={source}"),
+                ],
+            );
             // A single v2s2 image: nothing to note, nothing wrong.
             assert_eq!(
                 o.status.code(),
@@ -892,19 +776,7 @@ fn platform_packs_one_platform_as_skopeo_chooses_it() {
             // Byte for byte what skopeo writes for that platform.
             let x = d.join(format!("x-{key}-{i}"));
             let got = iso_tag(&iso, &x, "base-server/1.0.2-one");
-            assert_eq!(
-                got.keys().collect::<Vec<_>>(),
-                want.keys().collect::<Vec<_>>(),
-                "{platform} {source}: the files"
-            );
-            for (f, b) in &want {
-                assert!(
-                    got[f] == *b,
-                    "{platform} {source}: {f}: ours\n{}\nskopeo's\n{}",
-                    String::from_utf8_lossy(&got[f]),
-                    String::from_utf8_lossy(b)
-                );
-            }
+            assert_skopeos(&got, &want, &format!("{platform} {source}"));
             assert_eq!(json_of(&got["manifest.json"])["mediaType"], DOCKER_V2S2);
             assert_eq!(img["digest"], digest(&want["manifest.json"]));
             // MetalK8s serves it: in the registry config, and validate --strict is clean.
@@ -940,15 +812,15 @@ fn platform_packs_one_platform_as_skopeo_chooses_it() {
     let cfg = amd64["config"]["digest"].as_str().unwrap()[7..].to_string();
     std::fs::remove_file(partial.join("blobs/sha256").join(&cfg)).unwrap();
     let iso = d.join("partial.iso");
-    let o = pack(&[
-        s(&fx.tree),
-        "-o",
-        s(&iso),
-        "--platform",
-        "linux/arm64",
-        "--image",
-        &format!("base-server:1.0.2-one=oci:{}:list", partial.display()),
-    ]);
+    let o = fx.pack(
+        &iso,
+        &[
+            "--platform",
+            "linux/arm64",
+            "--image",
+            &format!("base-server:1.0.2-one=oci:{}:list", partial.display()),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(std::fs::read(&iso).unwrap() == std::fs::read(d.join("linux-arm64-0.iso")).unwrap());
 
@@ -962,15 +834,15 @@ fn platform_packs_one_platform_as_skopeo_chooses_it() {
         ("windows/amd64", multi_dir.clone()),
         ("linux/arm/v7", fx.oci("extras")),
     ] {
-        let o = pack(&[
-            s(&fx.tree),
-            "-o",
-            s(&out),
-            "--platform",
-            platform,
-            "--image",
-            &format!("base-server:9={source}"),
-        ]);
+        let o = fx.pack(
+            &out,
+            &[
+                "--platform",
+                platform,
+                "--image",
+                &format!("base-server:9={source}"),
+            ],
+        );
         refused(
             &o,
             &out_dir,
@@ -989,25 +861,24 @@ fn platform_packs_one_platform_as_skopeo_chooses_it() {
         "linux/arm64/v8/x",
         "linux/am d64",
     ] {
-        let o = pack(&[
-            s(&fx.tree),
-            "-o",
-            s(&out),
-            "--platform",
-            bad,
-            "--image",
-            &format!("base-server:9={}", fx.oci("list")),
-        ]);
+        let o = fx.pack(
+            &out,
+            &[
+                "--platform",
+                bad,
+                "--image",
+                &format!("base-server:9={}", fx.oci("list")),
+            ],
+        );
         refused(&o, &out_dir, &["--platform", "OS/ARCH"], bad);
     }
 }
 
 #[test]
 fn platform_leaves_single_images_as_they_are() {
-    if !tools(&["skopeo"]) {
+    let Some(fx) = fixture_with(&["skopeo"]) else {
         return;
-    }
-    let fx = fixture();
+    };
     let d = &fx.dir;
     // A single-platform arm64 image (skopeo's copy of one instance into a layout).
     let single = d.join("single");

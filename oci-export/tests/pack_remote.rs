@@ -16,171 +16,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use sha2::{Digest, Sha256};
 
 mod common;
-use common::registry::{free_port, start_registry, Registry};
-use common::{show, solution, tools, BIN};
-
-#[path = "../../tests/common/b64.rs"]
-#[allow(dead_code)]
-mod b64;
-
-const SDE: &str = "1700000000";
-const REFS: [(&str, &str); 3] = [
-    ("base-server", "1.0.2"),
-    ("base-server", "latest"),
-    ("example-solution-operator", "1.0.2"),
-];
-const DISPLAY_NAME_KEY: &str = "solutions.metalk8s.scality.com/display-name";
-const USER: &str = "alice";
-const PASSWORD: &str = "Pa55-w0rd-XYZZY";
-const WRONG: &str = "Wr0ng-pa55-QUUX";
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-#[track_caller]
-fn ok(prog: &str, args: &[&str]) -> Output {
-    let out = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}"));
-    assert!(out.status.success(), "{prog} {args:?}: {}", show(&out));
-    out
-}
-
-/// The example Solution's source tree (manifest.yaml fixed as pack.rs fixes it) and an OCI
-/// layout per repository.
-struct Example {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    tree: PathBuf,
-    layouts: PathBuf,
-}
-
-impl Example {
-    fn oci(&self, name: &str, tag: &str) -> String {
-        format!("oci:{}:{tag}", self.layouts.join(name).display())
-    }
-
-    /// A fresh, empty directory under the example's.
-    fn fresh(&self, name: &str) -> PathBuf {
-        let d = self.dir.join(name);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-}
-
-fn example() -> Example {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let tree = dir.join("tree");
-    ok(
-        BIN,
-        &[
-            "extract",
-            "-q",
-            s(&solution("example-solution-1.0.2.iso")),
-            s(&tree),
-        ],
-    );
-    let layouts = dir.join("layouts");
-    std::fs::create_dir(&layouts).unwrap();
-    for (n, t) in REFS {
-        ok(
-            "skopeo",
-            &[
-                "--insecure-policy",
-                "copy",
-                "--quiet",
-                &format!("dir:{}", tree.join("images").join(n).join(t).display()),
-                &format!("oci:{}:{t}", layouts.join(n).display()),
-            ],
-        );
-    }
-    std::fs::remove_dir_all(tree.join("images")).unwrap();
-    let m = tree.join("manifest.yaml");
-    let text = std::fs::read_to_string(&m).unwrap();
-    let fixed = text.replace("  - :1.0.2\n", "").replace(
-        "spec:\n",
-        &format!("annotations:\n  {DISPLAY_NAME_KEY}: Example Solution\nspec:\n"),
-    );
-    std::fs::write(&m, fixed).unwrap();
-    Example {
-        _tmp: tmp,
-        dir,
-        tree,
-        layouts,
-    }
-}
-
-/// `isolution pack -q ARGS` with SOURCE_DATE_EPOCH, TMPDIR set to `tmp`, HOME in it and no
-/// auth file from the environment; `stdin` on its input.
-fn pack(args: &[&str], tmp: &Path, stdin: &str) -> Output {
-    let home = tmp.join("../home");
-    std::fs::create_dir_all(home.join("run")).unwrap();
-    let mut child = Command::new(BIN)
-        .arg("pack")
-        .arg("-q")
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", SDE)
-        .env("TMPDIR", tmp)
-        .env("HOME", &home)
-        .env("XDG_RUNTIME_DIR", home.join("run"))
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_CONFIG_HOME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-#[track_caller]
-fn assert_empty_dir(d: &Path, what: &str) {
-    let left: Vec<_> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(
-        left.is_empty(),
-        "{what}: left behind in {}: {left:?}",
-        d.display()
-    );
-}
-
-/// Exit 2, one line on stderr holding every needle, no secret printed.
-#[track_caller]
-fn assert_failed_cleanly(out: &Output, needles: &[&str]) -> String {
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{}", show(out));
-    assert!(
-        err.ends_with('\n') && err.trim_end().lines().count() == 1,
-        "not one line: {err:?}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in {err:?}");
-    }
-    for stream in [&out.stdout, &out.stderr] {
-        let text = String::from_utf8_lossy(stream);
-        for secret in [PASSWORD, WRONG] {
-            assert!(!text.contains(secret), "a password was printed: {text}");
-        }
-    }
-    eprintln!("(as expected) {}", err.trim_end());
-    err
-}
+use common::pack::{assert_empty_dir, example, ok, pack_isolated, s, sha256_hex, Example, REFS};
+use common::registry::{free_port, start_registry};
+use common::token::{
+    assert_failed_cleanly, b64, basic_registry, granted, token_registry, PASSWORD, USER, WRONG,
+};
+use common::{show, tools, BIN};
 
 /// `skopeo copy` of the example's three images to `docker://ADDR/example/NAME:TAG`.
 fn upload(ex: &Example, addr: &str, creds: Option<&str>) {
@@ -217,22 +60,12 @@ fn remote_args(addr: &str) -> Vec<String> {
 fn reference_iso(ex: &Example) -> Vec<u8> {
     let out = ex.dir.join("reference.iso");
     let mut args = vec![s(&ex.tree).to_string(), "-o".into(), s(&out).to_string()];
-    for (n, t) in REFS {
-        args.extend(["--image".to_string(), format!("{n}:{t}={}", ex.oci(n, t))]);
-    }
+    args.extend(ex.image_args(&[0, 1, 2]));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     let tmp = ex.fresh("tmp-reference");
-    let o = pack(&a, &tmp, "");
+    let o = pack_isolated(&a, &tmp, "");
     assert_eq!(o.status.code(), Some(0), "pack from layouts: {}", show(&o));
     std::fs::read(&out).unwrap()
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    hex(&Sha256::digest(b))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[test]
@@ -240,7 +73,7 @@ fn packed_from_a_registry_is_the_iso_packed_from_the_layouts() {
     if !tools(&["docker-registry", "skopeo"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let want = reference_iso(&ex);
     let root = ex.fresh("registry");
     let Some(reg) = start_registry(&root, free_port(), None) else {
@@ -255,7 +88,7 @@ fn packed_from_a_registry_is_the_iso_packed_from_the_layouts() {
     let mut args = vec![s(&ex.tree).to_string(), "-o".into(), s(&iso).to_string()];
     args.extend(remote_args(&reg.addr));
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = pack(&a, &tmp, "");
+    let o = pack_isolated(&a, &tmp, "");
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(
         std::fs::read(&iso).unwrap() == want,
@@ -287,7 +120,7 @@ fn packed_from_a_registry_is_the_iso_packed_from_the_layouts() {
         ),
     ]);
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let o = pack(&a, &tmp, "");
+    let o = pack_isolated(&a, &tmp, "");
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     assert!(
         std::fs::read(&iso2).unwrap() == want,
@@ -299,7 +132,7 @@ fn packed_from_a_registry_is_the_iso_packed_from_the_layouts() {
     let wrong = format!("sha256:{}", "0".repeat(64));
     let tmp = ex.fresh("tmp-wrong-digest");
     let out_dir = ex.fresh("out-wrong-digest");
-    let o = pack(
+    let o = pack_isolated(
         &[
             s(&ex.tree),
             "-o",
@@ -320,7 +153,7 @@ fn packed_from_a_registry_is_the_iso_packed_from_the_layouts() {
     // A tag that is not there.
     let tmp = ex.fresh("tmp-no-tag");
     let out_dir = ex.fresh("out-no-tag");
-    let o = pack(
+    let o = pack_isolated(
         &[
             s(&ex.tree),
             "-o",
@@ -339,30 +172,12 @@ fn packed_from_a_registry_is_the_iso_packed_from_the_layouts() {
     assert_empty_dir(&out_dir, "no such tag: output directory");
 }
 
-/// A registry with htpasswd basic auth (USER, PASSWORD).
-fn basic_registry(root: &Path) -> Option<Registry> {
-    if !tools(&["docker-registry", "htpasswd"]) {
-        return None;
-    }
-    let out = ok("htpasswd", &["-Bbn", USER, PASSWORD]);
-    let file = root.join("htpasswd");
-    std::fs::write(&file, &out.stdout).unwrap();
-    start_registry(
-        root,
-        free_port(),
-        Some(&format!(
-            "  htpasswd:\n    realm: basic-realm\n    path: {}\n",
-            file.display()
-        )),
-    )
-}
-
 #[test]
 fn basic_auth_with_password_stdin_and_authfile_and_a_wrong_password() {
     if !tools(&["docker-registry", "htpasswd", "skopeo"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let want = reference_iso(&ex);
     let root = ex.fresh("registry");
     let Some(reg) = basic_registry(&root) else {
@@ -377,7 +192,7 @@ fn basic_auth_with_password_stdin_and_authfile_and_a_wrong_password() {
         args.extend(remote_args(&reg.addr));
         args.extend(extra.iter().map(|x| x.to_string()));
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        (pack(&a, &tmp, stdin), tmp, out_dir)
+        (pack_isolated(&a, &tmp, stdin), tmp, out_dir)
     };
 
     // Without credentials: refused, saying what to do.
@@ -546,7 +361,7 @@ fn a_blob_whose_bytes_are_not_its_digest_is_refused_and_nothing_is_left() {
         let out_dir = d.path().join(format!("out-{longer}"));
         std::fs::create_dir_all(&tmp).unwrap();
         std::fs::create_dir_all(&out_dir).unwrap();
-        let o = pack(
+        let o = pack_isolated(
             &[
                 "--name",
                 "hostile",
@@ -598,185 +413,19 @@ fn registry_flags_are_in_the_help() {
     }
 }
 
-const SERVICE: &str = "isolution-test-registry";
-const ISSUER: &str = "isolution-test-issuer";
-
-fn b64url(b: &[u8]) -> String {
-    b64::encode(b)
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-/// A token issuer (distribution's token spec, as push_auth.rs's) on 127.0.0.1: USER/PASSWORD
-/// only, exactly the scopes asked for granted, RS256 JWTs signed with `openssl dgst` with a
-/// key made by `openssl req`. Returns its address, the certificate the registry trusts, and
-/// the scopes of each request answered with a token.
-#[allow(clippy::type_complexity)]
-fn start_issuer(dir: &Path) -> (String, PathBuf, Arc<Mutex<Vec<String>>>) {
-    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
-    ok(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=isolution-test-issuer",
-            "-keyout",
-            s(&key),
-            "-out",
-            s(&cert),
-        ],
-    );
-    let der = ok("openssl", &["x509", "-outform", "DER", "-in", s(&cert)]).stdout;
-    let x5c = b64::encode(&der);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let granted = Arc::new(Mutex::new(Vec::new()));
-    let g = granted.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let mut r = BufReader::new(conn.try_clone().unwrap());
-            let mut head = Vec::new();
-            loop {
-                let mut l = String::new();
-                if r.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
-                    break;
-                }
-                head.push(l);
-            }
-            let target = head
-                .first()
-                .and_then(|l| l.split(' ').nth(1))
-                .unwrap_or("/")
-                .to_string();
-            let query = target.split_once('?').map(|(_, q)| q).unwrap_or("");
-            let mut scopes = Vec::new();
-            let mut service_ok = false;
-            for kv in query.split('&') {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                let v = percent_decode(v);
-                match k {
-                    "scope" => scopes.extend(v.split(' ').map(str::to_string)),
-                    "service" => service_ok = v == SERVICE,
-                    _ => {}
-                }
-            }
-            let expected = format!(
-                "basic {}",
-                b64::encode(format!("{USER}:{PASSWORD}").as_bytes())
-            );
-            let authorized = head.iter().any(|l| {
-                l.to_ascii_lowercase().starts_with("authorization:")
-                    && l["authorization:".len()..]
-                        .trim()
-                        .eq_ignore_ascii_case(&expected)
-            });
-            if !(authorized && service_ok) {
-                let body =
-                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                continue;
-            }
-            g.lock().unwrap().extend(scopes.iter().cloned());
-            let access: Vec<serde_json::Value> = scopes
-                .iter()
-                .filter_map(|s| {
-                    let (resource, actions) = s.rsplit_once(':')?;
-                    let (kind, name) = resource.split_once(':')?;
-                    Some(serde_json::json!({
-                        "type": kind, "name": name,
-                        "actions": actions.split(',').collect::<Vec<_>>(),
-                    }))
-                })
-                .collect();
-            let t = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_secs() as i64;
-            let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [x5c]});
-            let claims = serde_json::json!({
-                "iss": ISSUER, "sub": USER, "aud": SERVICE, "exp": t + 300, "nbf": t - 10,
-                "iat": t, "jti": format!("t{t}-{}", scopes.len()), "access": access,
-            });
-            let signing = format!(
-                "{}.{}",
-                b64url(header.to_string().as_bytes()),
-                b64url(claims.to_string().as_bytes())
-            );
-            let mut child = Command::new("openssl")
-                .args(["dgst", "-sha256", "-sign"])
-                .arg(&key)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(signing.as_bytes())
-                .unwrap();
-            let sig = child.wait_with_output().unwrap().stdout;
-            let token = format!("{signing}.{}", b64url(&sig));
-            let body = serde_json::json!({"token": token, "expires_in": 300}).to_string();
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (addr, cert, granted)
-}
-
 #[test]
 fn token_auth_with_credentials_from_an_authfile_asks_only_to_pull() {
     if !tools(&["docker-registry", "skopeo", "openssl"]) {
         return;
     }
-    let ex = example();
+    let ex = example(true);
     let want = reference_iso(&ex);
     let root = ex.fresh("registry");
-    let (issuer, cert, granted) = start_issuer(&root);
-    let Some(reg) = start_registry(
-        &root,
-        free_port(),
-        Some(&format!(
-            "  token:\n    realm: http://{issuer}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
-            cert.display()
-        )),
-    ) else {
+    let Some((reg, issuer)) = token_registry(&root) else {
         return;
     };
     upload(&ex, &reg.addr, Some(&format!("{USER}:{PASSWORD}")));
-    granted.lock().unwrap().clear();
+    issuer.requests.lock().unwrap().clear();
     let auth_file = |name: &str, password: &str| -> PathBuf {
         let p = ex.dir.join(name);
         std::fs::write(
@@ -798,7 +447,7 @@ fn token_auth_with_credentials_from_an_authfile_asks_only_to_pull() {
         args.extend(remote_args(&reg.addr));
         args.extend(["--authfile".to_string(), s(auth).to_string()]);
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        (pack(&a, &tmp, ""), tmp, out_dir)
+        (pack_isolated(&a, &tmp, ""), tmp, out_dir)
     };
 
     let good = auth_file("auth.json", PASSWORD);
@@ -809,7 +458,7 @@ fn token_auth_with_credentials_from_an_authfile_asks_only_to_pull() {
         "token auth: not the ISO packed from the OCI layouts"
     );
     assert_empty_dir(&tmp, "token auth: temporary directory");
-    let asked: BTreeSet<String> = granted.lock().unwrap().iter().cloned().collect();
+    let asked: BTreeSet<String> = granted(&issuer).into_iter().flatten().collect();
     let want_scopes: BTreeSet<String> = REFS
         .iter()
         .map(|(n, _)| format!("repository:example/{n}:pull"))
@@ -825,7 +474,7 @@ fn token_auth_with_credentials_from_an_authfile_asks_only_to_pull() {
             "example/",
             "refused",
             USER,
-            &format!("http://{issuer}/token"),
+            &format!("http://{}/token", issuer.addr),
         ],
     );
     assert_empty_dir(&tmp, "token auth, wrong password: temporary directory");
@@ -873,7 +522,7 @@ fn lists_and_indexes_come_with_every_platform() {
             &image,
         ];
         args.extend_from_slice(extra);
-        let o = pack(&args, &tmp, "");
+        let o = pack_isolated(&args, &tmp, "");
         assert_empty_dir(&tmp, "list: temporary directory");
         o
     };
@@ -1020,7 +669,7 @@ fn blobs_redirected_elsewhere_are_followed() {
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&out_dir).unwrap();
     let iso = out_dir.join("x.iso");
-    let o = pack(
+    let o = pack_isolated(
         &[
             "--no-check",
             "--name",
@@ -1057,7 +706,7 @@ fn a_registry_that_never_answers_times_out_by_name() {
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&out_dir).unwrap();
     let t = std::time::Instant::now();
-    let o = pack(
+    let o = pack_isolated(
         &[
             "--name",
             "stuck",

@@ -13,119 +13,42 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 mod common;
-use common::{show, solution, tool, tools, BIN};
+use common::pack::{
+    assert_empty_dir, assert_one_line, cmd, cmd_in, example, ok, pack_tree, pack_tree_ok, s,
+    Example,
+};
+use common::{show, tool, tools, BIN};
 
-/// SOURCE_DATE_EPOCH of every pack here: the fixture's own (2023-11-14T22:13:20Z).
-const SDE: &str = "1700000000";
-/// The fixture's images: (name, tag).
-const REFS: [(&str, &str); 3] = [
-    ("base-server", "1.0.2"),
-    ("base-server", "latest"),
-    ("example-solution-operator", "1.0.2"),
-];
-const DISPLAY_NAME_KEY: &str = "solutions.metalk8s.scality.com/display-name";
 /// The namespace `isolution verify` pins.
 const NAMESPACE: &str = "metalk8s-solution";
 const IDENTITY: &str = "release@example.com";
 
-/// A path as a `&str` (every path here is a temporary directory's, UTF-8).
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+/// The example (no OCI layouts: no skopeo needed) if every one of `needed` is installed.
+fn ssh_example(needed: &[&str]) -> Option<Example> {
+    tools(needed).then(|| example(false))
 }
 
-/// `PROG ARGS`, whatever it does (stdin from `stdin`, a file, or /dev/null).
-fn cmd_in(prog: &str, args: &[&str], stdin: Option<&Path>) -> Output {
-    Command::new(prog)
-        .args(args)
-        .stdin(match stdin {
-            Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
-            None => Stdio::null(),
-        })
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}"))
+/// The example and an Ed25519 key `NAME` in its directory (see [`keygen`]), if ssh-keygen and
+/// isoinfo are installed.
+fn signing_example(name: &str) -> Option<(Example, PathBuf)> {
+    let ex = ssh_example(&["ssh-keygen", "isoinfo"])?;
+    let key = keygen(&ex.dir, name, "ed25519", &[]);
+    Some((ex, key))
 }
 
-/// `PROG ARGS`, asserting success.
+/// `isolution pack -q TREE -o OUT --image NAME:TAG=dir:... EXTRA`, from the fixture's own
+/// images.
+fn pack_dirs(ex: &Example, out: &Path, extra: &[&str]) -> Output {
+    pack_tree(&ex.tree, out, &ex.dir_image_args(), extra)
+}
+
+/// [`pack_dirs`], asserting exit 0; the summary printed.
 #[track_caller]
-fn ok(prog: &str, args: &[&str]) -> Output {
-    let out = cmd_in(prog, args, None);
-    assert!(out.status.success(), "{prog} {args:?}: {}", show(&out));
-    out
-}
-
-/// The bundled example Solution's tree, ready to pack.
-struct Example {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    tree: PathBuf,
-    /// The fixture's `images/` (skopeo `dir:` copies), kept out of the tree.
-    images: PathBuf,
-}
-
-impl Example {
-    /// `isolution pack -q TREE -o OUT --image NAME:TAG=dir:... EXTRA`.
-    fn pack(&self, out: &Path, extra: &[&str]) -> Output {
-        let mut c = Command::new(BIN);
-        c.args(["pack", "-q", s(&self.tree), "-o", s(out)]);
-        for (n, t) in REFS {
-            c.arg("--image").arg(format!(
-                "{n}:{t}=dir:{}",
-                self.images.join(n).join(t).display()
-            ));
-        }
-        c.args(extra)
-            .env("SOURCE_DATE_EPOCH", SDE)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// [`Example::pack`], asserting exit 0; the summary printed.
-    #[track_caller]
-    fn pack_ok(&self, out: &Path, extra: &[&str]) -> String {
-        let o = self.pack(out, extra);
-        assert_eq!(o.status.code(), Some(0), "pack: {}", show(&o));
-        String::from_utf8(o.stdout).unwrap()
-    }
-}
-
-/// The example's tree (see `tests/pack.rs`'s `example`: its manifest.yaml fixed for
-/// `validate --strict`), its images moved aside.
-fn example() -> Example {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    let tree = dir.join("tree");
-    ok(
-        BIN,
-        &[
-            "extract",
-            "-q",
-            s(&solution("example-solution-1.0.2.iso")),
-            s(&tree),
-        ],
-    );
-    let images = dir.join("images");
-    std::fs::rename(tree.join("images"), &images).unwrap();
-    let m = tree.join("manifest.yaml");
-    let text = std::fs::read_to_string(&m).unwrap();
-    let fixed = text.replace("  - :1.0.2\n", "").replace(
-        "spec:\n",
-        &format!("annotations:\n  {DISPLAY_NAME_KEY}: Example Solution\nspec:\n"),
-    );
-    assert!(
-        fixed.len() > text.len() && !fixed.contains("- :1.0.2"),
-        "the fixture's manifest.yaml changed: {text}"
-    );
-    std::fs::write(&m, fixed).unwrap();
-    Example {
-        _tmp: tmp,
-        dir,
-        tree,
-        images,
-    }
+fn pack_dirs_ok(ex: &Example, out: &Path, extra: &[&str]) -> String {
+    pack_tree_ok(&ex.tree, out, &ex.dir_image_args(), extra)
 }
 
 /// `ssh-keygen -q -t TYPE -N '' -C COMMENT -f DIR/NAME EXTRA`; the private key's path.
@@ -222,44 +145,15 @@ fn ssh_keygen_verify(allowed: &Path, id: &str, ns: &str, sig: &[u8], message: &[
     )
 }
 
-/// Only the files the test put there: no output, no temporary left behind.
-#[track_caller]
-fn assert_empty_dir(d: &Path, what: &str) {
-    let left: Vec<_> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert!(
-        left.is_empty(),
-        "{what}: left in the output's directory: {left:?}"
-    );
-}
-
-/// Exit 2, stderr one line (a trailing newline) that contains every one of `needles`.
-#[track_caller]
-fn assert_one_line(o: &Output, needles: &[&str], what: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{what}: {}", show(o));
-    assert!(
-        err.ends_with('\n') && err.trim_end().lines().count() == 1,
-        "{what}: not one line: {err:?}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "{what}: {n:?} not in {err:?}");
-    }
-}
-
 #[test]
 fn ssh_signature_is_ssh_keygens_and_verifies() {
-    if !tools(&["ssh-keygen", "isoinfo"]) {
+    let Some((ex, key)) = signing_example("id_ed25519") else {
         return;
-    }
-    let ex = example();
+    };
     let d = &ex.dir;
-    let key = keygen(d, "id_ed25519", "ed25519", &[]);
     let fp = fingerprint(&key);
     let iso = d.join("signed.iso");
-    let summary = ex.pack_ok(&iso, &["--sign", s(&key)]);
+    let summary = pack_dirs_ok(&ex, &iso, &["--sign", s(&key)]);
     assert!(
         summary.contains(&format!("SHA256SUMS signed by SSH key {fp}")),
         "{summary}"
@@ -300,61 +194,39 @@ fn ssh_signature_is_ssh_keygens_and_verifies() {
     assert!(!v.status.success(), "altered SHA256SUMS: {}", show(&v));
 
     // isolution verify --allowed-signers, on the ISO.
-    let v = cmd_in(
-        BIN,
-        &[
+    let verify = |allowed: &Path, identity: &str, extra: &[&str]| {
+        let mut args = vec![
             "verify",
             "--allowed-signers",
-            s(&allowed),
+            s(allowed),
             "--identity",
-            IDENTITY,
-            "--json",
-            s(&iso),
-        ],
-        None,
-    );
+            identity,
+        ];
+        args.extend_from_slice(extra);
+        args.push(s(&iso));
+        cmd(BIN, &args)
+    };
+    let v = verify(&allowed, IDENTITY, &["--json"]);
     assert_eq!(v.status.code(), Some(0), "isolution verify: {}", show(&v));
     let j: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
     assert_eq!(j["verified"], true, "{j}");
     assert_eq!(j["signature"]["key_id"], fp.as_str(), "{j}");
     assert_eq!(j["signature"]["scheme"], "ssh", "{j}");
     // Not for another identity, nor another key.
-    let v = cmd_in(
-        BIN,
-        &[
-            "verify",
-            "--allowed-signers",
-            s(&allowed),
-            "--identity",
-            "someone@example.com",
-            s(&iso),
-        ],
-        None,
-    );
+    let v = verify(&allowed, "someone@example.com", &[]);
     assert_ne!(v.status.code(), Some(0), "another identity: {}", show(&v));
     let other = keygen(d, "other", "ed25519", &[]);
     let other_allowed = allowed_signers(&other, &d.join("other_signers"));
-    let v = cmd_in(
-        BIN,
-        &[
-            "verify",
-            "--allowed-signers",
-            s(&other_allowed),
-            "--identity",
-            IDENTITY,
-            s(&iso),
-        ],
-        None,
-    );
+    let v = verify(&other_allowed, IDENTITY, &[]);
     assert_ne!(v.status.code(), Some(0), "another key: {}", show(&v));
 
-    let v = cmd_in(BIN, &["validate", "--strict", s(&iso)], None);
+    let v = cmd(BIN, &["validate", "--strict", s(&iso)]);
     assert_eq!(v.status.code(), Some(0), "validate --strict: {}", show(&v));
 
     // Reproducible (the signature is deterministic); --json names the key and the scheme;
     // --full-check verifies every file against the signed sums.
     let again = d.join("again.iso");
-    let o = ex.pack(&again, &["--sign", s(&key), "--json", "--full-check"]);
+    let o = pack_dirs(&ex, &again, &["--sign", s(&key), "--json", "--full-check"]);
     assert_eq!(o.status.code(), Some(0), "pack --full-check: {}", show(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["signed_by"], fp.as_str(), "{j}");
@@ -386,12 +258,10 @@ fn key_header(key: &Path) -> (String, String) {
 
 #[test]
 fn passphrase_protected_keys() {
-    if !tools(&["ssh-keygen", "isoinfo"]) {
+    let Some((ex, plain)) = signing_example("plain") else {
         return;
-    }
-    let ex = example();
+    };
     let d = &ex.dir;
-    let plain = keygen(d, "plain", "ed25519", &[]);
     let pw = d.join("pw");
     std::fs::write(&pw, "correct horse\n").unwrap();
 
@@ -435,7 +305,7 @@ fn passphrase_protected_keys() {
     let mut want = None;
     for enc in &keys {
         let iso = d.join("enc.iso");
-        ex.pack_ok(&iso, &["--sign", s(enc), "--password-file", s(&pw)]);
+        pack_dirs_ok(&ex, &iso, &["--sign", s(enc), "--password-file", s(&pw)]);
         // The same signature as ssh-keygen's with the unencrypted key.
         let sig = isoinfo_x(&iso, "SHA256SUMS.sig");
         let want = want
@@ -450,11 +320,11 @@ fn passphrase_protected_keys() {
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("X.iso");
     std::fs::write(&pw, "correct horse battery staple\n").unwrap();
-    let o = ex.pack(&out, &["--sign", s(&enc), "--password-file", s(&pw)]);
+    let o = pack_dirs(&ex, &out, &["--sign", s(&enc), "--password-file", s(&pw)]);
     assert_one_line(&o, &["wrong passphrase", s(&enc)], "wrong passphrase");
     assert!(!String::from_utf8_lossy(&o.stderr).contains("horse"));
     assert_empty_dir(&out_dir, "wrong passphrase");
-    let o = ex.pack(&out, &["--sign", s(&enc)]);
+    let o = pack_dirs(&ex, &out, &["--sign", s(&enc)]);
     assert_one_line(
         &o,
         &["encrypted", "--password-file", s(&enc)],
@@ -492,7 +362,7 @@ fn passphrase_protected_keys() {
     .unwrap();
     std::fs::write(&pw, "correct horse\n").unwrap();
     let t = std::time::Instant::now();
-    let o = ex.pack(&out, &["--sign", s(&slow), "--password-file", s(&pw)]);
+    let o = pack_dirs(&ex, &out, &["--sign", s(&slow), "--password-file", s(&pw)]);
     assert_one_line(&o, &["bcrypt-pbkdf", "4294967295 rounds"], "rounds");
     assert!(t.elapsed().as_secs() < 60, "{:?}", t.elapsed());
     assert_empty_dir(&out_dir, "rounds");
@@ -517,7 +387,7 @@ fn passphrase_protected_keys() {
         None,
     );
     if o.status.success() {
-        let o = ex.pack(&out, &["--sign", s(&tdes), "--password-file", s(&pw)]);
+        let o = pack_dirs(&ex, &out, &["--sign", s(&tdes), "--password-file", s(&pw)]);
         assert_one_line(
             &o,
             &["unsupported SSH private key encryption", "3des-cbc"],
@@ -534,10 +404,9 @@ fn passphrase_protected_keys() {
 
 #[test]
 fn keys_that_cannot_sign_are_refused_by_name() {
-    if !tool("ssh-keygen") {
+    let Some(ex) = ssh_example(&["ssh-keygen"]) else {
         return;
-    }
-    let ex = example();
+    };
     let d = &ex.dir;
     let out_dir = d.join("out");
     std::fs::create_dir(&out_dir).unwrap();
@@ -594,7 +463,7 @@ fn keys_that_cannot_sign_are_refused_by_name() {
     std::fs::write(&big, vec![b'a'; 65 * 1024]).unwrap();
     cases.push((big, vec!["not a key file"]));
     for (key, needles) in &cases {
-        let o = ex.pack(&out, &["--sign", s(key)]);
+        let o = pack_dirs(&ex, &out, &["--sign", s(key)]);
         let mut n = needles.clone();
         n.push(s(key));
         assert_one_line(&o, &n, s(key));

@@ -16,9 +16,11 @@ use sha2::{Digest, Sha256};
 
 pub mod deploy;
 pub mod fixtures;
+pub mod pack;
 pub mod registry;
 #[path = "../../../tests/common/registry_config.rs"]
 pub mod registry_config;
+pub mod token;
 #[path = "../../../tests/common/tools.rs"]
 mod tools;
 #[allow(unused_imports)] // (each test binary uses some)
