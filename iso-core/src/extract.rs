@@ -355,16 +355,7 @@ fn collect<'d>(
 ) -> Result<Vec<(WalkEntry<'d>, bool)>, ExtractError> {
     let ns = opts.namespace;
     let mut out = Vec::new();
-    let mut record = |e: crate::Error| -> Result<(), ExtractError> {
-        if e.is_limit() {
-            return Err(e.into());
-        }
-        failed.push(Failed {
-            path: e.path().unwrap_or("").to_string(),
-            error: e.to_string(),
-        });
-        Ok(())
-    };
+    let mut record = |e: crate::Error| record_failure(failed, e);
     if opts.paths.is_empty() {
         for item in image.walk(ns)?.keep_going() {
             match item {
@@ -554,6 +545,19 @@ fn extract_udf(
     Ok(st.report)
 }
 
+/// An entry that cannot be read goes to `failed` and the extraction goes on; a limit
+/// exceeded stops everything.
+fn record_failure(failed: &mut Vec<Failed>, e: crate::Error) -> Result<(), ExtractError> {
+    if e.is_limit() {
+        return Err(e.into());
+    }
+    failed.push(Failed {
+        path: e.path().unwrap_or("").to_string(),
+        error: e.to_string(),
+    });
+    Ok(())
+}
+
 /// The UDF entries to extract, as [`collect`] gathers the ISO 9660 ones. The UDF walk stops
 /// at its first error: that error goes to `failed` (a limit stops everything).
 fn collect_udf(
@@ -562,16 +566,7 @@ fn collect_udf(
     failed: &mut Vec<Failed>,
 ) -> Result<Vec<(UdfWalkEntry, bool)>, ExtractError> {
     let mut out = Vec::new();
-    let mut record = |e: crate::Error| -> Result<(), ExtractError> {
-        if e.is_limit() {
-            return Err(e.into());
-        }
-        failed.push(Failed {
-            path: e.path().unwrap_or("").to_string(),
-            error: e.to_string(),
-        });
-        Ok(())
-    };
+    let mut record = |e: crate::Error| record_failure(failed, e);
     let walk = vol.walk()?;
     if opts.paths.is_empty() {
         for item in walk {

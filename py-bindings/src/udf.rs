@@ -118,26 +118,40 @@ pub(crate) fn sha256_all(
 ) -> Result<Vec<(String, [u8; 32])>, NotFile> {
     let v = volume(img)?;
     let mut out = Vec::new();
+    each_file(&v, paths, |key, _clean, e| {
+        out.push((key, hash_parts(v.contents(e)?.parts())));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Calls `f(key, clean path, entry)` for every regular file of the UDF tree (walk order, each
+/// path of a hard link; the key is the path), or for the files at `paths` in the order given
+/// (the key is the path as given). The first error, of a lookup, the walk or `f`, ends it.
+fn each_file(
+    v: &UdfVolume<'_>,
+    paths: Option<&[String]>,
+    mut f: impl FnMut(String, String, &UdfEntry) -> Result<(), NotFile>,
+) -> Result<(), NotFile> {
     match paths {
         Some(paths) => {
             for p in paths {
                 let clean = components(p).join("/");
                 let e = v.lookup(&clean)?;
                 check_file(&e, p)?;
-                out.push((p.clone(), hash_parts(v.contents(&e)?.parts())));
+                f(p.clone(), clean, &e)?;
             }
         }
         None => {
             for item in v.walk()? {
                 let w = item?;
                 if matches!(w.entry.kind, Some(EntryKind::File) | None) {
-                    let d = hash_parts(v.contents(&w.entry)?.parts());
-                    out.push((w.path, d));
+                    f(w.path.clone(), w.path, &w.entry)?;
                 }
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The stored pieces of file `e` (found at `clean`): `(offset, length)` in the image. A
@@ -212,28 +226,10 @@ pub(crate) fn locs(
         _ => crate::entries::Loc::Many(r.into()),
     };
     let mut out = Vec::new();
-    match paths {
-        Some(paths) => {
-            for p in paths {
-                let clean = components(p).join("/");
-                let e = v.lookup(&clean)?;
-                check_file(&e, p)?;
-                out.push((
-                    p.clone(),
-                    clean.clone(),
-                    loc(entry_ranges(img, &v, &e, &clean)?),
-                ));
-            }
-        }
-        None => {
-            for item in v.walk()? {
-                let w = item?;
-                if matches!(w.entry.kind, Some(EntryKind::File) | None) {
-                    let r = entry_ranges(img, &v, &w.entry, &w.path)?;
-                    out.push((w.path.clone(), w.path, loc(r)));
-                }
-            }
-        }
-    }
+    each_file(&v, paths, |key, clean, e| {
+        let r = entry_ranges(img, &v, e, &clean)?;
+        out.push((key, clean, loc(r)));
+        Ok(())
+    })?;
     Ok(out)
 }

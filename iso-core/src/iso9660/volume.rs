@@ -430,6 +430,11 @@ impl<'data> Image<'data> {
         if self.udf_state() == UdfState::Stub {
             return Namespace::Udf;
         }
+        self.best_iso9660_namespace()
+    }
+
+    /// The richest ISO 9660 tree present: Rock Ridge, Joliet, ISO 9660:1999, then primary.
+    fn best_iso9660_namespace(&self) -> Namespace {
         if self.rock_ridge.is_some() {
             Namespace::RockRidge
         } else if self.joliet.is_some() {
@@ -471,15 +476,7 @@ impl<'data> Image<'data> {
         };
         // The best ISO 9660 tree's root: its directories and files, counted up to the stub
         // bound (an unreadable root counts as a real tree: UDF stays last).
-        let best = if self.rock_ridge.is_some() {
-            Namespace::RockRidge
-        } else if self.joliet.is_some() {
-            Namespace::Joliet
-        } else if self.enhanced.is_some() {
-            Namespace::Enhanced
-        } else {
-            Namespace::Primary
-        };
+        let best = self.best_iso9660_namespace();
         let iso_entries = (|| -> Result<Option<usize>> {
             let root = self.root(best)?;
             let mut n = 0usize;
