@@ -35,6 +35,7 @@ pub(crate) struct DirRecord<'data> {
 
 impl<'data> DirRecord<'data> {
     /// Parses the record at the start of `b` (`b` is exactly the record: `len` bytes).
+    #[inline(always)]
     pub fn parse(b: &'data [u8], offset: u64) -> Result<Self> {
         let bad = |reason| Error::at(ErrorKind::BadRecord { reason }, offset);
         let len = *b.first().ok_or_else(|| bad("empty record"))? as usize;
@@ -199,6 +200,7 @@ impl<'data> DirRecords<'data> {
         self.data.len()
     }
 
+    #[inline(always)]
     fn parse_next(&mut self) -> Option<Result<DirRecord<'data>>> {
         loop {
             if self.pos >= self.stop {
@@ -239,6 +241,7 @@ impl<'data> DirRecords<'data> {
 impl<'data> Iterator for DirRecords<'data> {
     type Item = Result<DirRecord<'data>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.parse_next();
         if matches!(item, Some(Err(_))) {

@@ -19,6 +19,7 @@ pub(crate) fn strip_version(id: &[u8]) -> &[u8] {
 }
 
 /// Bytes as a string: borrowed when they are UTF-8, else decoded lossily.
+#[inline(always)]
 pub(crate) fn bytes_to_str(b: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(b) {
         Ok(s) => Cow::Borrowed(s),

@@ -23,6 +23,35 @@ pub(crate) struct Px {
     pub ino: Option<u32>,
 }
 
+/// The data of a `PX` entry long enough for its four fields (mode, links, owner, group: 32
+/// bytes), kept raw: a listing reads the mode only, the rest is decoded on demand.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RawPx<'data>(&'data [u8]);
+
+impl<'data> RawPx<'data> {
+    /// `d` when it holds the four fields; `None` (the entry is ignored) when it is shorter.
+    fn new(d: &'data [u8]) -> Option<Self> {
+        (d.len() >= 32).then_some(RawPx(d))
+    }
+
+    /// The mode (the little-endian half of the first both-endian field).
+    pub fn mode(self) -> u32 {
+        super::bytes::le_u32_at(self.0, 0).unwrap_or(0)
+    }
+
+    /// All the fields.
+    pub fn decode(self) -> Px {
+        let v = |at| both_u32_at(self.0, at).map_or(0, |v| v.value);
+        Px {
+            mode: v(0),
+            nlink: v(8),
+            uid: v(16),
+            gid: v(24),
+            ino: both_u32_at(self.0, 32).map(|v| v.value),
+        }
+    }
+}
+
 /// Rock Ridge `TF` times.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Times {
@@ -57,7 +86,8 @@ pub(crate) struct Susp<'data> {
     /// `ER` extension identifiers.
     pub extensions: Vec<String>,
     pub name: Option<Cow<'data, [u8]>>,
-    pub px: Option<Px>,
+    /// `PX`, decoded on demand.
+    pub px: Option<RawPx<'data>>,
     /// `PN` decoded to `(major, minor)` by [`device_numbers`].
     pub pn: Option<(u32, u32)>,
     pub symlink: Option<Vec<u8>>,
@@ -143,7 +173,51 @@ pub(crate) fn parse_into<'data>(
     skip: usize,
     out: &mut Susp<'data>,
 ) -> Result<()> {
-    let limits = &ctx.limits;
+    parse_area(
+        ctx.data,
+        ctx.block_size,
+        &ctx.limits,
+        su,
+        su_offset,
+        skip,
+        out,
+    )
+}
+
+/// Two-letter signatures as numbers, for one `match` on both bytes.
+const fn sig(s: &[u8; 2]) -> u16 {
+    u16::from_be_bytes(*s)
+}
+const ST: u16 = sig(b"ST");
+const CE: u16 = sig(b"CE");
+const SP: u16 = sig(b"SP");
+const ER: u16 = sig(b"ER");
+const RR: u16 = sig(b"RR");
+const AL: u16 = sig(b"AL");
+const PX: u16 = sig(b"PX");
+const PN: u16 = sig(b"PN");
+const SL: u16 = sig(b"SL");
+const NM: u16 = sig(b"NM");
+const CL: u16 = sig(b"CL");
+const PL: u16 = sig(b"PL");
+const RE: u16 = sig(b"RE");
+const TF: u16 = sig(b"TF");
+const SF: u16 = sig(b"SF");
+const ZF: u16 = sig(b"ZF");
+const Z2: u16 = sig(b"Z2");
+
+/// [`parse_into`] with the context's parts: `data` (where continuation areas are) and its
+/// `block_size`, and the `limits` by reference (a walk calls this for every record).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn parse_area<'data>(
+    data: &'data [u8],
+    block_size: u32,
+    limits: &Limits,
+    su: &'data [u8],
+    su_offset: u64,
+    skip: usize,
+    out: &mut Susp<'data>,
+) -> Result<()> {
     let mut area: &'data [u8] = su.get(skip..).unwrap_or(&[]);
     let mut area_offset = su_offset + skip as u64;
     let mut visited: SmallVec<[(u32, u32); 4]> = SmallVec::new();
@@ -152,103 +226,38 @@ pub(crate) fn parse_into<'data>(
     let mut ce_count = 0u32;
     loop {
         let mut next_ce = None;
+        // `rest` is the area from entry offset `p` on.
+        let mut rest = area;
         let mut p = 0usize;
-        while p + 4 <= area.len() {
-            let sig = [area[p], area[p + 1]];
-            let len = area[p + 2] as usize;
-            if len < 4 || p + len > area.len() {
+        while let Some((h, _)) = rest.split_first_chunk::<4>() {
+            let len = usize::from(h[2]);
+            // None when the length is below 4 or runs past the area.
+            let Some(d) = rest.get(4..len) else {
                 // A zero byte here is padding after the last entry; anything else is damage.
-                if area[p] != 0 {
+                if h[0] != 0 {
                     out.truncated = true;
                 }
                 break;
-            }
-            let d = &area[p + 4..p + len];
+            };
             let at = area_offset + p as u64;
-            match &sig {
-                b"ST" => break,
-                b"CE" => {
-                    if let (Some(b), Some(o), Some(l)) =
-                        (both_u32_at(d, 0), both_u32_at(d, 8), both_u32_at(d, 16))
-                    {
-                        next_ce = Some((b.value, o.value, l.value, at));
-                    }
-                }
-                b"SP" if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF => {
-                    out.sp_skip = Some(d[2]);
-                }
-                b"ER" if d.len() >= 4 => {
-                    let id_len = d[0] as usize;
-                    if let Some(id) = d.get(4..4 + id_len) {
-                        if out.extensions.len() < 16 {
-                            out.extensions
-                                .push(String::from_utf8_lossy(id).into_owned());
-                        }
-                    }
-                }
-                b"RR" => out.rock_ridge = true,
-                b"AL" => match &mut out.al {
-                    Some(al) => al.push((at, d)),
-                    None => {
-                        let al = super::aaip::AlList::new((at, d), limits.max_aaip_bytes);
-                        out.al = Some(Box::new(al));
-                    }
-                },
-                b"PX" => {
-                    out.rock_ridge = true;
-                    if let (Some(m), Some(n), Some(u), Some(g)) = (
-                        both_u32_at(d, 0),
-                        both_u32_at(d, 8),
-                        both_u32_at(d, 16),
-                        both_u32_at(d, 24),
-                    ) {
-                        out.px = Some(Px {
-                            mode: m.value,
-                            nlink: n.value,
-                            uid: u.value,
-                            gid: g.value,
-                            ino: both_u32_at(d, 32).map(|v| v.value),
-                        });
-                    }
-                }
-                b"PN" => {
-                    out.rock_ridge = true;
-                    if let (Some(h), Some(l)) = (both_u32_at(d, 0), both_u32_at(d, 8)) {
-                        out.pn = Some(device_numbers(h.value, l.value));
-                    }
-                }
-                b"SL" => {
-                    out.rock_ridge = true;
-                    let lb = link.get_or_insert_with(LinkBuilder::default);
-                    let mut c = d.get(1..).unwrap_or(&[]);
-                    while c.len() >= 2 {
-                        let (cflags, clen) = (c[0], c[1] as usize);
-                        let Some(text) = c.get(2..2 + clen) else {
-                            out.truncated = true;
-                            break;
-                        };
-                        lb.push(cflags, text);
-                        if lb.out.len() > limits.max_link_bytes {
-                            return Err(limit(
-                                "max_link_bytes",
-                                lb.out.len() as u64,
-                                limits.max_link_bytes as u64,
-                                at,
-                            ));
-                        }
-                        c = &c[2 + clen..];
-                    }
-                }
-                b"NM" => {
+            match sig(&[h[0], h[1]]) {
+                ST => break,
+                RR => out.rock_ridge = true,
+                NM => {
                     out.rock_ridge = true;
                     if let Some((&nflags, text)) = d.split_first() {
                         if nflags & (NM_CURRENT | NM_PARENT) == 0 {
                             let _ = NM_CONTINUE;
-                            match &mut out.name {
-                                None => out.name = Some(Cow::Borrowed(text)),
-                                Some(name) => name.to_mut().extend_from_slice(text),
-                            }
-                            let n = out.name.as_ref().map_or(0, |n| n.len());
+                            let n = match &mut out.name {
+                                None => {
+                                    out.name = Some(Cow::Borrowed(text));
+                                    text.len()
+                                }
+                                Some(name) => {
+                                    name.to_mut().extend_from_slice(text);
+                                    name.len()
+                                }
+                            };
                             if n > limits.max_name_bytes {
                                 return Err(limit(
                                     "max_name_bytes",
@@ -260,50 +269,29 @@ pub(crate) fn parse_into<'data>(
                         }
                     }
                 }
-                b"CL" => {
+                PX => {
                     out.rock_ridge = true;
-                    out.cl = both_u32_at(d, 0).map(|v| v.value);
+                    if let Some(px) = RawPx::new(d) {
+                        out.px = Some(px);
+                    }
                 }
-                b"PL" => {
-                    out.rock_ridge = true;
-                    out.pl = both_u32_at(d, 0).map(|v| v.value);
-                }
-                b"RE" => {
-                    out.rock_ridge = true;
-                    out.re = true;
-                }
-                b"TF" => {
+                TF => {
                     out.rock_ridge = true;
                     out.tf = Some(d);
                 }
-                b"SF" => {
-                    out.rock_ridge = true;
-                    out.sparse = true;
-                }
-                // A ZF too short for its fields is ignored (libarchive PR #2960). zisofs2 (`ZF`
-                // version 2, or `Z2`) records the size as a little-endian 64-bit number.
-                b"ZF" | b"Z2" if d.len() >= 12 => {
-                    let version = if &sig == b"Z2" { 2 } else { area[p + 3] };
-                    let size = if version >= 2 {
-                        d.get(4..12)
-                            .and_then(|b| b.try_into().ok())
-                            .map(u64::from_le_bytes)
-                    } else {
-                        both_u32_at(d, 4).map(|v| u64::from(v.value))
-                    };
-                    if let Some(size) = size {
-                        out.zf = Some(ZisofsInfo {
-                            version: version.max(1),
-                            algorithm: [d[0], d[1]],
-                            header_size_div4: d[2],
-                            log2_block_size: d[3],
-                            uncompressed_size: size,
-                        });
-                    }
-                }
-                _ => {}
+                _ => rare(
+                    sig(&[h[0], h[1]]),
+                    h[3],
+                    d,
+                    at,
+                    limits,
+                    out,
+                    &mut link,
+                    &mut next_ce,
+                )?,
             }
             p += len;
+            rest = rest.get(len..).unwrap_or(&[]);
         }
         let Some((lba, off, len, at)) = next_ce else {
             break;
@@ -328,14 +316,137 @@ pub(crate) fn parse_into<'data>(
         if total > limits.max_susp_bytes {
             return Err(limit("max_susp_bytes", total, limits.max_susp_bytes, at));
         }
-        let start = u64::from(lba) * u64::from(ctx.block_size) + u64::from(off);
+        let start = u64::from(lba) * u64::from(block_size) + u64::from(off);
         let end = start + u64::from(len);
-        area = super::slice(ctx.data, start, end, "SUSP continuation area")
-            .map_err(|e| e.relocate(at))?;
+        area =
+            super::slice(data, start, end, "SUSP continuation area").map_err(|e| e.relocate(at))?;
         area_offset = start;
     }
     if let Some(lb) = link {
         out.symlink = Some(lb.out);
+    }
+    Ok(())
+}
+
+/// The entries [`parse_area`] meets rarely (all but `ST`, `RR`, `NM`, `PX` and `TF`), out of
+/// its loop: signature `s`, version byte `version`, data `d` at `at`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn rare<'data>(
+    s: u16,
+    version: u8,
+    d: &'data [u8],
+    at: u64,
+    limits: &Limits,
+    out: &mut Susp<'data>,
+    link: &mut Option<LinkBuilder>,
+    next_ce: &mut Option<(u32, u32, u32, u64)>,
+) -> Result<()> {
+    match s {
+        CE => {
+            if let (Some(b), Some(o), Some(l)) =
+                (both_u32_at(d, 0), both_u32_at(d, 8), both_u32_at(d, 16))
+            {
+                *next_ce = Some((b.value, o.value, l.value, at));
+            }
+        }
+        SP if d.len() >= 3 && d[0] == 0xBE && d[1] == 0xEF => {
+            out.sp_skip = Some(d[2]);
+        }
+        ER if d.len() >= 4 => {
+            let id_len = d[0] as usize;
+            if let Some(id) = d.get(4..4 + id_len) {
+                if out.extensions.len() < 16 {
+                    out.extensions
+                        .push(String::from_utf8_lossy(id).into_owned());
+                }
+            }
+        }
+        AL => match &mut out.al {
+            Some(al) => al.push((at, d)),
+            None => {
+                let al = super::aaip::AlList::new((at, d), limits.max_aaip_bytes);
+                out.al = Some(Box::new(al));
+            }
+        },
+        PN => {
+            out.rock_ridge = true;
+            if let (Some(h), Some(l)) = (both_u32_at(d, 0), both_u32_at(d, 8)) {
+                out.pn = Some(device_numbers(h.value, l.value));
+            }
+        }
+        SL => {
+            out.rock_ridge = true;
+            let lb = link.get_or_insert_with(LinkBuilder::default);
+            link_components(lb, d, limits, at, &mut out.truncated)?;
+        }
+        CL => {
+            out.rock_ridge = true;
+            out.cl = both_u32_at(d, 0).map(|v| v.value);
+        }
+        PL => {
+            out.rock_ridge = true;
+            out.pl = both_u32_at(d, 0).map(|v| v.value);
+        }
+        RE => {
+            out.rock_ridge = true;
+            out.re = true;
+        }
+        SF => {
+            out.rock_ridge = true;
+            out.sparse = true;
+        }
+        // A ZF too short for its fields is ignored (libarchive PR #2960). zisofs2 (`ZF`
+        // version 2, or `Z2`) records the size as a little-endian 64-bit number.
+        ZF | Z2 if d.len() >= 12 => {
+            let version = if s == Z2 { 2 } else { version };
+            let size = if version >= 2 {
+                d.get(4..12)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_le_bytes)
+            } else {
+                both_u32_at(d, 4).map(|v| u64::from(v.value))
+            };
+            if let Some(size) = size {
+                out.zf = Some(ZisofsInfo {
+                    version: version.max(1),
+                    algorithm: [d[0], d[1]],
+                    header_size_div4: d[2],
+                    log2_block_size: d[3],
+                    uncompressed_size: size,
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The components of one `SL` entry's data `d` (at `at`) added to `lb`.
+fn link_components(
+    lb: &mut LinkBuilder,
+    d: &[u8],
+    limits: &Limits,
+    at: u64,
+    truncated: &mut bool,
+) -> Result<()> {
+    let mut c = d.get(1..).unwrap_or(&[]);
+    while c.len() >= 2 {
+        let (cflags, clen) = (c[0], c[1] as usize);
+        let Some(text) = c.get(2..2 + clen) else {
+            *truncated = true;
+            break;
+        };
+        lb.push(cflags, text);
+        if lb.out.len() > limits.max_link_bytes {
+            return Err(limit(
+                "max_link_bytes",
+                lb.out.len() as u64,
+                limits.max_link_bytes as u64,
+                at,
+            ));
+        }
+        c = &c[2 + clen..];
     }
     Ok(())
 }
@@ -449,8 +560,9 @@ mod tests {
         su.extend(entry(b"ZZ", b"unknown"));
         let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
         assert_eq!(s.name.as_deref(), Some(&b"hello-world"[..]));
-        assert_eq!(s.px.unwrap().mode, 0o100644);
-        assert_eq!(s.px.unwrap().ino, None);
+        assert_eq!(s.px.unwrap().decode().mode, 0o100644);
+        assert_eq!(s.px.unwrap().mode(), 0o100644);
+        assert_eq!(s.px.unwrap().decode().ino, None);
         assert_eq!(s.symlink.as_deref(), Some(&b"../a/b"[..]));
         assert!(s.rock_ridge);
     }
@@ -500,6 +612,32 @@ mod tests {
         assert_eq!(s.name.as_deref(), Some(&b"ok"[..]));
         let s = parse(&ctx(&[]), &[b'N', b'M', 2, 1, 0, 0], 0, 0).unwrap();
         assert!(s.truncated && s.name.is_none());
+    }
+
+    #[test]
+    fn px_is_kept_raw_and_decoded_on_demand() {
+        let mut px = Vec::new();
+        for v in [0o120777, 3, 1000, 100, 42] {
+            px.extend(both(v));
+        }
+        let su = entry(b"PX", &px);
+        let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
+        let raw = s.px.unwrap();
+        assert_eq!(raw.mode(), 0o120777);
+        assert_eq!(
+            raw.decode(),
+            Px {
+                mode: 0o120777,
+                nlink: 3,
+                uid: 1000,
+                gid: 100,
+                ino: Some(42),
+            }
+        );
+        // Shorter than its four fields: ignored, as before.
+        let su = entry(b"PX", &px[..31]);
+        let s = parse(&ctx(&[]), &su, 0, 0).unwrap();
+        assert!(s.px.is_none() && s.rock_ridge);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::date::Timestamp;
 use super::dirent::{flags, DirRecord, DirRecords};
 use super::names;
 use super::prefetch::{self, Cursor, Next, Parts};
-use super::susp::{self, Px, Susp, ZisofsInfo};
+use super::susp::{self, RawPx, Susp, ZisofsInfo};
 use super::volume::{Image, Namespace};
 use crate::{Error, ErrorKind, Result};
 
@@ -100,7 +100,7 @@ pub struct RockRidgeAttrs {
 /// Rock Ridge data kept raw in an entry, decoded on demand.
 #[derive(Clone, Copy, Debug, Default)]
 struct RrRaw<'data> {
-    px: Option<Px>,
+    px: Option<RawPx<'data>>,
     tf: Option<&'data [u8]>,
 }
 
@@ -120,7 +120,8 @@ pub struct DirEntry<'data> {
     rr: Option<RrRaw<'data>>,
     symlink: Option<Box<str>>,
     device: Option<(u32, u32)>,
-    pub(crate) zisofs: Option<ZisofsInfo>,
+    /// Boxed: rare, and a listing moves every entry.
+    pub(crate) zisofs: Option<Box<ZisofsInfo>>,
     pub(crate) sparse: bool,
     relocated: bool,
     endian_mismatch: bool,
@@ -129,6 +130,51 @@ pub struct DirEntry<'data> {
 }
 
 impl<'data> DirEntry<'data> {
+    /// Overwrites this entry with `new`, field by field: a walk keeps its current entry in
+    /// one place and writes each new one there, without building it elsewhere and moving
+    /// the whole struct (the pattern names every field, so none can be forgotten).
+    #[inline(always)]
+    fn replace_with(&mut self, new: DirEntry<'data>) {
+        let DirEntry {
+            ns,
+            name,
+            identifier,
+            kind,
+            size,
+            extents,
+            record_offset,
+            flags,
+            interleave,
+            recorded,
+            rr,
+            symlink,
+            device,
+            zisofs,
+            sparse,
+            relocated,
+            endian_mismatch,
+            aaip,
+        } = self;
+        *ns = new.ns;
+        *name = new.name;
+        *identifier = new.identifier;
+        *kind = new.kind;
+        *size = new.size;
+        *extents = new.extents;
+        *record_offset = new.record_offset;
+        *flags = new.flags;
+        *interleave = new.interleave;
+        *recorded = new.recorded;
+        *rr = new.rr;
+        *symlink = new.symlink;
+        *device = new.device;
+        *zisofs = new.zisofs;
+        *sparse = new.sparse;
+        *relocated = new.relocated;
+        *endian_mismatch = new.endian_mismatch;
+        *aaip = new.aaip;
+    }
+
     /// The name in this entry's namespace.
     pub fn name(&self) -> &str {
         &self.name
@@ -215,12 +261,13 @@ impl<'data> DirEntry<'data> {
     pub fn rock_ridge(&self) -> Option<RockRidgeAttrs> {
         let rr = self.rr?;
         let t = rr.tf.map(susp::parse_tf).unwrap_or_default();
+        let px = rr.px.map(RawPx::decode);
         Some(RockRidgeAttrs {
-            mode: rr.px.map(|p| p.mode),
-            nlink: rr.px.map(|p| p.nlink),
-            uid: rr.px.map(|p| p.uid),
-            gid: rr.px.map(|p| p.gid),
-            ino: rr.px.and_then(|p| p.ino),
+            mode: px.map(|p| p.mode),
+            nlink: px.map(|p| p.nlink),
+            uid: px.map(|p| p.uid),
+            gid: px.map(|p| p.gid),
+            ino: px.and_then(|p| p.ino),
             modified: t.modify,
             accessed: t.access,
             changed: t.attributes,
@@ -231,7 +278,7 @@ impl<'data> DirEntry<'data> {
     /// The POSIX mode: Rock Ridge `PX` when present, else 0o040555 for directories and
     /// 0o100444 for files (what the Linux kernel shows).
     pub fn mode(&self) -> u32 {
-        if let Some(m) = self.rr.and_then(|r| r.px).map(|p| p.mode) {
+        if let Some(m) = self.rr.and_then(|r| r.px).map(RawPx::mode) {
             return m;
         }
         match self.kind {
@@ -242,7 +289,7 @@ impl<'data> DirEntry<'data> {
 
     /// The link count recorded in Rock Ridge `PX`.
     pub fn nlink(&self) -> Option<u32> {
-        self.rr.and_then(|r| r.px).map(|p| p.nlink)
+        self.rr.and_then(|r| r.px).map(|p| p.decode().nlink)
     }
 
     /// The symbolic link target, as recorded.
@@ -259,7 +306,7 @@ impl<'data> DirEntry<'data> {
     /// The zisofs `ZF` (or zisofs2 `Z2`) entry of a compressed file, in the Rock Ridge tree
     /// only: the primary tree is plain ISO 9660, where such a file is its stored bytes.
     pub fn zisofs(&self) -> Option<&ZisofsInfo> {
-        self.zisofs.as_ref()
+        self.zisofs.as_deref()
     }
 
     /// Identity of a regular file's data, shared by its hard links; `None` for empty files
@@ -358,14 +405,6 @@ pub(crate) struct Ctx<'data> {
 }
 
 impl<'data> Ctx<'data> {
-    fn susp(&self) -> susp::SuspCtx<'data> {
-        susp::SuspCtx {
-            data: self.data,
-            block_size: self.block_size,
-            limits: self.limits,
-        }
-    }
-
     pub fn extent_bytes(&self, e: &Extent, what: &'static str) -> Result<&'data [u8]> {
         let start = (u64::from(e.lba) + u64::from(e.xattr_blocks)) * u64::from(self.block_size);
         super::slice(self.data, start, start + u64::from(e.len), what)
@@ -409,7 +448,15 @@ impl<'data> Ctx<'data> {
             return Ok(false);
         }
         let at = rec.offset + u64::from(rec.system_use_at);
-        susp::parse_into(&self.susp(), rec.system_use, at, skip, out)?;
+        susp::parse_area(
+            self.data,
+            self.block_size,
+            &self.limits,
+            rec.system_use,
+            at,
+            skip,
+            out,
+        )?;
         Ok(true)
     }
 }
@@ -486,9 +533,14 @@ impl<'data> ReadDir<'data> {
                 xattr_blocks: rec.xattr_len,
             };
             let multi = rec.flags & flags::MULTI_EXTENT != 0;
+            // The sum of the extents' lengths.
+            let size: u64;
             let (first, extents) = match self.pending.as_mut() {
                 // The common case: a file in one extent.
-                None if !multi => (rec, smallvec::smallvec![ext]),
+                None if !multi => {
+                    size = u64::from(ext.len);
+                    (rec, SmallVec::from_buf([ext]))
+                }
                 None => {
                     self.pending = Some(Pending {
                         first: rec,
@@ -521,10 +573,11 @@ impl<'data> ReadDir<'data> {
                         continue;
                     }
                     let p = self.pending.take()?;
+                    size = p.extents.iter().map(|e| u64::from(e.len)).sum();
                     (p.first, p.extents)
                 }
             };
-            match self.entry(first, extents, slot) {
+            match self.entry(first, extents, size, slot) {
                 Ok(true) => return Some(Ok(())),
                 Ok(false) => continue,
                 Err(e) => return Some(Err(e)),
@@ -550,12 +603,13 @@ impl<'data> ReadDir<'data> {
         }
     }
 
-    /// Builds the entry of `rec` in `slot`; false (and `slot` untouched) for a relocated
-    /// directory (`RE`), which is not listed.
+    /// Builds the entry of `rec` (whose data is `extents`, `size` bytes in all) in `slot`;
+    /// false (and `slot` untouched) for a relocated directory (`RE`), which is not listed.
     fn entry(
         &self,
         rec: DirRecord<'data>,
         extents: SmallVec<[Extent; 1]>,
+        mut size: u64,
         slot: &mut Option<DirEntry<'data>>,
     ) -> Result<bool> {
         let ctx = &self.ctx;
@@ -572,7 +626,6 @@ impl<'data> ReadDir<'data> {
             Err(e) => return Err(e),
         };
         let rr_ns = ctx.ns == Namespace::RockRidge;
-        let mut size: u64 = extents.iter().map(|e| u64::from(e.len)).sum();
         let mut extents = extents;
         let mut kind = if rec.is_dir() {
             EntryKind::Directory
@@ -590,7 +643,7 @@ impl<'data> ReadDir<'data> {
         if has_susp {
             sparse = s.sparse;
             if rr_ns {
-                zisofs = s.zf;
+                zisofs = s.zf.map(Box::new);
                 aaip = s.al.take();
                 if s.re {
                     return Ok(false);
@@ -603,7 +656,7 @@ impl<'data> ReadDir<'data> {
                 }
                 let mut attrs = RrRaw { px: s.px, tf: s.tf };
                 if let Some(px) = s.px {
-                    kind = match px.mode & 0o170000 {
+                    kind = match px.mode() & 0o170000 {
                         0o040000 => EntryKind::Directory,
                         0o120000 => EntryKind::Symlink,
                         0o060000 => EntryKind::BlockDevice,
@@ -679,7 +732,7 @@ impl<'data> ReadDir<'data> {
                 size = zf.uncompressed_size;
             }
         }
-        *slot = Some(DirEntry {
+        let new = DirEntry {
             ns: ctx.ns,
             name,
             identifier: rec.identifier,
@@ -698,7 +751,11 @@ impl<'data> ReadDir<'data> {
             relocated,
             endian_mismatch: rec.endian_mismatch,
             aaip,
-        });
+        };
+        match slot {
+            Some(old) => old.replace_with(new),
+            None => *slot = Some(new),
+        }
         Ok(true)
     }
 

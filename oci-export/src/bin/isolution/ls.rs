@@ -94,6 +94,8 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
     let mut problems = false;
     if !top.is_dir() {
         print(&mut out, &image, &a, &start, &top, &mut problems)?;
+    } else if !a.json && !a.long {
+        list_paths(&mut out, image.walk_from(&top, &start)?)?;
     } else {
         let mut walk = image.walk_from(&top, &start)?;
         while let Some(item) = walk.next_entry() {
@@ -108,6 +110,40 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
         Outcome::Clean
     })
 }
+
+/// Plain `ls` of a walk: each path, `/` after a directory's, one a line. The lines are
+/// gathered here and handed to `out` by [`LINES_CHUNK`] bytes or more, which a `BufWriter`
+/// of that capacity (see [`util::stdout`]) writes through without copying them again (a
+/// listing is some 20 bytes a line: what goes through `out` per line shows in large
+/// listings). On a walk error, what was listed before it is written (a failure to write it
+/// ignored, as a `BufWriter` dropped on the error's way out ignores it) and the walk's
+/// error returned.
+fn list_paths(out: &mut impl Write, mut walk: iso_core::Walk<'_>) -> anyhow::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(LINES_CHUNK + 4096);
+    while let Some(item) = walk.next_entry() {
+        let (path, entry) = match item {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = out.write_all(&buf);
+                return Err(e.into());
+            }
+        };
+        buf.extend_from_slice(path.as_bytes());
+        if entry.is_dir() {
+            buf.push(b'/');
+        }
+        buf.push(b'\n');
+        if buf.len() >= LINES_CHUNK {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    Ok(())
+}
+
+/// What [`list_paths`] gathers before writing.
+const LINES_CHUNK: usize = 64 * 1024;
 
 fn print(
     out: &mut impl Write,
