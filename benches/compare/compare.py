@@ -711,9 +711,13 @@ def run_task(task: str, tools: list[Tool], ctx: Ctx, runs: int, slow_runs: int,
 
     samples: dict[str, list[Sample]] = {t.name: [] for t in active}
     want = {t.name: (slow_runs if t.slow else runs) for t in active}
-    # Round-robin across tools so slow drift (other load, thermal) hits all tools alike.
+    # Round-robin across tools so slow drift (other load, thermal) hits all tools alike; the
+    # order rotates each round, so that no tool always runs right after the same one (a
+    # heavy tool's exit, such as 7-Zip's threads and memory being torn down, lands on
+    # whichever runs next).
     for i in range(max(want.values(), default=0)):
-        for t in active:
+        k = i % len(active) if active else 0
+        for t in active[k:] + active[:k]:
             if i >= want[t.name] or results[t.name]["status"] != "ok":
                 continue
             d = ctx.new_dest() if t.uses_dest() else None

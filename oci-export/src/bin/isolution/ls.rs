@@ -5,7 +5,7 @@ use std::io::Write;
 
 use base64::Engine as _;
 use iso_core::udf::{UdfEntry, UdfVolume};
-use iso_core::{Attributes, DirEntry, EntryKind, Image, Namespace, Timestamp};
+use iso_core::{Attributes, DirEntry, EntryKind, Image, IsoFile, Namespace, Timestamp};
 use serde::Serialize;
 
 use crate::args::LsArgs;
@@ -95,7 +95,10 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
     if !top.is_dir() {
         print(&mut out, &image, &a, &start, &top, &mut problems)?;
     } else if !a.json && !a.long {
-        list_paths(&mut out, image.walk_from(&top, &start)?)?;
+        populate_dir(&file, &image, &top);
+        list_paths(&mut out, image.walk_from(&top, &start)?, |e| {
+            populate_dir(&file, &image, e)
+        })?;
     } else {
         let mut walk = image.walk_from(&top, &start)?;
         while let Some(item) = walk.next_entry() {
@@ -118,7 +121,13 @@ pub fn run(a: LsArgs) -> anyhow::Result<Outcome> {
 /// listings). On a walk error, what was listed before it is written (a failure to write it
 /// ignored, as a `BufWriter` dropped on the error's way out ignores it) and the walk's
 /// error returned.
-fn list_paths(out: &mut impl Write, mut walk: iso_core::Walk<'_>) -> anyhow::Result<()> {
+///
+/// `entering` sees each directory before the walk reads its records.
+fn list_paths(
+    out: &mut impl Write,
+    mut walk: iso_core::Walk<'_>,
+    mut entering: impl FnMut(&DirEntry<'_>),
+) -> anyhow::Result<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(LINES_CHUNK + 4096);
     while let Some(item) = walk.next_entry() {
         let (path, entry) = match item {
@@ -131,6 +140,7 @@ fn list_paths(out: &mut impl Write, mut walk: iso_core::Walk<'_>) -> anyhow::Res
         buf.extend_from_slice(path.as_bytes());
         if entry.is_dir() {
             buf.push(b'/');
+            entering(entry);
         }
         buf.push(b'\n');
         if buf.len() >= LINES_CHUNK {
@@ -140,6 +150,25 @@ fn list_paths(out: &mut impl Write, mut walk: iso_core::Walk<'_>) -> anyhow::Res
     }
     out.write_all(&buf)?;
     Ok(())
+}
+
+/// Directories from this size on are mapped in one call before their records are read
+/// ([`IsoFile::populate`]): smaller ones cost a page fault or two, less than the call.
+const POPULATE_FROM: u32 = 64 * 1024;
+
+/// Asks the kernel to map a large directory's records at once (a hint: see
+/// [`IsoFile::populate`]).
+fn populate_dir(file: &IsoFile, image: &Image<'_>, dir: &DirEntry<'_>) {
+    let block = u64::from(image.block_size());
+    for e in dir.extents().iter().filter(|e| e.len >= POPULATE_FROM) {
+        let start = (u64::from(e.lba) + u64::from(e.xattr_blocks)) * block;
+        if let (Ok(s), Ok(end)) = (
+            usize::try_from(start),
+            usize::try_from(start + u64::from(e.len)),
+        ) {
+            file.populate(s..end);
+        }
+    }
 }
 
 /// What [`list_paths`] gathers before writing.
