@@ -160,19 +160,6 @@ pub(crate) fn parse<'data>(
     skip: usize,
 ) -> Result<Susp<'data>> {
     let mut out = Susp::default();
-    parse_into(ctx, su, su_offset, skip, &mut out)?;
-    Ok(out)
-}
-
-/// [`parse`] into a caller's (default) value: `Susp` is large enough that returning it by
-/// value shows in listings.
-pub(crate) fn parse_into<'data>(
-    ctx: &SuspCtx<'data>,
-    su: &'data [u8],
-    su_offset: u64,
-    skip: usize,
-    out: &mut Susp<'data>,
-) -> Result<()> {
     parse_area(
         ctx.data,
         ctx.block_size,
@@ -180,8 +167,9 @@ pub(crate) fn parse_into<'data>(
         su,
         su_offset,
         skip,
-        out,
-    )
+        &mut out,
+    )?;
+    Ok(out)
 }
 
 /// Two-letter signatures as numbers, for one `match` on both bytes.
@@ -206,8 +194,10 @@ const SF: u16 = sig(b"SF");
 const ZF: u16 = sig(b"ZF");
 const Z2: u16 = sig(b"Z2");
 
-/// [`parse_into`] with the context's parts: `data` (where continuation areas are) and its
-/// `block_size`, and the `limits` by reference (a walk calls this for every record).
+/// [`parse`] into a caller's (default) value (`Susp` is large enough that returning it by
+/// value shows in listings), with the context's parts: `data` (where continuation areas
+/// are) and its `block_size`, and the `limits` by reference (a walk calls this for every
+/// record).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn parse_area<'data>(
     data: &'data [u8],

@@ -295,6 +295,23 @@ impl Client {
             .await
     }
 
+    /// `GET url` for `scope` ([`Client::send`]): the answer when it is a success, else the
+    /// error naming its status and the registry's reason.
+    async fn get(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        scope: &Scope,
+    ) -> Result<reqwest::Response, PushError> {
+        let r = self
+            .send(Method::GET, url, headers, Body::None, scope)
+            .await?;
+        if !r.status().is_success() {
+            return Err(fail("GET", r).await);
+        }
+        Ok(r)
+    }
+
     /// [`Client::send`] with at most `attempts` tries (1: no retry, still re-authenticated).
     async fn send_n(
         &self,
@@ -1000,12 +1017,7 @@ impl PullClient {
             HeaderValue::from_static(PULL_ACCEPT),
         );
         let url = c.url(&format!("/v2/{repo}/manifests/{reference}"));
-        let r = c
-            .send(Method::GET, &url, h, Body::None, &pull_scope(repo))
-            .await?;
-        if !r.status().is_success() {
-            return Err(fail("GET", r).await);
-        }
+        let r = c.get(&url, h, &pull_scope(repo)).await?;
         let header = |k: &str| {
             r.headers()
                 .get(k)
@@ -1043,19 +1055,7 @@ impl PullClient {
     pub async fn blob(&self, repo: &str, digest: &str) -> Result<reqwest::Response, PushError> {
         let c = &self.0;
         let url = c.url(&format!("/v2/{repo}/blobs/{digest}"));
-        let r = c
-            .send(
-                Method::GET,
-                &url,
-                HeaderMap::new(),
-                Body::None,
-                &pull_scope(repo),
-            )
-            .await?;
-        if !r.status().is_success() {
-            return Err(fail("GET", r).await);
-        }
-        Ok(r)
+        c.get(&url, HeaderMap::new(), &pull_scope(repo)).await
     }
 
     /// The next piece of `r`'s body (`None` at its end); a connection error or time-out is a
@@ -1082,18 +1082,7 @@ pub async fn catalog(opts: &PushOptions) -> Result<Vec<String>, PushError> {
     let mut out: Vec<String> = Vec::new();
     let mut url = c.url("/v2/_catalog?n=1000");
     loop {
-        let r = c
-            .send(
-                Method::GET,
-                &url,
-                HeaderMap::new(),
-                Body::None,
-                &Scope::catalog(),
-            )
-            .await?;
-        if !r.status().is_success() {
-            return Err(fail("GET", r).await);
-        }
+        let r = c.get(&url, HeaderMap::new(), &Scope::catalog()).await?;
         let link = r
             .headers()
             .get("Link")
